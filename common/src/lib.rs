@@ -1,0 +1,25 @@
+//! The shared vocabulary of zkdubbo: the Dubbo [`Url`] and its ZooKeeper node-name encoding,
+//! consumer/provider [matching](is_match), and the [`Invocation`] a call carries.
+//!
+//! ```
+//! use zkdubbo_common::{Url, is_match};
+//! let provider = Url::from_node_name(
+//!     "dubbo%3A%2F%2F10.0.0.5%3A20880%2Fcom.foo.Bar%3Fside%3Dprovider%26version%3D1.0",
+//! ).unwrap();
+//! let consumer: Url = "consumer://10.0.0.1/com.foo.Bar?version=1.0".parse().unwrap();
+//! assert!(is_match(&consumer, &provider));
+//! ```
+
+pub mod encoding;
+pub mod error;
+pub mod invocation;
+pub mod keys;
+pub mod matching;
+pub mod params;
+pub mod url;
+
+pub use error::UrlError;
+pub use invocation::Invocation;
+pub use matching::{is_match, is_match_category, is_match_glob, is_match_glob_with, list_contains};
+pub use params::Params;
+pub use url::{Url, service_key};

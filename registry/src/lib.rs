@@ -1,1 +1,19 @@
-//! Skeleton; filled by a later issue.
+//! Dubbo-compatible service registration and discovery.
+//!
+//! The [`Registry`] trait is the capability; [`MemoryRegistry`] implements it in memory for
+//! tests of the layers above. Subscriptions deliver full, versioned, coalesced lists per
+//! category ([`Notification`]).
+
+pub mod error;
+pub mod guard;
+pub mod memory;
+pub mod notification;
+pub mod registry;
+
+pub use error::RegistryError;
+pub use guard::Registration;
+pub use memory::MemoryRegistry;
+pub use notification::{
+    Category, ListVersion, Notification, Source, Subscription, SubscriptionSink, subscription_channel,
+};
+pub use registry::Registry;

@@ -1,0 +1,77 @@
+//! Registry errors.
+
+use std::time::Duration;
+
+use thiserror::Error;
+use zkdubbo_common::UrlError;
+
+/// Why a registry operation failed. Each variant names what was being done and where.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The registry URL (`zookeeper://...`) is unusable.
+    #[error("invalid registry URL {url}: {reason}")]
+    InvalidRegistryUrl {
+        /// The registry URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A URL handed to the registry is unusable (e.g. no interface to file it under).
+    #[error("cannot {op} {url}: {reason}")]
+    InvalidUrl {
+        /// The operation (`register`, `subscribe`...).
+        op: &'static str,
+        /// The URL.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A URL could not be parsed.
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    /// Could not reach any server of the registry.
+    #[error("cannot connect to ZooKeeper at {servers}: {source}")]
+    Connect {
+        /// The servers tried.
+        servers: String,
+        /// The client's error.
+        #[source]
+        source: zookeeper_client::Error,
+    },
+    /// A ZooKeeper call failed.
+    #[error("ZooKeeper {op} {path} failed: {source}")]
+    ZooKeeper {
+        /// The call (`create`, `delete`, `list`...).
+        op: &'static str,
+        /// The node path.
+        path: String,
+        /// The client's error.
+        #[source]
+        source: zookeeper_client::Error,
+    },
+    /// A ZooKeeper call did not answer in time.
+    #[error("ZooKeeper {op} {path} timed out after {after:?}")]
+    Timeout {
+        /// The call.
+        op: &'static str,
+        /// The node path.
+        path: String,
+        /// The timeout that elapsed.
+        after: Duration,
+    },
+    /// The registry has no usable session at the moment.
+    #[error("registry {registry} is not available: {reason}")]
+    Unavailable {
+        /// The registry URL.
+        registry: String,
+        /// Why.
+        reason: String,
+    },
+    /// The registry was shut down.
+    #[error("registry {registry} has been shut down")]
+    Shutdown {
+        /// The registry URL.
+        registry: String,
+    },
+}

@@ -1,0 +1,251 @@
+//! An in-process registry for unit tests of the layers above.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use zkdubbo_common::{Url, keys};
+
+use crate::error::RegistryError;
+use crate::notification::{
+    Category, ListVersion, Notification, Source, Subscription, SubscriptionSink, matching_list, subscription_channel,
+};
+use crate::registry::Registry;
+
+/// A [`Registry`] kept in memory, with the same notification semantics as ZooKeeper's (full
+/// lists per category, `empty://` markers, versions). Tests can also replace a category's list
+/// wholesale with [`MemoryRegistry::set_category`].
+pub struct MemoryRegistry {
+    url: Url,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    lists: HashMap<(String, Category), Vec<Url>>,
+    versions: HashMap<(String, Category), i32>,
+    subscribers: Vec<SubscriptionSink>,
+    available: bool,
+    shut_down: bool,
+}
+
+impl Default for MemoryRegistry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryRegistry {
+    /// An empty, available registry.
+    pub fn new() -> Self {
+        MemoryRegistry {
+            url: Url::new("memory", "localhost", None, ""),
+            state: Mutex::new(State {
+                available: true,
+                ..State::default()
+            }),
+        }
+    }
+
+    /// Replace the whole list of `interface`/`category` and notify subscribers.
+    pub fn set_category(&self, interface: &str, category: Category, urls: Vec<Url>) {
+        let mut st = self.lock();
+        st.lists.insert((interface.to_owned(), category), urls);
+        Self::changed(&mut st, interface, category);
+    }
+
+    /// Make [`Registry::is_available`] report `available`.
+    pub fn set_available(&self, available: bool) {
+        self.lock().available = available;
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn filed_under(url: &Url) -> Result<(String, Category), RegistryError> {
+        let category = Category::of(url).ok_or_else(|| RegistryError::InvalidUrl {
+            op: "register",
+            url: url.to_string(),
+            reason: format!("unknown category {:?}", url.category()),
+        })?;
+        if url.interface().is_empty() {
+            return Err(RegistryError::InvalidUrl {
+                op: "register",
+                url: url.to_string(),
+                reason: "no interface (neither an `interface` param nor a path)".into(),
+            });
+        }
+        Ok((url.interface().to_owned(), category))
+    }
+
+    fn changed(st: &mut State, interface: &str, category: Category) {
+        let key = (interface.to_owned(), category);
+        let version = {
+            let v = st.versions.entry(key.clone()).or_insert(0);
+            *v += 1;
+            *v
+        };
+        st.subscribers.retain(|s| !s.is_cancelled());
+        let urls = st.lists.get(&key).cloned().unwrap_or_default();
+        for sink in &st.subscribers {
+            Self::notify(sink, interface, category, &urls, version);
+        }
+    }
+
+    fn notify(sink: &SubscriptionSink, interface: &str, category: Category, urls: &[Url], cversion: i32) {
+        let consumer = sink.consumer();
+        let wanted = consumer.interface() == keys::ANY_VALUE || consumer.interface() == interface;
+        if !wanted || !Category::subscribed_by(consumer).contains(&category) {
+            return;
+        }
+        sink.push(Notification {
+            interface: interface.into(),
+            category,
+            urls: matching_list(consumer, category, urls.iter().cloned()),
+            version: Some(ListVersion { czxid: 0, cversion }),
+            source: Source::Live,
+        });
+    }
+
+    fn check_open(&self, st: &State) -> Result<(), RegistryError> {
+        if st.shut_down {
+            return Err(RegistryError::Shutdown {
+                registry: self.url.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Registry for MemoryRegistry {
+    fn url(&self) -> &Url {
+        &self.url
+    }
+
+    async fn register(&self, url: &Url) -> Result<(), RegistryError> {
+        let key = Self::filed_under(url)?;
+        let mut st = self.lock();
+        self.check_open(&st)?;
+        let list = st.lists.entry(key.clone()).or_default();
+        if !list.contains(url) {
+            list.push(url.clone());
+            Self::changed(&mut st, &key.0, key.1);
+        }
+        Ok(())
+    }
+
+    async fn unregister(&self, url: &Url) -> Result<(), RegistryError> {
+        let key = Self::filed_under(url)?;
+        let mut st = self.lock();
+        self.check_open(&st)?;
+        let list = st.lists.entry(key.clone()).or_default();
+        let before = list.len();
+        list.retain(|u| u != url);
+        if list.len() != before {
+            Self::changed(&mut st, &key.0, key.1);
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, consumer: &Url) -> Result<Subscription, RegistryError> {
+        let (sink, sub) = subscription_channel(consumer.clone());
+        let mut st = self.lock();
+        self.check_open(&st)?;
+        let mut interfaces: Vec<String> = if consumer.interface() == keys::ANY_VALUE {
+            st.lists.keys().map(|(i, _)| i.clone()).collect()
+        } else {
+            vec![consumer.interface().to_owned()]
+        };
+        interfaces.sort();
+        interfaces.dedup();
+        for interface in interfaces {
+            for category in Category::subscribed_by(consumer) {
+                let key = (interface.clone(), category);
+                let urls = st.lists.get(&key).cloned().unwrap_or_default();
+                let version = st.versions.get(&key).copied().unwrap_or(0);
+                Self::notify(&sink, &interface, category, &urls, version);
+            }
+        }
+        st.subscribers.push(sink);
+        Ok(sub)
+    }
+
+    async fn lookup(&self, consumer: &Url) -> Result<Vec<Url>, RegistryError> {
+        let st = self.lock();
+        self.check_open(&st)?;
+        let mut out = Vec::new();
+        for ((interface, category), urls) in &st.lists {
+            if consumer.interface() != keys::ANY_VALUE && consumer.interface() != interface {
+                continue;
+            }
+            if !Category::subscribed_by(consumer).contains(category) {
+                continue;
+            }
+            let list = matching_list(consumer, *category, urls.iter().cloned());
+            out.extend(list.iter().filter(|u| u.protocol() != keys::EMPTY_PROTOCOL).cloned());
+        }
+        Ok(out)
+    }
+
+    fn is_available(&self) -> bool {
+        let st = self.lock();
+        st.available && !st.shut_down
+    }
+
+    async fn shutdown(&self) {
+        let mut st = self.lock();
+        st.shut_down = true;
+        for sink in st.subscribers.drain(..) {
+            sink.close();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn register_notifies_full_lists_and_empty_markers() {
+        let reg = MemoryRegistry::new();
+        let mut sub = reg.subscribe(&url("consumer://c/com.foo.Bar")).await.unwrap();
+        // Initial lists: all empty, in Dubbo's category order.
+        for want in Category::CONSUMER_DEFAULT {
+            let n = sub.next().await.unwrap();
+            assert_eq!(n.category, want);
+            assert!(n.is_empty_marker());
+        }
+        reg.register(&url("dubbo://a:1/com.foo.Bar")).await.unwrap();
+        reg.register(&url("dubbo://b:1/com.foo.Bar")).await.unwrap();
+        let n = sub.next().await.unwrap();
+        assert_eq!(n.urls.len(), 2, "coalesced to the latest full list");
+        reg.unregister(&url("dubbo://a:1/com.foo.Bar")).await.unwrap();
+        reg.unregister(&url("dubbo://b:1/com.foo.Bar")).await.unwrap();
+        assert!(sub.next().await.unwrap().is_empty_marker());
+        reg.shutdown().await;
+        assert!(sub.next().await.is_none());
+        assert!(matches!(
+            reg.register(&url("dubbo://a:1/x")).await,
+            Err(RegistryError::Shutdown { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn rejects_urls_it_cannot_file() {
+        let reg = MemoryRegistry::new();
+        assert!(matches!(
+            reg.register(&url("dubbo://a:1")).await,
+            Err(RegistryError::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            reg.register(&url("dubbo://a:1/x?category=bogus")).await,
+            Err(RegistryError::InvalidUrl { .. })
+        ));
+    }
+}

@@ -1,0 +1,453 @@
+//! What a subscriber receives: one full list per category per change, coalesced and ordered.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+use zkdubbo_common::{Url, keys};
+
+/// A registry category: the node below `<root>/<interface>/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// Provider registrations.
+    Providers,
+    /// Consumer registrations.
+    Consumers,
+    /// Routing rules (`condition://`, ...).
+    Routers,
+    /// Override rules (`override://`, `absent://`).
+    Configurators,
+}
+
+impl Category {
+    /// What a consumer subscribes to, in the order Dubbo notifies them.
+    pub const CONSUMER_DEFAULT: [Category; 3] = [Category::Configurators, Category::Routers, Category::Providers];
+
+    /// The node name / `category` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Providers => keys::PROVIDERS_CATEGORY,
+            Category::Consumers => keys::CONSUMERS_CATEGORY,
+            Category::Routers => keys::ROUTERS_CATEGORY,
+            Category::Configurators => keys::CONFIGURATORS_CATEGORY,
+        }
+    }
+
+    /// The category of `url` (its `category` param, default providers); `None` if unknown.
+    pub fn of(url: &Url) -> Option<Category> {
+        url.category().parse().ok()
+    }
+
+    /// The categories a consumer URL asks for: its `category` comma list, or
+    /// providers, configurators and routers when it has none. `*` means all four.
+    /// Unknown names are ignored.
+    pub fn subscribed_by(consumer: &Url) -> Vec<Category> {
+        match consumer.param(keys::CATEGORY).filter(|c| !c.is_empty()) {
+            None => Category::CONSUMER_DEFAULT.to_vec(),
+            Some(list) if list.split(',').any(|c| c.trim() == keys::ANY_VALUE) => vec![
+                Category::Configurators,
+                Category::Routers,
+                Category::Providers,
+                Category::Consumers,
+            ],
+            Some(list) => {
+                let mut out: Vec<Category> = Vec::new();
+                for c in list.split(',').filter_map(|c| c.trim().parse().ok()) {
+                    if !out.contains(&c) {
+                        out.push(c);
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Category {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            keys::PROVIDERS_CATEGORY => Ok(Category::Providers),
+            keys::CONSUMERS_CATEGORY => Ok(Category::Consumers),
+            keys::ROUTERS_CATEGORY => Ok(Category::Routers),
+            keys::CONFIGURATORS_CATEGORY => Ok(Category::Configurators),
+            other => Err(format!(
+                "unknown category {other:?} (expected providers, consumers, routers or configurators)"
+            )),
+        }
+    }
+}
+
+/// Where a notification's list came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// Read from the registry just now.
+    Live,
+    /// Served from the local cache file (the registry could not be read).
+    Cache,
+}
+
+/// The version of a category's child list: the category node's creation zxid and its child
+/// version. A node deleted and re-created gets a larger `czxid`, so ordering by
+/// `(czxid, cversion)` stays correct even then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct ListVersion {
+    /// Creation zxid of the category node.
+    pub czxid: i64,
+    /// Child version of the category node.
+    pub cversion: i32,
+}
+
+/// The full current list of one category of one interface (DESIGN A3). When nothing in the
+/// category matches the subscriber, `urls` holds exactly one `empty://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The interface the list belongs to (matters for `*` subscriptions).
+    pub interface: Arc<str>,
+    /// The category.
+    pub category: Category,
+    /// The matching URLs, or a single `empty://` URL.
+    pub urls: Arc<[Url]>,
+    /// The list's version when the registry knows it.
+    pub version: Option<ListVersion>,
+    /// Live or from the cache file.
+    pub source: Source,
+}
+
+impl Notification {
+    /// Whether this is the explicit "no URL in this category" notification.
+    pub fn is_empty_marker(&self) -> bool {
+        self.urls.len() == 1 && self.urls[0].protocol() == keys::EMPTY_PROTOCOL
+    }
+
+    /// The URLs without the `empty://` marker.
+    pub fn non_empty_urls(&self) -> &[Url] {
+        if self.is_empty_marker() { &[] } else { &self.urls }
+    }
+}
+
+/// Build the notification for `category` from every URL found there: those matching
+/// `consumer` (see [`zkdubbo_common::is_match`]), or the `empty://` marker when none match.
+pub fn matching_list(consumer: &Url, category: Category, found: impl IntoIterator<Item = Url>) -> Arc<[Url]> {
+    // A URL's category is where it was found, whatever its own `category` param says.
+    let consumer_here = consumer.clone().with_param(keys::CATEGORY, category.as_str());
+    let matched: Vec<Url> = found
+        .into_iter()
+        .filter(|u| {
+            if u.category() == category.as_str() {
+                zkdubbo_common::is_match(&consumer_here, u)
+            } else {
+                zkdubbo_common::is_match(&consumer_here, &u.clone().with_param(keys::CATEGORY, category.as_str()))
+            }
+        })
+        .collect();
+    if matched.is_empty() {
+        Arc::from(vec![empty_url(consumer, category)])
+    } else {
+        Arc::from(matched)
+    }
+}
+
+/// The `empty://` marker for `category`, built from the consumer URL as Dubbo does.
+pub fn empty_url(consumer: &Url, category: Category) -> Url {
+    consumer
+        .clone()
+        .with_protocol(keys::EMPTY_PROTOCOL)
+        .with_param(keys::CATEGORY, category.as_str())
+}
+
+type Key = (Arc<str>, Category);
+
+#[derive(Default)]
+struct Pending {
+    order: VecDeque<Key>,
+    latest: HashMap<Key, Notification>,
+    delivered: HashMap<Key, Option<ListVersion>>,
+}
+
+struct Shared {
+    pending: Mutex<Pending>,
+    wake_subscriber: Notify,
+    wake_registry: Notify,
+    cancelled: AtomicBool,
+    closed: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // A panic while holding this lock cannot leave `Pending` half-updated in a way that
+        // matters (each update is a single insert), so recover from poisoning.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Create a connected pair: the registry keeps the [`SubscriptionSink`], the subscriber gets
+/// the [`Subscription`].
+pub fn subscription_channel(consumer: Url) -> (SubscriptionSink, Subscription) {
+    let shared = Arc::new(Shared {
+        pending: Mutex::new(Pending::default()),
+        wake_subscriber: Notify::new(),
+        wake_registry: Notify::new(),
+        cancelled: AtomicBool::new(false),
+        closed: AtomicBool::new(false),
+    });
+    (
+        SubscriptionSink {
+            shared: shared.clone(),
+            consumer: consumer.clone(),
+        },
+        Subscription { shared, consumer },
+    )
+}
+
+/// The registry's end of a subscription: pushes notifications, learns of cancellation.
+///
+/// Ordering and coalescing are enforced here, for every registry implementation: a
+/// notification whose [`ListVersion`] is not newer than the last one delivered or queued for
+/// the same interface and category is dropped; an unversioned one (from the cache file) is
+/// accepted only while nothing versioned has been seen; and a pending notification that was
+/// not yet taken is replaced by a newer one, so a slow subscriber only sees the latest list.
+#[derive(Clone)]
+pub struct SubscriptionSink {
+    shared: Arc<Shared>,
+    consumer: Url,
+}
+
+impl SubscriptionSink {
+    /// The subscriber's consumer URL.
+    pub fn consumer(&self) -> &Url {
+        &self.consumer
+    }
+
+    /// Queue `n` for the subscriber. Returns whether it was accepted (not stale, not cancelled).
+    pub fn push(&self, n: Notification) -> bool {
+        if self.is_cancelled() || self.shared.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        let key: Key = (n.interface.clone(), n.category);
+        {
+            let mut p = self.shared.lock();
+            let newest_known = p
+                .latest
+                .get(&key)
+                .map(|q| q.version)
+                .or_else(|| p.delivered.get(&key).copied());
+            if let Some(known) = newest_known {
+                match (known, n.version) {
+                    (Some(k), Some(v)) if v <= k => return false,
+                    (Some(_), None) => return false,
+                    _ => {}
+                }
+            }
+            if p.latest.insert(key.clone(), n).is_none() {
+                p.order.push_back(key);
+            }
+        }
+        self.shared.wake_subscriber.notify_one();
+        true
+    }
+
+    /// The version last delivered or queued for `interface`/`category`, if any.
+    pub fn last_version(&self, interface: &str, category: Category) -> Option<ListVersion> {
+        let p = self.shared.lock();
+        let key: Key = (Arc::from(interface), category);
+        p.latest
+            .get(&key)
+            .and_then(|n| n.version)
+            .or_else(|| p.delivered.get(&key).copied().flatten())
+    }
+
+    /// Whether the subscriber dropped or closed its [`Subscription`].
+    pub fn is_cancelled(&self) -> bool {
+        self.shared.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the subscriber has cancelled.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.shared.wake_registry.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// End the stream: the subscriber's `next` returns `None` once the queue is drained.
+    pub fn close(&self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.wake_subscriber.notify_one();
+    }
+}
+
+/// The subscriber's end: call [`Subscription::next`] in a loop. Dropping it unsubscribes.
+pub struct Subscription {
+    shared: Arc<Shared>,
+    consumer: Url,
+}
+
+impl Subscription {
+    /// The consumer URL this subscription was made with.
+    pub fn consumer(&self) -> &Url {
+        &self.consumer
+    }
+
+    /// The next notification (the latest list of some category that changed since it was
+    /// last taken), or `None` when the registry closed the subscription.
+    pub async fn next(&mut self) -> Option<Notification> {
+        loop {
+            let notified = self.shared.wake_subscriber.notified();
+            if let Some(n) = take(&self.shared) {
+                return Some(n);
+            }
+            if self.shared.closed.load(Ordering::Acquire) {
+                return None;
+            }
+            notified.await;
+        }
+    }
+
+    /// Take a pending notification without waiting.
+    pub fn try_next(&mut self) -> Option<Notification> {
+        take(&self.shared)
+    }
+
+    /// Unsubscribe (the same as dropping the handle).
+    pub fn close(self) {}
+}
+
+fn take(shared: &Shared) -> Option<Notification> {
+    let mut p = shared.lock();
+    let key = p.order.pop_front()?;
+    let n = p.latest.remove(&key)?;
+    p.delivered.insert(key, n.version);
+    Some(n)
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.shared.cancelled.store(true, Ordering::Release);
+        self.shared.wake_registry.notify_waiters();
+    }
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("consumer", &self.consumer)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn consumer() -> Url {
+        "consumer://10.0.0.1/com.foo.Bar".parse().unwrap()
+    }
+
+    fn note(category: Category, urls: &[&str], version: Option<(i64, i32)>) -> Notification {
+        Notification {
+            interface: "com.foo.Bar".into(),
+            category,
+            urls: urls.iter().map(|u| u.parse().unwrap()).collect(),
+            version: version.map(|(czxid, cversion)| ListVersion { czxid, cversion }),
+            source: if version.is_some() { Source::Live } else { Source::Cache },
+        }
+    }
+
+    #[tokio::test]
+    async fn pending_lists_coalesce_to_the_latest_in_first_arrival_order() {
+        let (sink, mut sub) = subscription_channel(consumer());
+        assert!(sink.push(note(Category::Providers, &["dubbo://a:1/x"], Some((1, 1)))));
+        assert!(sink.push(note(Category::Routers, &["empty://r"], Some((2, 1)))));
+        assert!(sink.push(note(Category::Providers, &["dubbo://b:1/x"], Some((1, 2)))));
+        let first = sub.next().await.unwrap();
+        assert_eq!(first.category, Category::Providers);
+        assert_eq!(first.urls[0].host(), "b");
+        assert_eq!(sub.next().await.unwrap().category, Category::Routers);
+        assert!(sub.try_next().is_none());
+    }
+
+    #[tokio::test]
+    async fn stale_versions_and_late_cache_lists_are_dropped() {
+        let (sink, mut sub) = subscription_channel(consumer());
+        assert!(sink.push(note(Category::Providers, &["dubbo://cache:1/x"], None)));
+        assert!(sink.push(note(Category::Providers, &["dubbo://a:1/x"], Some((5, 3)))));
+        assert_eq!(sub.next().await.unwrap().urls[0].host(), "a");
+        assert!(!sink.push(note(Category::Providers, &["dubbo://old:1/x"], Some((5, 2)))));
+        assert!(!sink.push(note(Category::Providers, &["dubbo://same:1/x"], Some((5, 3)))));
+        assert!(!sink.push(note(Category::Providers, &["dubbo://cache:1/x"], None)));
+        // The category node was deleted and re-created: larger czxid, cversion restarts.
+        assert!(sink.push(note(Category::Providers, &["dubbo://new:1/x"], Some((9, 0)))));
+        assert_eq!(sub.next().await.unwrap().urls[0].host(), "new");
+        assert_eq!(
+            sink.last_version("com.foo.Bar", Category::Providers),
+            Some(ListVersion { czxid: 9, cversion: 0 })
+        );
+    }
+
+    #[tokio::test]
+    async fn dropping_the_subscription_cancels_and_close_ends_the_stream() {
+        let (sink, sub) = subscription_channel(consumer());
+        let waiter = tokio::spawn({
+            let sink = sink.clone();
+            async move { sink.cancelled().await }
+        });
+        drop(sub);
+        waiter.await.unwrap();
+        assert!(sink.is_cancelled());
+        assert!(!sink.push(note(Category::Providers, &["dubbo://a:1/x"], Some((1, 1)))));
+
+        let (sink, mut sub) = subscription_channel(consumer());
+        sink.push(note(Category::Providers, &["dubbo://a:1/x"], Some((1, 1))));
+        sink.close();
+        assert!(sub.next().await.is_some(), "queued notifications are still delivered");
+        assert!(sub.next().await.is_none());
+    }
+
+    #[test]
+    fn matching_list_filters_and_marks_empty() {
+        let consumer: Url = "consumer://10.0.0.1/com.foo.Bar?group=g".parse().unwrap();
+        let found: Vec<Url> = ["dubbo://a:1/com.foo.Bar?group=g", "dubbo://b:1/com.foo.Bar?group=h"]
+            .iter()
+            .map(|u| u.parse().unwrap())
+            .collect();
+        let list = matching_list(&consumer, Category::Providers, found);
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].host(), "a");
+
+        let routers = matching_list(&consumer, Category::Routers, Vec::new());
+        assert_eq!(routers.len(), 1);
+        assert_eq!(
+            routers[0].to_string(),
+            "empty://10.0.0.1/com.foo.Bar?category=routers&group=g"
+        );
+    }
+
+    #[test]
+    fn categories_subscribed_by_a_consumer() {
+        let url = |s: &str| -> Url { s.parse().unwrap() };
+        assert_eq!(
+            Category::subscribed_by(&url("consumer://h/x")),
+            Category::CONSUMER_DEFAULT.to_vec()
+        );
+        assert_eq!(
+            Category::subscribed_by(&url("consumer://h/x?category=providers,bogus,providers")),
+            vec![Category::Providers]
+        );
+        assert_eq!(Category::subscribed_by(&url("consumer://h/x?category=*")).len(), 4);
+    }
+}

@@ -1,0 +1,3 @@
+//! One module per `zkdubbo` subcommand.
+
+pub mod encode;

@@ -13,6 +13,7 @@
 pub mod encoding;
 pub mod error;
 pub mod invocation;
+pub mod invoker;
 pub mod keys;
 pub mod matching;
 pub mod params;
@@ -20,6 +21,7 @@ pub mod url;
 
 pub use error::UrlError;
 pub use invocation::Invocation;
+pub use invoker::{Invoker, InvokerFactory, Response, RpcError};
 pub use matching::{is_match, is_match_category, is_match_glob, is_match_glob_with, list_contains};
 pub use params::Params;
 pub use url::{Url, service_key};

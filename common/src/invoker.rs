@@ -151,7 +151,12 @@ mod tests {
             &self.0
         }
         fn invoke<'a>(&'a self, _inv: &'a Invocation) -> InvokeFuture<'a> {
-            Box::pin(async { Err(RpcError::Timeout { message: "after 1000 ms".into(), context: "x".into() }) })
+            Box::pin(async {
+                Err(RpcError::Timeout {
+                    message: "after 1000 ms".into(),
+                    context: "x".into(),
+                })
+            })
         }
     }
 
@@ -161,9 +166,18 @@ mod tests {
         assert!(inv.is_available());
         inv.destroy();
         assert!(format!("{inv:?}").contains("tri://h:1/s"));
-        let e = RpcError::NoProvider { message: "none registered".into(), context: "com.foo.Bar".into() };
+        let e = RpcError::NoProvider {
+            message: "none registered".into(),
+            context: "com.foo.Bar".into(),
+        };
         assert_eq!(e.to_string(), "no provider: none registered (com.foo.Bar)");
         assert!(!e.is_business());
-        assert!(RpcError::Business { message: "m".into(), context: "c".into() }.is_business());
+        assert!(
+            RpcError::Business {
+                message: "m".into(),
+                context: "c".into()
+            }
+            .is_business()
+        );
     }
 }

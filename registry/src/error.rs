@@ -75,3 +75,49 @@ pub enum RegistryError {
         registry: String,
     },
 }
+
+impl RegistryError {
+    /// Whether trying again later may succeed: a timeout, a lost connection, a session being
+    /// replaced, an unreachable ensemble. Invalid input, missing rights and shutdown are not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RegistryError::Timeout { .. } | RegistryError::Unavailable { .. } | RegistryError::Connect { .. } => true,
+            RegistryError::ZooKeeper { source, .. } => is_transient_zk(source),
+            _ => false,
+        }
+    }
+
+    /// The ZooKeeper client's error, when a ZooKeeper call failed.
+    pub fn zookeeper_error(&self) -> Option<&zookeeper_client::Error> {
+        match self {
+            RegistryError::ZooKeeper { source, .. } | RegistryError::Connect { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// Whether a ZooKeeper call failed because its node does not exist.
+    pub fn is_no_node(&self) -> bool {
+        matches!(self.zookeeper_error(), Some(zookeeper_client::Error::NoNode))
+    }
+
+    /// Whether a ZooKeeper call failed because its node already exists.
+    pub fn is_node_exists(&self) -> bool {
+        matches!(self.zookeeper_error(), Some(zookeeper_client::Error::NodeExists))
+    }
+}
+
+fn is_transient_zk(e: &zookeeper_client::Error) -> bool {
+    use zookeeper_client::Error as E;
+    matches!(
+        e,
+        E::ConnectionLoss
+            | E::Timeout
+            | E::SessionExpired
+            | E::SessionMoved
+            | E::ClientClosed
+            | E::Throttled
+            | E::NotReadOnly
+            | E::NoHosts
+            | E::AuthFailed
+    )
+}

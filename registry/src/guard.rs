@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use zkdubbo_common::Url;
+use zkdubbo_common::{Url, keys};
 
 use crate::error::RegistryError;
 use crate::registry::Registry;
@@ -39,6 +39,42 @@ impl Registration {
             url,
             active: true,
         })
+    }
+
+    /// Register a consumer's own URL under `consumers`, as Dubbo does before subscribing:
+    /// `consumer` with `category=consumers` and `check=false` (see
+    /// [`Registration::consumer_url`]). Returns `None` without registering when the consumer
+    /// says `register=false`. [`Registry::subscribe`] never registers anything itself.
+    pub async fn register_consumer(
+        registry: Arc<dyn Registry>,
+        consumer: &Url,
+    ) -> Result<Option<Registration>, RegistryError> {
+        match Registration::consumer_url(consumer) {
+            Some(url) => Registration::register(registry, url).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The URL a consumer registers under `consumers`: `consumer` with `category=consumers`
+    /// and `check=false`, or `None` when it says `register=false`.
+    ///
+    /// ```
+    /// use zkdubbo_registry::Registration;
+    /// let consumer = "consumer://10.0.0.1/com.foo.Bar?category=providers,configurators,routers&side=consumer";
+    /// let url = Registration::consumer_url(&consumer.parse().unwrap()).unwrap();
+    /// assert_eq!(url.to_string(), "consumer://10.0.0.1/com.foo.Bar?category=consumers&check=false&side=consumer");
+    /// assert!(Registration::consumer_url(&"consumer://h/x?register=false".parse().unwrap()).is_none());
+    /// ```
+    pub fn consumer_url(consumer: &Url) -> Option<Url> {
+        if !consumer.param_bool(keys::REGISTER, true) {
+            return None;
+        }
+        Some(
+            consumer
+                .clone()
+                .with_param(keys::CATEGORY, keys::CONSUMERS_CATEGORY)
+                .with_param(keys::CHECK, "false"),
+        )
     }
 
     /// The registered URL.

@@ -1,14 +1,15 @@
 //! Dubbo-compatible service registration and discovery.
 //!
-//! The [`Registry`] trait is the capability; [`MemoryRegistry`] implements it in memory for
-//! tests of the layers above. Subscriptions deliver full, versioned, coalesced lists per
-//! category ([`Notification`]).
+//! The [`Registry`] trait is the capability; [`ZookeeperRegistry`] implements it on ZooKeeper
+//! in Apache Dubbo's layout, and [`MemoryRegistry`] in memory for tests of the layers above.
+//! Subscriptions deliver full, versioned, coalesced lists per category ([`Notification`]).
 
 pub mod error;
 pub mod guard;
 pub mod memory;
 pub mod notification;
 pub mod registry;
+pub mod zookeeper;
 
 pub use error::RegistryError;
 pub use guard::Registration;
@@ -17,3 +18,4 @@ pub use notification::{
     Category, ListVersion, Notification, Source, Subscription, SubscriptionSink, subscription_channel,
 };
 pub use registry::Registry;
+pub use zookeeper::ZookeeperRegistry;

@@ -1,0 +1,297 @@
+//! The registry URL: `zookeeper://host:port[,host:port...]?backup=...&group=...&session=...`.
+
+use std::time::Duration;
+
+use zkdubbo_common::Url;
+
+use crate::error::RegistryError;
+
+/// The protocol of a ZooKeeper registry URL.
+pub const ZOOKEEPER_PROTOCOL: &str = "zookeeper";
+/// Default ZooKeeper client port, used when an address has none.
+pub const DEFAULT_PORT: u16 = 2181;
+/// Default root group (`/dubbo`).
+pub const DEFAULT_GROUP: &str = "dubbo";
+/// Default requested session timeout (`session`), in ms.
+pub const DEFAULT_SESSION_TIMEOUT_MS: u64 = 60_000;
+/// Default bound of every single ZooKeeper call (`timeout`), in ms.
+pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
+/// Default cap of the retry backoff (`retry.period`), in ms.
+pub const DEFAULT_RETRY_PERIOD_MS: u64 = 5_000;
+/// Default period of the check that own ephemeral nodes still exist
+/// (`registry.check.period`), in ms.
+pub const DEFAULT_CHECK_PERIOD_MS: u64 = 30_000;
+
+/// Everything [`ZookeeperRegistry`](super::ZookeeperRegistry) takes from its registry URL.
+///
+/// ```
+/// use zkdubbo_registry::zookeeper::ZookeeperConfig;
+/// let cfg: ZookeeperConfig =
+///     "zookeeper://127.0.0.1:2181?backup=127.0.0.1:2182,127.0.0.1:2183&group=dubbo&session=60000&timeout=5000"
+///         .parse()
+///         .unwrap();
+/// assert_eq!(cfg.connect_string(), "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183");
+/// assert_eq!(cfg.root, "/dubbo");
+/// assert_eq!(cfg.session_timeout.as_millis(), 60_000);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZookeeperConfig {
+    /// `host:port` of every server: the URL's address(es), then the `backup` list.
+    pub servers: Vec<String>,
+    /// Root path: `/` + `group` (default `/dubbo`); a group starting with `/` is used as is.
+    pub root: String,
+    /// Requested session timeout (`session`; the server clamps it to 2–20 × its tickTime).
+    pub session_timeout: Duration,
+    /// Bound of every single ZooKeeper call and of each connection attempt (`timeout`).
+    pub timeout: Duration,
+    /// Digest user (URL user info or `username` param).
+    pub username: Option<String>,
+    /// Digest password (URL user info or `password` param).
+    pub password: Option<String>,
+    /// Cap of the exponential backoff of retried operations (`retry.period`).
+    pub retry_period: Duration,
+    /// Period of the self-check of own ephemeral nodes (`registry.check.period`).
+    pub check_period: Duration,
+    /// `check=true`: [`ZookeeperRegistry::connect`](super::ZookeeperRegistry::connect) fails
+    /// when no session can be established at once (default false: connect in the background).
+    pub check: bool,
+}
+
+impl ZookeeperConfig {
+    /// Read the configuration from a parsed registry URL. The host part may hold a comma list
+    /// of addresses (`zookeeper://a:2181,b:2181`) as long as the last one has a port; use
+    /// [`str::parse`] for arbitrary lists.
+    pub fn from_url(url: &Url) -> Result<ZookeeperConfig, RegistryError> {
+        let invalid = |reason: String| RegistryError::InvalidRegistryUrl {
+            url: redact(url),
+            reason,
+        };
+        if url.protocol() != ZOOKEEPER_PROTOCOL {
+            return Err(invalid(format!(
+                "protocol {:?} is not {ZOOKEEPER_PROTOCOL:?}",
+                url.protocol()
+            )));
+        }
+        let mut servers = Vec::new();
+        let address = url.address();
+        add_servers(&mut servers, &address);
+        if let Some(backup) = url.param("backup") {
+            add_servers(&mut servers, backup);
+        }
+        if servers.is_empty() {
+            return Err(invalid("no ZooKeeper address".into()));
+        }
+
+        let group = url.param("group").map(str::trim).filter(|g| !g.is_empty());
+        let root = root_path(group.unwrap_or(DEFAULT_GROUP));
+        if root
+            .split('/')
+            .skip(1)
+            .any(|part| part.is_empty() || part == "." || part == "..")
+            && root != "/"
+        {
+            return Err(invalid(format!(
+                "group {:?} is not a valid ZooKeeper path",
+                group.unwrap_or("")
+            )));
+        }
+
+        let ms = |key: &str, default: u64| -> Result<Duration, RegistryError> {
+            match url.param(key).map(str::trim).filter(|v| !v.is_empty()) {
+                None => Ok(Duration::from_millis(default)),
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(Duration::from_millis(n)),
+                    _ => Err(invalid(format!("{key}={v:?} is not a positive number of milliseconds"))),
+                },
+            }
+        };
+        let non_empty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
+        let username = non_empty(url.username()).or_else(|| non_empty(url.param("username")));
+        let password = non_empty(url.password()).or_else(|| non_empty(url.param("password")));
+        if password.is_some() && username.is_none() {
+            return Err(invalid("a password without a username".into()));
+        }
+        Ok(ZookeeperConfig {
+            servers,
+            root,
+            session_timeout: ms("session", DEFAULT_SESSION_TIMEOUT_MS)?,
+            timeout: ms("timeout", DEFAULT_TIMEOUT_MS)?,
+            username,
+            password,
+            retry_period: ms("retry.period", DEFAULT_RETRY_PERIOD_MS)?,
+            check_period: ms("registry.check.period", DEFAULT_CHECK_PERIOD_MS)?,
+            check: url.param_bool("check", false),
+        })
+    }
+
+    /// The connect string for the client: every server, comma separated.
+    pub fn connect_string(&self) -> String {
+        self.servers.join(",")
+    }
+
+    /// The digest credentials `user:password`, when a username is configured.
+    pub fn digest(&self) -> Option<String> {
+        self.username
+            .as_ref()
+            .map(|u| format!("{u}:{}", self.password.as_deref().unwrap_or("")))
+    }
+}
+
+impl std::str::FromStr for ZookeeperConfig {
+    type Err = RegistryError;
+
+    /// Parse a registry URL string; the host part may be any comma list of addresses, with or
+    /// without ports (`zookeeper://a,b:2182,c`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (url, extra) = parse_registry_url(s)?;
+        let mut cfg = ZookeeperConfig::from_url(&url)?;
+        // The extra host-part addresses come before the backups, in the order written.
+        let n = extra.len();
+        let mut servers = Vec::with_capacity(cfg.servers.len() + n);
+        servers.push(cfg.servers[0].clone());
+        for e in extra {
+            add_servers(&mut servers, &e);
+        }
+        for s in cfg.servers.drain(1..) {
+            if !servers.contains(&s) {
+                servers.push(s);
+            }
+        }
+        cfg.servers = servers;
+        Ok(cfg)
+    }
+}
+
+/// Parse `s` as a registry URL whose host part may be a comma list: returns the URL with the
+/// first address only, and the other addresses.
+pub(crate) fn parse_registry_url(s: &str) -> Result<(Url, Vec<String>), RegistryError> {
+    let s = s.trim();
+    let Some(scheme_end) = s.find("://") else {
+        return Ok((s.parse()?, Vec::new()));
+    };
+    let after = &s[scheme_end + 3..];
+    let auth_end = after.find(['/', '?']).unwrap_or(after.len());
+    let authority = &after[..auth_end];
+    let (userinfo, hosts) = match authority.rfind('@') {
+        Some(i) => (&authority[..=i], &authority[i + 1..]),
+        None => ("", authority),
+    };
+    let mut parts = hosts.split(',').map(str::trim).filter(|h| !h.is_empty());
+    let first = parts.next().unwrap_or("");
+    let extra: Vec<String> = parts.map(str::to_owned).collect();
+    let rebuilt = format!("{}{userinfo}{first}{}", &s[..scheme_end + 3], &after[auth_end..]);
+    Ok((rebuilt.parse()?, extra))
+}
+
+fn add_servers(out: &mut Vec<String>, list: &str) {
+    for addr in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        let addr = with_default_port(addr);
+        if !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+}
+
+fn with_default_port(addr: &str) -> String {
+    let has_port = if let Some(rest) = addr.strip_prefix('[') {
+        rest.find(']').is_some_and(|i| rest[i + 1..].starts_with(':'))
+    } else {
+        addr.contains(':')
+    };
+    if has_port {
+        addr.to_owned()
+    } else {
+        format!("{addr}:{DEFAULT_PORT}")
+    }
+}
+
+fn root_path(group: &str) -> String {
+    let path = if group.starts_with('/') {
+        group.to_owned()
+    } else {
+        format!("/{group}")
+    };
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// The registry URL without its password, for messages.
+pub(crate) fn redact(url: &Url) -> String {
+    let mut u = url.clone();
+    if url.password().is_some() {
+        u = u.with_credentials(url.username(), Some("***"));
+    }
+    if u.param("password").is_some() {
+        u = u.with_param("password", "***");
+    }
+    u.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(s: &str) -> ZookeeperConfig {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn reads_every_setting() {
+        let c = cfg(
+            "zookeeper://127.0.0.1:2181?backup=127.0.0.1:2182,127.0.0.1:2183&group=dubbo&session=60000&timeout=5000",
+        );
+        assert_eq!(c.servers, ["127.0.0.1:2181", "127.0.0.1:2182", "127.0.0.1:2183"]);
+        assert_eq!(c.root, "/dubbo");
+        assert_eq!(c.session_timeout, Duration::from_millis(60_000));
+        assert_eq!(c.timeout, Duration::from_millis(5_000));
+        assert_eq!(c.retry_period, Duration::from_millis(DEFAULT_RETRY_PERIOD_MS));
+        assert_eq!(c.digest(), None);
+        assert!(!c.check);
+
+        let c = cfg("zookeeper://u:p@zk1,zk2:2182,[::1]?group=/apps/dubbo/&retry.period=200&check=true");
+        assert_eq!(c.servers, ["zk1:2181", "zk2:2182", "[::1]:2181"]);
+        assert_eq!(c.root, "/apps/dubbo");
+        assert_eq!(c.digest().as_deref(), Some("u:p"));
+        assert_eq!(c.retry_period, Duration::from_millis(200));
+        assert!(c.check);
+
+        let c = cfg("zookeeper://zk?username=admin&password=secret&group=other");
+        assert_eq!(c.root, "/other");
+        assert_eq!(c.digest().as_deref(), Some("admin:secret"));
+    }
+
+    #[test]
+    fn comma_hosts_in_a_parsed_url() {
+        let url: Url = "zookeeper://10.0.0.1:2181,10.0.0.2:2181".parse().unwrap();
+        let c = ZookeeperConfig::from_url(&url).unwrap();
+        assert_eq!(c.servers, ["10.0.0.1:2181", "10.0.0.2:2181"]);
+    }
+
+    #[test]
+    fn rejects_bad_settings_and_hides_passwords() {
+        for bad in [
+            "redis://127.0.0.1:6379",
+            "zookeeper://zk?session=abc",
+            "zookeeper://zk?timeout=0",
+            "zookeeper://zk?group=a//b",
+            "zookeeper://zk?password=x",
+        ] {
+            assert!(
+                matches!(
+                    bad.parse::<ZookeeperConfig>(),
+                    Err(RegistryError::InvalidRegistryUrl { .. })
+                ),
+                "{bad}"
+            );
+        }
+        let err = "zookeeper://u:hunter2@zk?session=x"
+            .parse::<ZookeeperConfig>()
+            .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!("zookeeper://".parse::<ZookeeperConfig>().is_err());
+    }
+}

@@ -1,0 +1,458 @@
+//! [`ZookeeperRegistry`]: the [`Registry`] on a real ZooKeeper, in Apache Dubbo's layout.
+//!
+//! * `config` — the registry URL ([`ZookeeperConfig`]).
+//! * `paths` — the layout (DESIGN A1, [`Layout`]).
+//! * `state` — what the handle and its tasks share; single ZooKeeper calls, each under the
+//!   `timeout` of the registry URL.
+//! * `session` — connecting, and the supervisor that follows the session state.
+//! * `watcher` — one watch task per subscribed category path (and one on the root for `*`).
+//! * `retry` — retry until success of own writes, and the periodic self-check.
+//!
+//! Consumers register themselves through the caller (see
+//! [`Registration::register_consumer`](crate::Registration::register_consumer)); `subscribe`
+//! only subscribes, as with every [`Registry`].
+
+mod config;
+mod paths;
+mod retry;
+mod session;
+mod state;
+mod watcher;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use zkdubbo_common::{Url, keys};
+
+pub use self::config::{
+    DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS,
+    DEFAULT_TIMEOUT_MS, ZOOKEEPER_PROTOCOL, ZookeeperConfig,
+};
+pub use self::paths::{Layout, NodePath};
+pub use self::retry::PendingOperation;
+use self::state::{Inner, Live, Own, OwnEntry, lock, timed};
+use self::watcher::{CategoryWatch, decode_children};
+use crate::error::RegistryError;
+use crate::notification::{Category, Subscription, SubscriptionSink, matching_list, subscription_channel};
+use crate::registry::Registry;
+
+/// A [`Registry`] on ZooKeeper, compatible with Java, Go and Python Dubbo.
+///
+/// * Registering writes `<root>/<interface>/<category>/<encoded URL>`, parents persistent,
+///   the leaf ephemeral unless the URL says `dynamic=false`.
+/// * Subscribing starts one task per category path that re-arms a one-shot child watch on
+///   every event and delivers the full, versioned list (DESIGN A3).
+/// * A supervisor follows the session: after a reconnection every category is re-read; after
+///   expiry a new session is established (capped exponential backoff), own ephemeral nodes
+///   are re-created and every category re-read.
+/// * A registration or unregistration that fails for a transient reason (no session,
+///   timeout, lost connection) is kept and retried until it succeeds (see
+///   [`ZookeeperRegistry::pending_operations`]); such calls return `Ok` at once.
+///
+/// Dropping the last handle ends the session (so ZooKeeper removes its ephemeral nodes);
+/// [`Registry::shutdown`] deletes them at once first.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), zkdubbo_registry::RegistryError> {
+/// use zkdubbo_registry::{Registry, zookeeper::ZookeeperRegistry};
+/// let registry = ZookeeperRegistry::from_str("zookeeper://127.0.0.1:2181?session=10000").await?;
+/// registry.register(&"dubbo://10.0.0.5:20880/com.foo.Bar?side=provider".parse()?).await?;
+/// let mut sub = registry.subscribe(&"consumer://10.0.0.1/com.foo.Bar".parse()?).await?;
+/// while let Some(n) = sub.next().await {
+///     println!("{} {}: {:?}", n.interface, n.category, n.non_empty_urls());
+/// }
+/// # Ok(()) }
+/// ```
+pub struct ZookeeperRegistry {
+    inner: Arc<Inner>,
+}
+
+impl ZookeeperRegistry {
+    /// Connect to the ZooKeeper of `registry_url`
+    /// (`zookeeper://host:port?backup=...&group=...&session=...&timeout=...`).
+    ///
+    /// Waits up to `timeout` for the first session. If none can be established, the registry
+    /// is still returned and keeps connecting in the background, unless the URL says
+    /// `check=true` (then the error is returned). Must be called on a tokio runtime.
+    pub async fn connect(registry_url: &Url) -> Result<Arc<ZookeeperRegistry>, RegistryError> {
+        let config = ZookeeperConfig::from_url(registry_url)?;
+        Self::connect_with(registry_url.clone(), config).await
+    }
+
+    /// [`ZookeeperRegistry::connect`] with a registry URL string; its host part may be any
+    /// comma list of addresses.
+    #[allow(clippy::should_implement_trait)]
+    pub async fn from_str(registry_url: &str) -> Result<Arc<ZookeeperRegistry>, RegistryError> {
+        let config: ZookeeperConfig = registry_url.parse()?;
+        let (url, _) = config::parse_registry_url(registry_url)?;
+        Self::connect_with(url, config).await
+    }
+
+    /// Connect with an explicit configuration; `url` is used in messages and by
+    /// [`Registry::url`].
+    pub async fn connect_with(url: Url, config: ZookeeperConfig) -> Result<Arc<ZookeeperRegistry>, RegistryError> {
+        let (live, _) = watch::channel(Live::default());
+        let (shutdown, _) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            url,
+            layout: Layout::new(&config.root),
+            config,
+            live,
+            shutdown,
+            shut_down: AtomicBool::new(false),
+            own: Mutex::new(Own::default()),
+            write_lock: tokio::sync::Mutex::new(()),
+            known_paths: Mutex::new(Default::default()),
+            subscriptions: Mutex::new(HashMap::new()),
+            failing_watches: Mutex::new(HashMap::new()),
+            next_subscription: AtomicU64::new(1),
+            sessions: AtomicU64::new(0),
+            wake_retry: Notify::new(),
+        });
+        match session::connect_client(&inner.config).await {
+            Ok(client) => {
+                inner.install(client);
+            }
+            Err(e) if inner.config.check => return Err(e),
+            Err(e) => tracing::warn!(
+                registry = %inner.registry_name(),
+                error = %e,
+                "no ZooKeeper session yet; connecting in the background"
+            ),
+        }
+        tokio::spawn(session::supervise(inner.clone()));
+        tokio::spawn(retry::retry_loop(inner.clone()));
+        Ok(Arc::new(ZookeeperRegistry { inner }))
+    }
+
+    /// The configuration read from the registry URL.
+    pub fn config(&self) -> &ZookeeperConfig {
+        &self.inner.config
+    }
+
+    /// The root path (`/dubbo`).
+    pub fn root(&self) -> &str {
+        self.inner.layout.root()
+    }
+
+    /// The layout (paths of interfaces, categories and nodes).
+    pub fn layout(&self) -> &Layout {
+        &self.inner.layout
+    }
+
+    /// The current session id, if a session exists (connected or not).
+    pub fn session_id(&self) -> Option<i64> {
+        self.inner.conn().map(|c| c.session_id())
+    }
+
+    /// The session timeout negotiated with the server, if a session exists.
+    pub fn session_timeout(&self) -> Option<Duration> {
+        self.inner.conn().map(|c| c.client.session_timeout())
+    }
+
+    /// How many sessions were established so far (1 + the number of replaced sessions).
+    pub fn sessions_established(&self) -> u64 {
+        self.inner.sessions.load(Ordering::Relaxed)
+    }
+
+    /// This process's registrations, in path order.
+    pub fn registrations(&self) -> Vec<Url> {
+        let own = lock(&self.inner.own);
+        let mut entries: Vec<_> = own.entries.values().collect();
+        entries.sort_by(|a, b| a.node.leaf.cmp(&b.node.leaf));
+        entries.into_iter().map(|e| e.url.clone()).collect()
+    }
+
+    /// Operations not carried out yet and being retried: own registrations missing in the
+    /// current session, failed unregistrations, and subscribed paths not read yet.
+    pub fn pending_operations(&self) -> Vec<PendingOperation> {
+        self.inner.pending_operations()
+    }
+
+    /// The interfaces under the root (its children), sorted.
+    pub async fn services(&self) -> Result<Vec<String>, RegistryError> {
+        self.inner.check_open()?;
+        let conn = self.inner.connected()?;
+        let root = self.inner.layout.root();
+        let mut children = match timed("list", root, self.inner.config.timeout, conn.client.list_children(root)).await {
+            Err(e) if e.is_no_node() => Vec::new(),
+            other => other?,
+        };
+        if root == "/" {
+            children.retain(|c| c != "zookeeper");
+        }
+        children.sort();
+        Ok(children)
+    }
+
+    fn subscribed_interface(consumer: &Url) -> Result<(), RegistryError> {
+        let interface = consumer.interface();
+        if interface == keys::ANY_VALUE {
+            return Ok(());
+        }
+        paths::check_interface(interface).map_err(|reason| RegistryError::InvalidUrl {
+            op: "subscribe",
+            url: consumer.to_string(),
+            reason,
+        })
+    }
+}
+
+/// Run one subscription: its category tasks (or the root watch for `*`) until the
+/// subscriber cancels or the registry shuts down.
+async fn drive_subscription(inner: Arc<Inner>, id: u64, sink: SubscriptionSink, categories: Vec<Category>) {
+    let mut tasks = JoinSet::new();
+    let mut shutdown = inner.shutdown.subscribe();
+    let interface = sink.consumer().interface().to_owned();
+    if interface == keys::ANY_VALUE {
+        tokio::select! {
+            _ = sink.cancelled() => {}
+            _ = shutdown.wait_for(|s| *s) => {}
+            _ = watcher::watch_root(inner.clone(), id, sink.clone(), categories, &mut tasks) => {}
+        }
+    } else {
+        let interface: Arc<str> = Arc::from(interface);
+        for category in categories {
+            tasks.spawn(
+                CategoryWatch {
+                    inner: inner.clone(),
+                    subscription: id,
+                    sink: sink.clone(),
+                    interface: interface.clone(),
+                    category,
+                    create_missing: true,
+                }
+                .run(),
+            );
+        }
+        tokio::select! {
+            _ = sink.cancelled() => {}
+            _ = shutdown.wait_for(|s| *s) => {}
+        }
+    }
+    tasks.abort_all();
+    lock(&inner.subscriptions).remove(&id);
+    lock(&inner.failing_watches).retain(|(sub, _), _| *sub != id);
+    if inner.is_shut_down() {
+        sink.close();
+    }
+    tracing::debug!(subscription = id, consumer = %sink.consumer(), "subscription ended");
+}
+
+#[async_trait]
+impl Registry for ZookeeperRegistry {
+    fn url(&self) -> &Url {
+        &self.inner.url
+    }
+
+    async fn register(&self, url: &Url) -> Result<(), RegistryError> {
+        let inner = &self.inner;
+        inner.check_open()?;
+        let node = inner.layout.node(url, "register")?;
+        let entry = OwnEntry {
+            url: url.clone(),
+            ephemeral: url.param_bool(keys::DYNAMIC, true),
+            node,
+            written: false,
+        };
+        let leaf = entry.node.leaf.clone();
+        let _writing = inner.write_lock.lock().await;
+        inner.check_open()?;
+        {
+            let mut own = lock(&inner.own);
+            own.deletes.remove(&leaf);
+            own.entries.insert(leaf.clone(), entry.clone());
+        }
+        let written = match inner.connected() {
+            Ok(conn) => inner.write_node(&conn, &entry).await,
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(()) => {
+                if let Some(e) = lock(&inner.own).entries.get_mut(&leaf) {
+                    e.written = true;
+                }
+                tracing::debug!(%url, path = %leaf, ephemeral = entry.ephemeral, "registered");
+                Ok(())
+            }
+            Err(e) if e.is_transient() => {
+                tracing::warn!(%url, error = %e, "registration not written yet; retrying in the background");
+                inner.wake_retry.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                lock(&inner.own).entries.remove(&leaf);
+                Err(e)
+            }
+        }
+    }
+
+    async fn unregister(&self, url: &Url) -> Result<(), RegistryError> {
+        let inner = &self.inner;
+        inner.check_open()?;
+        let node = inner.layout.node(url, "unregister")?;
+        let _writing = inner.write_lock.lock().await;
+        inner.check_open()?;
+        lock(&inner.own).entries.remove(&node.leaf);
+        let deleted = match inner.connected() {
+            Ok(conn) => inner.delete_node(&conn, &node.leaf).await,
+            Err(e) => Err(e),
+        };
+        match deleted {
+            Ok(()) => {
+                lock(&inner.own).deletes.remove(&node.leaf);
+                tracing::debug!(%url, path = %node.leaf, "unregistered");
+                Ok(())
+            }
+            Err(e) if e.is_transient() => {
+                tracing::warn!(%url, error = %e, "unregistration not done yet; retrying in the background");
+                lock(&inner.own).deletes.insert(node.leaf, url.clone());
+                inner.wake_retry.notify_one();
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn subscribe(&self, consumer: &Url) -> Result<Subscription, RegistryError> {
+        let inner = &self.inner;
+        inner.check_open()?;
+        Self::subscribed_interface(consumer)?;
+        let categories = Category::subscribed_by(consumer);
+        if categories.is_empty() {
+            return Err(RegistryError::InvalidUrl {
+                op: "subscribe",
+                url: consumer.to_string(),
+                reason: format!(
+                    "no known category in {:?}",
+                    consumer.param(keys::CATEGORY).unwrap_or("")
+                ),
+            });
+        }
+        let (sink, subscription) = subscription_channel(consumer.clone());
+        let id = inner.next_subscription.fetch_add(1, Ordering::Relaxed);
+        lock(&inner.subscriptions).insert(id, sink.clone());
+        tokio::spawn(drive_subscription(inner.clone(), id, sink, categories));
+        Ok(subscription)
+    }
+
+    async fn lookup(&self, consumer: &Url) -> Result<Vec<Url>, RegistryError> {
+        let inner = &self.inner;
+        inner.check_open()?;
+        Self::subscribed_interface(consumer)?;
+        let conn = inner.connected()?;
+        let t = inner.config.timeout;
+        let interfaces = if consumer.interface() == keys::ANY_VALUE {
+            self.services().await?
+        } else {
+            vec![consumer.interface().to_owned()]
+        };
+        let categories = Category::subscribed_by(consumer);
+        let paths: Vec<(&str, Category, String)> = interfaces
+            .iter()
+            .flat_map(|i| {
+                categories
+                    .iter()
+                    .map(move |&c| (i.as_str(), c, inner.layout.category(i, c)))
+            })
+            .collect();
+        // Pipelined: every request is sent before the first answer is awaited.
+        let calls: Vec<_> = paths.iter().map(|(_, _, p)| conn.client.get_children(p)).collect();
+        let lists = timed("list", inner.layout.root(), t, async {
+            let mut lists = Vec::with_capacity(calls.len());
+            for call in calls {
+                match call.await {
+                    Ok((children, _)) => lists.push(children),
+                    Err(zookeeper_client::Error::NoNode) => lists.push(Vec::new()),
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(lists)
+        })
+        .await?;
+        let mut out = Vec::new();
+        let mut warned = Default::default();
+        for ((interface, category, path), children) in paths.iter().zip(lists) {
+            let urls = decode_children(interface, path, &children, &mut warned);
+            let list = matching_list(consumer, *category, urls);
+            out.extend(list.iter().filter(|u| u.protocol() != keys::EMPTY_PROTOCOL).cloned());
+        }
+        Ok(out)
+    }
+
+    fn is_available(&self) -> bool {
+        !self.inner.is_shut_down() && self.inner.conn().is_some_and(|c| c.is_connected())
+    }
+
+    async fn shutdown(&self) {
+        let inner = &self.inner;
+        {
+            let _writing = inner.write_lock.lock().await;
+            if inner.shut_down.swap(true, Ordering::AcqRel) {
+                return;
+            }
+            let ephemeral: Vec<String> = {
+                let mut own = lock(&inner.own);
+                own.deletes.clear();
+                own.entries
+                    .drain()
+                    .filter(|(_, e)| e.ephemeral && e.written)
+                    .map(|(leaf, _)| leaf)
+                    .collect()
+            };
+            if let Some(conn) = inner.conn().filter(|c| c.is_connected()) {
+                // Pipelined deletes, so the nodes vanish at once rather than at session close.
+                let calls: Vec<_> = ephemeral.iter().map(|p| conn.client.delete(p, None)).collect();
+                let deleted = timed("delete", inner.layout.root(), inner.config.timeout, async {
+                    for (path, call) in ephemeral.iter().zip(calls) {
+                        match call.await {
+                            Ok(()) | Err(zookeeper_client::Error::NoNode) => {}
+                            Err(e) => tracing::warn!(%path, error = %e, "cannot delete own node at shutdown"),
+                        }
+                    }
+                    Ok(())
+                })
+                .await;
+                if let Err(e) = deleted {
+                    tracing::warn!(error = %e, "own nodes not all deleted at shutdown; the session close removes them");
+                }
+            }
+        }
+        inner.shutdown.send_replace(true);
+        let sinks: Vec<SubscriptionSink> = lock(&inner.subscriptions).drain().map(|(_, s)| s).collect();
+        for sink in sinks {
+            sink.close();
+        }
+        // Dropping the last client (the tasks drop theirs as they stop) closes the session.
+        inner.live.send_modify(|live| {
+            live.conn = None;
+            live.epoch += 1;
+        });
+        tracing::info!(registry = %inner.registry_name(), "registry shut down");
+    }
+}
+
+impl Drop for ZookeeperRegistry {
+    fn drop(&mut self) {
+        // Stop every task; once they have dropped their clients the session is closed and
+        // ZooKeeper removes this process's ephemeral nodes.
+        self.inner.shut_down.store(true, Ordering::Release);
+        self.inner.shutdown.send_replace(true);
+        self.inner.live.send_modify(|live| live.conn = None);
+    }
+}
+
+impl std::fmt::Debug for ZookeeperRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZookeeperRegistry")
+            .field("url", &self.inner.registry_name())
+            .field("session", &self.session_id().map(|id| format!("{id:#x}")))
+            .field("available", &self.is_available())
+            .finish()
+    }
+}

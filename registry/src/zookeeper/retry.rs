@@ -1,0 +1,229 @@
+//! Retry until success: own registrations and unregistrations that could not be written are
+//! retried with capped exponential backoff (cap `retry.period`), and every
+//! `registry.check.period` own ephemeral nodes are checked and re-created when missing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use zkdubbo_common::Url;
+
+use super::state::{Inner, lock};
+use crate::error::RegistryError;
+
+/// First delay of a retried operation.
+const RETRY_INITIAL: Duration = Duration::from_millis(100);
+
+/// Capped exponential backoff.
+#[derive(Debug, Clone)]
+pub(crate) struct Backoff {
+    initial: Duration,
+    cap: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    pub fn new(initial: Duration, cap: Duration) -> Backoff {
+        let initial = initial.min(cap);
+        Backoff {
+            initial,
+            cap,
+            next: initial,
+        }
+    }
+
+    /// For retried operations: from 100 ms up to `retry.period`.
+    pub fn for_retries(retry_period: Duration) -> Backoff {
+        Backoff::new(RETRY_INITIAL, retry_period)
+    }
+
+    /// The delay before the next attempt; doubles every call up to the cap.
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(self.cap);
+        d
+    }
+
+    /// Back to the initial delay (after a success).
+    pub fn reset(&mut self) {
+        self.next = self.initial;
+    }
+}
+
+/// An operation the registry has not been able to carry out yet and keeps retrying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PendingOperation {
+    /// An own registration not (or no longer) present in the current session.
+    Register(Url),
+    /// An unregistration that failed.
+    Unregister(Url),
+    /// A subscribed category path that could not be read (and watched) yet.
+    Subscribe {
+        /// The subscriber.
+        consumer: Url,
+        /// The category path.
+        path: String,
+    },
+}
+
+impl Inner {
+    /// Everything still to be done, registrations first.
+    pub(crate) fn pending_operations(&self) -> Vec<PendingOperation> {
+        let mut out = Vec::new();
+        {
+            let own = lock(&self.own);
+            let mut regs: Vec<_> = own.entries.values().filter(|e| !e.written).collect();
+            regs.sort_by(|a, b| a.node.leaf.cmp(&b.node.leaf));
+            out.extend(regs.into_iter().map(|e| PendingOperation::Register(e.url.clone())));
+            let mut dels: Vec<_> = own.deletes.iter().collect();
+            dels.sort_by(|a, b| a.0.cmp(b.0));
+            out.extend(dels.into_iter().map(|(_, u)| PendingOperation::Unregister(u.clone())));
+        }
+        let mut subs: Vec<_> = lock(&self.failing_watches)
+            .iter()
+            .map(|((_, path), consumer)| PendingOperation::Subscribe {
+                consumer: consumer.clone(),
+                path: path.clone(),
+            })
+            .collect();
+        subs.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        out.extend(subs);
+        out
+    }
+
+    /// Try every pending registration and unregistration once, in the current session.
+    /// Returns the first transient error (the rest waits for the next attempt).
+    async fn retry_pending(&self) -> Result<(), RegistryError> {
+        let conn = self.connected()?;
+        let _writing = self.write_lock.lock().await;
+        let (regs, dels) = {
+            let own = lock(&self.own);
+            let regs: Vec<_> = own.entries.values().filter(|e| !e.written).cloned().collect();
+            let dels: Vec<_> = own.deletes.iter().map(|(p, u)| (p.clone(), u.clone())).collect();
+            (regs, dels)
+        };
+        let mut first_error = None;
+        for (path, url) in dels {
+            match self.delete_node(&conn, &path).await {
+                Ok(()) => {
+                    lock(&self.own).deletes.remove(&path);
+                    tracing::info!(%url, "pending unregistration done");
+                }
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    tracing::warn!(%url, error = %e, "unregistration failed; will retry");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        for entry in regs {
+            match self.write_node(&conn, &entry).await {
+                Ok(()) => {
+                    if let Some(e) = lock(&self.own).entries.get_mut(&entry.node.leaf) {
+                        e.written = true;
+                    }
+                    tracing::info!(url = %entry.url, session = format_args!("{:#x}", conn.session_id()), "registration (re-)created");
+                }
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    tracing::warn!(url = %entry.url, error = %e, "registration failed; will retry");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+
+    fn has_pending_writes(&self) -> bool {
+        let own = lock(&self.own);
+        !own.deletes.is_empty() || own.entries.values().any(|e| !e.written)
+    }
+
+    /// Check that every own ephemeral node believed written still exists; mark missing ones
+    /// for re-creation.
+    async fn self_check(&self) -> Result<usize, RegistryError> {
+        let conn = self.connected()?;
+        let written: Vec<String> = lock(&self.own)
+            .entries
+            .values()
+            .filter(|e| e.written && e.ephemeral)
+            .map(|e| e.node.leaf.clone())
+            .collect();
+        if written.is_empty() {
+            return Ok(0);
+        }
+        // Pipelined: every request is sent before the first answer is awaited.
+        let calls: Vec<_> = written.iter().map(|p| conn.client.check_stat(p)).collect();
+        let missing: Vec<String> = super::state::timed("stat", self.layout.root(), self.config.timeout, async {
+            let mut missing = Vec::new();
+            for (path, call) in written.iter().zip(calls) {
+                if call.await?.is_none() {
+                    missing.push(path.clone());
+                }
+            }
+            Ok(missing)
+        })
+        .await?;
+        let mut own = lock(&self.own);
+        for path in &missing {
+            if let Some(e) = own.entries.get_mut(path) {
+                tracing::warn!(url = %e.url, "own registration vanished from ZooKeeper; re-creating it");
+                e.written = false;
+            }
+        }
+        Ok(missing.len())
+    }
+}
+
+/// The retry task: wakes on demand (a failed write, a new session) and on its backoff timer,
+/// and runs the self-check every `registry.check.period`.
+pub(crate) async fn retry_loop(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown.subscribe();
+    let mut backoff = Backoff::for_retries(inner.config.retry_period);
+    let mut check = tokio::time::interval(inner.config.check_period);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    check.reset();
+    let mut failing = false;
+    loop {
+        let wait = if failing {
+            backoff.next_delay()
+        } else {
+            Duration::from_secs(3600)
+        };
+        let checking = tokio::select! {
+            _ = inner.wake_retry.notified() => false,
+            _ = tokio::time::sleep(wait) => false,
+            _ = check.tick() => true,
+            _ = shutdown.wait_for(|s| *s) => return,
+        };
+        if checking {
+            match inner.self_check().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(missing = n, "self-check found own registrations missing"),
+                Err(e) => tracing::debug!(error = %e, "self-check skipped"),
+            }
+        }
+        if inner.is_shut_down() {
+            return;
+        }
+        if !inner.has_pending_writes() {
+            failing = false;
+            backoff.reset();
+            continue;
+        }
+        match inner.retry_pending().await {
+            Ok(()) => {
+                failing = false;
+                backoff.reset();
+            }
+            Err(e) => {
+                failing = true;
+                let pending = inner.pending_operations().len();
+                tracing::warn!(error = %e, pending, "pending registry operations; retrying with backoff");
+            }
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The state shared by the registry handle and its tasks, and the single ZooKeeper calls.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use zkdubbo_common::Url;
+use zookeeper_client::{Acls, Client, CreateMode, SessionState};
+
+use super::config::ZookeeperConfig;
+use super::paths::{Layout, NodePath};
+use crate::error::RegistryError;
+use crate::notification::SubscriptionSink;
+
+/// One ZooKeeper session.
+pub(crate) struct Conn {
+    pub client: Client,
+}
+
+impl Conn {
+    pub fn session_id(&self) -> i64 {
+        self.client.session_id().0
+    }
+
+    pub fn is_connected(&self) -> bool {
+        matches!(
+            self.client.state(),
+            SessionState::SyncConnected | SessionState::ConnectedReadOnly
+        )
+    }
+}
+
+/// What the supervisor publishes to every task: the current session, and an epoch bumped on
+/// every new session and every reconnection within a session (watchers then re-read).
+#[derive(Clone, Default)]
+pub(crate) struct Live {
+    pub conn: Option<Arc<Conn>>,
+    pub epoch: u64,
+}
+
+/// One of this process's registrations.
+#[derive(Debug, Clone)]
+pub(crate) struct OwnEntry {
+    pub url: Url,
+    pub node: NodePath,
+    pub ephemeral: bool,
+    /// Whether the node is known to exist in the current session.
+    pub written: bool,
+}
+
+/// This process's registrations and the unregistrations still to be done.
+#[derive(Default)]
+pub(crate) struct Own {
+    /// By leaf path.
+    pub entries: HashMap<String, OwnEntry>,
+    /// Leaf path → URL of unregistrations that failed and are retried.
+    pub deletes: HashMap<String, Url>,
+}
+
+pub(crate) struct Inner {
+    pub url: Url,
+    pub config: ZookeeperConfig,
+    pub layout: Layout,
+    pub live: watch::Sender<Live>,
+    pub shutdown: watch::Sender<bool>,
+    pub shut_down: AtomicBool,
+    pub own: Mutex<Own>,
+    /// Serialises writes of own nodes (register, unregister, retries), so that a retry never
+    /// re-creates a node that an unregister has just deleted.
+    pub write_lock: tokio::sync::Mutex<()>,
+    /// Persistent paths known to exist.
+    pub known_paths: Mutex<HashSet<String>>,
+    pub subscriptions: Mutex<HashMap<u64, SubscriptionSink>>,
+    /// (subscription id, category path) → consumer, for category paths not read yet.
+    pub failing_watches: Mutex<HashMap<(u64, String), Url>>,
+    pub next_subscription: AtomicU64,
+    /// Sessions established so far.
+    pub sessions: AtomicU64,
+    pub wake_retry: Notify,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Run one ZooKeeper call under `after`; a client error becomes [`RegistryError::ZooKeeper`].
+pub(crate) async fn timed<T>(
+    op: &'static str,
+    path: &str,
+    after: Duration,
+    call: impl Future<Output = Result<T, zookeeper_client::Error>>,
+) -> Result<T, RegistryError> {
+    match tokio::time::timeout(after, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(source)) => Err(RegistryError::ZooKeeper {
+            op,
+            path: path.to_owned(),
+            source,
+        }),
+        Err(_) => Err(RegistryError::Timeout {
+            op,
+            path: path.to_owned(),
+            after,
+        }),
+    }
+}
+
+impl Inner {
+    pub fn registry_name(&self) -> String {
+        super::config::redact(&self.url)
+    }
+
+    pub fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
+    }
+
+    pub fn check_open(&self) -> Result<(), RegistryError> {
+        if self.is_shut_down() {
+            return Err(RegistryError::Shutdown {
+                registry: self.registry_name(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The current session, whatever its connection state.
+    pub fn conn(&self) -> Option<Arc<Conn>> {
+        self.live.borrow().conn.clone()
+    }
+
+    /// The current session if it is connected right now.
+    pub fn connected(&self) -> Result<Arc<Conn>, RegistryError> {
+        match self.conn() {
+            Some(c) if c.is_connected() => Ok(c),
+            Some(_) => Err(self.unavailable("disconnected from ZooKeeper")),
+            None => Err(self.unavailable("no ZooKeeper session")),
+        }
+    }
+
+    pub fn unavailable(&self, reason: &str) -> RegistryError {
+        RegistryError::Unavailable {
+            registry: self.registry_name(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// ACLs of the nodes this registry creates: creator-only with digest auth.
+    pub fn acls(&self) -> Acls<'static> {
+        if self.config.username.is_some() {
+            Acls::creator_all()
+        } else {
+            Acls::anyone_all()
+        }
+    }
+
+    /// Create `path` and its missing ancestors as persistent nodes (`mkdir -p`) and remember
+    /// them.
+    pub async fn ensure_path(&self, conn: &Conn, path: &str) -> Result<(), RegistryError> {
+        if lock(&self.known_paths).contains(path) {
+            return Ok(());
+        }
+        let chain: Vec<String> = Layout::chain(path)
+            .into_iter()
+            .filter(|p| !lock(&self.known_paths).contains(p))
+            .collect();
+        let options = CreateMode::Persistent.with_acls(self.acls());
+        // Requests are sent when the futures are created: one round trip for the chain.
+        let calls: Vec<_> = chain.iter().map(|p| conn.client.create(p, &[], &options)).collect();
+        timed("create", path, self.config.timeout, async {
+            for (p, call) in chain.iter().zip(calls) {
+                match call.await {
+                    Ok(_) | Err(zookeeper_client::Error::NodeExists) => {
+                        lock(&self.known_paths).insert(p.clone());
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Forget `path` and everything below it in the known paths (it was found missing).
+    pub fn forget_path(&self, path: &str) {
+        let below = format!("{path}/");
+        lock(&self.known_paths).retain(|p| p != path && !p.starts_with(&below));
+    }
+
+    /// Write one own registration in `conn`'s session: parents, then the leaf. An existing
+    /// ephemeral leaf owned by another session (e.g. our expired one) is deleted and
+    /// re-created, so that it lives as long as this session.
+    pub async fn write_node(&self, conn: &Conn, entry: &OwnEntry) -> Result<(), RegistryError> {
+        let t = self.config.timeout;
+        let leaf = &entry.node.leaf;
+        let mode = if entry.ephemeral {
+            CreateMode::Ephemeral
+        } else {
+            CreateMode::Persistent
+        };
+        let options = mode.with_acls(self.acls());
+        let mut parents_checked = false;
+        for _attempt in 0..4 {
+            self.ensure_path(conn, &entry.node.parent).await?;
+            let created = timed("create", leaf, t, conn.client.create(leaf, &[], &options)).await;
+            match created {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_no_node() && !parents_checked => {
+                    // A parent we believed in was deleted (by hand, or an admin tool).
+                    parents_checked = true;
+                    self.forget_path(&entry.node.parent);
+                    self.forget_path(&self.layout.service(&entry.node.interface));
+                }
+                Err(e) if e.is_node_exists() => {
+                    if !entry.ephemeral {
+                        return Ok(());
+                    }
+                    match timed("stat", leaf, t, conn.client.check_stat(leaf)).await? {
+                        None => continue,
+                        Some(stat) if stat.ephemeral_owner == conn.session_id() => return Ok(()),
+                        Some(stat) if stat.ephemeral_owner == 0 => {
+                            tracing::debug!(path = %leaf, "registration exists as a persistent node; kept");
+                            return Ok(());
+                        }
+                        Some(stat) => {
+                            tracing::info!(
+                                path = %leaf,
+                                owner = format_args!("{:#x}", stat.ephemeral_owner),
+                                "registration is held by another session; re-creating it in ours"
+                            );
+                            match timed("delete", leaf, t, conn.client.delete(leaf, Some(stat.version))).await {
+                                Ok(()) => {}
+                                Err(e) if e.is_no_node() => {}
+                                Err(e) if matches!(e.zookeeper_error(), Some(zookeeper_client::Error::BadVersion)) => {}
+                                Err(e) => return Err(e),
+                            }
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(RegistryError::ZooKeeper {
+            op: "create",
+            path: leaf.clone(),
+            source: zookeeper_client::Error::RuntimeInconsistent,
+        })
+    }
+
+    /// Delete a leaf; an absent one is fine.
+    pub async fn delete_node(&self, conn: &Conn, leaf: &str) -> Result<(), RegistryError> {
+        match timed("delete", leaf, self.config.timeout, conn.client.delete(leaf, None)).await {
+            Err(e) if e.is_no_node() => Ok(()),
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Watch tasks: one per subscribed category path, and one per `*` subscription on the root.
+//!
+//! A category task loops: read the children and arm a one-shot child watch
+//! (`get_and_watch_children`), decode them, deliver the full list with its version
+//! (`czxid`, `cversion`) to the subscription's sink, then wait for the watch to fire or for
+//! the supervisor to publish a reconnection or a new session. The sink drops lists older than
+//! the last one delivered and coalesces lists the subscriber has not taken yet, so nothing
+//! here ever blocks on a slow subscriber, and ZooKeeper's own event thread never runs our code.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::{AbortHandle, JoinSet};
+use zkdubbo_common::{Url, keys};
+use zookeeper_client::EventType;
+
+use super::retry::Backoff;
+use super::state::{Conn, Inner, Live, lock, timed};
+use crate::error::RegistryError;
+use crate::notification::{Category, ListVersion, Notification, Source, SubscriptionSink, empty_url, matching_list};
+
+/// Decode the children of `<root>/<interface>/<category>`: a name that is not a URL is skipped
+/// with a warning naming it (once per `warned` set); a URL without an `interface` param gets
+/// the interface of the path it sits under.
+pub(crate) fn decode_children(
+    interface: &str,
+    path: &str,
+    children: &[String],
+    warned: &mut HashSet<String>,
+) -> Vec<Url> {
+    let mut urls = Vec::with_capacity(children.len());
+    for name in children {
+        match Url::from_node_name(name) {
+            Ok(url) => {
+                let url = if url.param(keys::INTERFACE).is_none_or(str::is_empty) {
+                    url.with_param(keys::INTERFACE, interface)
+                } else {
+                    url
+                };
+                urls.push(url);
+            }
+            Err(e) => {
+                if warned.insert(name.clone()) {
+                    tracing::warn!(node = %name, %path, error = %e, "skipping a child node that is not a URL");
+                }
+            }
+        }
+    }
+    if warned.len() > children.len() {
+        // Forget names that are gone, so the set cannot grow without bound.
+        let present: HashSet<&String> = children.iter().collect();
+        warned.retain(|n| present.contains(n));
+    }
+    urls
+}
+
+/// Wait for a published session; `None` once the registry is gone.
+async fn wait_conn(live: &mut watch::Receiver<Live>) -> Option<Arc<Conn>> {
+    loop {
+        if let Some(conn) = live.borrow_and_update().conn.clone() {
+            return Some(conn);
+        }
+        live.changed().await.ok()?;
+    }
+}
+
+/// What one category task watches and where it delivers.
+pub(crate) struct CategoryWatch {
+    pub inner: Arc<Inner>,
+    pub subscription: u64,
+    pub sink: SubscriptionSink,
+    pub interface: Arc<str>,
+    pub category: Category,
+    /// Create the category path when it is missing (a subscription to one interface, as
+    /// Dubbo does). `*` subscriptions only wait for it to appear, so that they never
+    /// resurrect an interface an operator deleted.
+    pub create_missing: bool,
+}
+
+impl CategoryWatch {
+    fn deliver(&self, urls: Vec<Url>, version: ListVersion) {
+        let consumer = self.sink.consumer();
+        self.sink.push(Notification {
+            interface: self.interface.clone(),
+            category: self.category,
+            urls: matching_list(consumer, self.category, urls),
+            version: Some(version),
+            source: Source::Live,
+        });
+    }
+
+    /// The category node does not exist: its list is authoritatively empty. Versioned as the
+    /// last state of the incarnation last seen (or before any incarnation), so a re-created
+    /// node (larger `czxid`) always wins over it.
+    fn deliver_missing(&self) {
+        let version = match self.sink.last_version(&self.interface, self.category) {
+            Some(v) if v.cversion == i32::MAX => return,
+            Some(v) => ListVersion {
+                czxid: v.czxid,
+                cversion: i32::MAX,
+            },
+            None => ListVersion { czxid: 0, cversion: 0 },
+        };
+        self.sink.push(Notification {
+            interface: self.interface.clone(),
+            category: self.category,
+            urls: Arc::from(vec![empty_url(self.sink.consumer(), self.category)]),
+            version: Some(version),
+            source: Source::Live,
+        });
+    }
+
+    fn failing(&self, path: &str, e: Option<&RegistryError>) {
+        let key = (self.subscription, path.to_owned());
+        let mut failing = lock(&self.inner.failing_watches);
+        match e {
+            None => {
+                failing.remove(&key);
+            }
+            Some(_) => {
+                failing.insert(key, self.sink.consumer().clone());
+            }
+        }
+    }
+
+    /// The task body; runs until aborted or the registry is gone.
+    pub async fn run(self) {
+        let inner = self.inner.clone();
+        let path = inner.layout.category(&self.interface, self.category);
+        let t = inner.config.timeout;
+        let mut live = inner.live.subscribe();
+        let mut backoff = Backoff::for_retries(inner.config.retry_period);
+        let mut warned = HashSet::new();
+        loop {
+            let Some(conn) = wait_conn(&mut live).await else { return };
+            let read = timed("list", &path, t, conn.client.get_and_watch_children(&path)).await;
+            let error = match read {
+                Ok((children, stat, watcher)) => {
+                    backoff.reset();
+                    self.failing(&path, None);
+                    let urls = decode_children(&self.interface, &path, &children, &mut warned);
+                    self.deliver(
+                        urls,
+                        ListVersion {
+                            czxid: stat.czxid,
+                            cversion: stat.cversion,
+                        },
+                    );
+                    drop(children);
+                    tokio::select! {
+                        event = watcher.changed() => {
+                            if event.event_type == EventType::Session && event.session_state.is_terminated() {
+                                // Wait for the supervisor's next session.
+                                if live.changed().await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        changed = live.changed() => {
+                            if changed.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                Err(e) if e.is_no_node() && self.create_missing => {
+                    tracing::debug!(%path, "category path missing; creating it");
+                    inner.forget_path(&path);
+                    match inner.ensure_path(&conn, &path).await {
+                        Ok(()) => continue,
+                        Err(e) => e,
+                    }
+                }
+                Err(e) if e.is_no_node() => {
+                    self.deliver_missing();
+                    match timed("exists", &path, t, conn.client.check_and_watch_stat(&path)).await {
+                        Ok((Some(_), _)) => continue,
+                        Ok((None, watcher)) => {
+                            self.failing(&path, None);
+                            tokio::select! {
+                                _ = watcher.changed() => {}
+                                changed = live.changed() => if changed.is_err() { return },
+                            }
+                            continue;
+                        }
+                        Err(e) => e,
+                    }
+                }
+                Err(e) => e,
+            };
+            let wait = backoff.next_delay();
+            tracing::warn!(%path, error = %error, retry_in_ms = wait.as_millis() as u64, "cannot read a subscribed category; retrying");
+            self.failing(&path, Some(&error));
+            drop(conn);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                changed = live.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+}
+
+/// Watch the root's children for a `*` subscription: every interface found gets category
+/// tasks (spawned into `tasks`); an interface that disappears gets `empty://` lists and its
+/// tasks stopped.
+pub(crate) async fn watch_root(
+    inner: Arc<Inner>,
+    subscription: u64,
+    sink: SubscriptionSink,
+    categories: Vec<Category>,
+    tasks: &mut JoinSet<()>,
+) {
+    let root = inner.layout.root().to_owned();
+    let t = inner.config.timeout;
+    let mut live = inner.live.subscribe();
+    let mut backoff = Backoff::for_retries(inner.config.retry_period);
+    let mut running: HashMap<String, Vec<AbortHandle>> = HashMap::new();
+    loop {
+        let Some(conn) = wait_conn(&mut live).await else { return };
+        let error = match timed("list", &root, t, conn.client.get_and_watch_children(&root)).await {
+            Ok((children, _stat, watcher)) => {
+                backoff.reset();
+                lock(&inner.failing_watches).remove(&(subscription, root.clone()));
+                let present: HashSet<&str> = children.iter().map(String::as_str).collect();
+                running.retain(|interface, handles| {
+                    if present.contains(interface.as_str()) {
+                        return true;
+                    }
+                    tracing::info!(%interface, "interface removed from the registry");
+                    for h in handles.iter() {
+                        h.abort();
+                    }
+                    for &category in &categories {
+                        let version = sink.last_version(interface, category);
+                        sink.push(Notification {
+                            interface: Arc::from(interface.as_str()),
+                            category,
+                            urls: Arc::from(vec![empty_url(sink.consumer(), category)]),
+                            version: Some(ListVersion {
+                                czxid: version.map_or(0, |v| v.czxid),
+                                cversion: i32::MAX,
+                            }),
+                            source: Source::Live,
+                        });
+                    }
+                    false
+                });
+                for interface in &children {
+                    if running.contains_key(interface)
+                        || super::paths::check_interface(interface).is_err()
+                        || (root == "/" && interface == "zookeeper")
+                    {
+                        continue;
+                    }
+                    let iface: Arc<str> = Arc::from(interface.as_str());
+                    let handles = categories
+                        .iter()
+                        .map(|&category| {
+                            tasks.spawn(
+                                CategoryWatch {
+                                    inner: inner.clone(),
+                                    subscription,
+                                    sink: sink.clone(),
+                                    interface: iface.clone(),
+                                    category,
+                                    create_missing: false,
+                                }
+                                .run(),
+                            )
+                        })
+                        .collect();
+                    running.insert(interface.clone(), handles);
+                }
+                // Reap finished tasks so the set does not grow.
+                while tasks.try_join_next().is_some() {}
+                tokio::select! {
+                    _ = watcher.changed() => {}
+                    changed = live.changed() => if changed.is_err() { return },
+                }
+                continue;
+            }
+            Err(e) if e.is_no_node() => match inner.ensure_path(&conn, &root).await {
+                Ok(()) => continue,
+                Err(e) => e,
+            },
+            Err(e) => e,
+        };
+        let wait = backoff.next_delay();
+        tracing::warn!(path = %root, error = %error, retry_in_ms = wait.as_millis() as u64, "cannot read the registry root; retrying");
+        lock(&inner.failing_watches).insert((subscription, root.clone()), sink.consumer().clone());
+        drop(conn);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            changed = live.changed() => if changed.is_err() { return },
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The tag router (DESIGN A7): a request tag (invocation attachment `dubbo.tag`, else the
+//! consumer's `dubbo.tag`) selects the providers with that `dubbo.tag`; when none has it and
+//! the tag is not forced (`dubbo.force.tag`), the untagged providers; without a request tag,
+//! only the untagged providers.
+//!
+//! The tag depends on the call, but the grouping does not: [`TagGroups`] partitions a
+//! provider list once per snapshot, so routing a call is a map lookup.
+//!
+//! ```
+//! use zkdubbo_common::{Invocation, Url};
+//! use zkdubbo_directory::router::tag::{TagGroups, request_tag, force_tag};
+//! let providers: Vec<Url> = ["dubbo://a:1/x?dubbo.tag=gray", "dubbo://b:1/x"].iter().map(|s| s.parse().unwrap()).collect();
+//! let groups = TagGroups::build(&providers, |u| u, |idx| idx);
+//! let consumer: Url = "consumer://c/x".parse().unwrap();
+//! let inv = Invocation::new("get").with_attachment("dubbo.tag", "gray");
+//! assert_eq!(groups.select(request_tag(&consumer, Some(&inv)), force_tag(&consumer, Some(&inv))), Some(&vec![0]));
+//! assert_eq!(groups.select(request_tag(&consumer, None), false), Some(&vec![1]));
+//! ```
+
+use std::collections::HashMap;
+
+use zkdubbo_common::{Invocation, Url, keys};
+
+/// Priority the tag router runs at among condition routers (Dubbo's `TagRouter` priority).
+pub const TAG_ROUTER_PRIORITY: i64 = 100;
+
+/// The request tag: attachment `dubbo.tag`, else the consumer's `dubbo.tag`; empty is none.
+pub fn request_tag<'a>(consumer: &'a Url, inv: Option<&'a Invocation>) -> Option<&'a str> {
+    inv.and_then(|i| i.attachment(keys::TAG))
+        .filter(|t| !t.is_empty())
+        .or_else(|| consumer.param(keys::TAG).filter(|t| !t.is_empty()))
+}
+
+/// Whether the tag is forced: attachment `dubbo.force.tag`, else the consumer's, default false.
+pub fn force_tag(consumer: &Url, inv: Option<&Invocation>) -> bool {
+    match inv
+        .and_then(|i| i.attachment(keys::FORCE_TAG))
+        .filter(|t| !t.is_empty())
+    {
+        Some(v) => v.eq_ignore_ascii_case("true"),
+        None => consumer.param_bool(keys::FORCE_TAG, false),
+    }
+}
+
+/// The tag of a provider (its `dubbo.tag`), if non-empty.
+pub fn provider_tag(provider: &Url) -> Option<&str> {
+    provider.param(keys::TAG).filter(|t| !t.is_empty())
+}
+
+/// Route `providers` by `tag`: the indices kept (possibly none).
+pub fn route<P>(providers: &[P], url_of: impl Fn(&P) -> &Url, tag: Option<&str>, force: bool) -> Vec<usize> {
+    let pick = |want: Option<&str>| -> Vec<usize> {
+        providers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| provider_tag(url_of(p)) == want)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    match tag {
+        Some(t) => {
+            let tagged = pick(Some(t));
+            if tagged.is_empty() && !force {
+                pick(None)
+            } else {
+                tagged
+            }
+        }
+        None => pick(None),
+    }
+}
+
+/// A provider list partitioned by tag, each part turned into a `T` once.
+#[derive(Debug, Clone)]
+pub struct TagGroups<T> {
+    by_tag: HashMap<Box<str>, T>,
+    untagged: Option<T>,
+}
+
+impl<T> TagGroups<T> {
+    /// Partition `providers` by their `dubbo.tag`; `make` turns each part's indices into `T`.
+    pub fn build<P>(providers: &[P], url_of: impl Fn(&P) -> &Url, mut make: impl FnMut(Vec<usize>) -> T) -> Self {
+        let mut parts: HashMap<Box<str>, Vec<usize>> = HashMap::new();
+        let mut untagged = Vec::new();
+        for (i, p) in providers.iter().enumerate() {
+            match provider_tag(url_of(p)) {
+                Some(t) => parts.entry(t.into()).or_default().push(i),
+                None => untagged.push(i),
+            }
+        }
+        TagGroups {
+            by_tag: parts.into_iter().map(|(k, v)| (k, make(v))).collect(),
+            untagged: (!untagged.is_empty()).then(|| make(untagged)),
+        }
+    }
+
+    /// Whether no provider has a tag (then a call without a tag gets everything).
+    pub fn has_tags(&self) -> bool {
+        !self.by_tag.is_empty()
+    }
+
+    /// The tags present.
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.by_tag.keys().map(|k| &**k)
+    }
+
+    /// The group for a request `tag`; `None` means no provider.
+    pub fn select(&self, tag: Option<&str>, force: bool) -> Option<&T> {
+        match tag {
+            Some(t) => match self.by_tag.get(t) {
+                Some(g) => Some(g),
+                None if force => None,
+                None => self.untagged.as_ref(),
+            },
+            None => self.untagged.as_ref(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)] // case tables
+mod tests {
+    use super::*;
+
+    /// (case, consumer tag params, attachments, expected hosts)
+    #[test]
+    fn tag_cases() {
+        let providers: Vec<Url> = [
+            "dubbo://a:1/x?dubbo.tag=gray",
+            "dubbo://b:1/x?dubbo.tag=blue",
+            "dubbo://c:1/x",
+            "dubbo://d:1/x?dubbo.tag=",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let cases: &[(&str, &str, &[(&str, &str)], &[&str])] = &[
+            ("no tag → untagged only", "", &[], &["c", "d"]),
+            ("consumer tag", "?dubbo.tag=gray", &[], &["a"]),
+            ("attachment tag", "", &[("dubbo.tag", "blue")], &["b"]),
+            (
+                "attachment wins over consumer",
+                "?dubbo.tag=gray",
+                &[("dubbo.tag", "blue")],
+                &["b"],
+            ),
+            (
+                "empty attachment falls back to consumer",
+                "?dubbo.tag=gray",
+                &[("dubbo.tag", "")],
+                &["a"],
+            ),
+            ("unknown tag, not forced → untagged", "?dubbo.tag=red", &[], &["c", "d"]),
+            (
+                "unknown tag, consumer forced → none",
+                "?dubbo.tag=red&dubbo.force.tag=true",
+                &[],
+                &[],
+            ),
+            (
+                "unknown tag, attachment forced → none",
+                "",
+                &[("dubbo.tag", "red"), ("dubbo.force.tag", "true")],
+                &[],
+            ),
+            (
+                "forced but present",
+                "?dubbo.tag=gray&dubbo.force.tag=true",
+                &[],
+                &["a"],
+            ),
+        ];
+        for (case, consumer, attachments, want) in cases {
+            let consumer: Url = format!("consumer://x/x{consumer}").parse().unwrap();
+            let inv = attachments
+                .iter()
+                .fold(Invocation::new("m"), |i, (k, v)| i.with_attachment(*k, *v));
+            let (tag, force) = (request_tag(&consumer, Some(&inv)), force_tag(&consumer, Some(&inv)));
+            let hosts = |idx: &[usize]| idx.iter().map(|&i| providers[i].host().to_owned()).collect::<Vec<_>>();
+            assert_eq!(hosts(&route(&providers, |u| u, tag, force)), *want, "route: {case}");
+            let groups = TagGroups::build(&providers, |u| u, |v| v);
+            let got = groups.select(tag, force).map(|v| hosts(v)).unwrap_or_default();
+            assert_eq!(got, *want, "groups: {case}");
+        }
+    }
+}

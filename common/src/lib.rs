@@ -17,6 +17,7 @@ pub mod invoker;
 pub mod keys;
 pub mod matching;
 pub mod params;
+pub mod stats;
 pub mod url;
 
 pub use error::UrlError;
@@ -24,4 +25,5 @@ pub use invocation::Invocation;
 pub use invoker::{Invoker, InvokerFactory, Response, RpcError};
 pub use matching::{is_match, is_match_category, is_match_glob, is_match_glob_with, list_contains};
 pub use params::Params;
+pub use stats::{CallGuard, CallStats, MethodStats};
 pub use url::{Url, service_key};

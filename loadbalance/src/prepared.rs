@@ -1,0 +1,310 @@
+//! A provider set prepared for picking: built once per directory snapshot and method, read
+//! by every pick.
+
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use zkdubbo_common::stats::{CallStats, MethodStats};
+use zkdubbo_common::{Invocation, Url, keys};
+
+use crate::balance::LoadBalance;
+use crate::ketama::{HashSpec, KetamaRing};
+use crate::provider::Provider;
+use crate::roundrobin::RrBinding;
+use crate::table::WeightTable;
+use crate::weight::WeightSpec;
+
+/// How often, at most, warm-up weights are recomputed while a provider warms up.
+pub const WARMUP_REFRESH_MS: u64 = 200;
+
+/// Source of [`SetView::id`].
+static SET_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// Milliseconds since the Unix epoch, as Java's `System.currentTimeMillis()`.
+pub fn wall_clock_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Providers prepared for one method: what the directory builds once per snapshot and
+/// method, and hands to a [`LoadBalance`] on every call.
+///
+/// It dereferences to its [`SetView`], the provider-type-free part the strategies read, so
+/// `lb.select(&set, &inv)` works and returns an index into [`PreparedSet::providers`];
+/// [`PreparedSet::select`] returns the provider itself.
+///
+/// ```
+/// use zkdubbo_common::{Invocation, Url};
+/// use zkdubbo_loadbalance::{PreparedSet, by_name};
+///
+/// let urls: Vec<Url> = ["dubbo://10.0.0.1:20880/com.foo.Bar?weight=1", "dubbo://10.0.0.2:20880/com.foo.Bar?weight=0"]
+///     .iter().map(|s| s.parse().unwrap()).collect();
+/// let set = PreparedSet::new(urls, "get");
+/// let lb = by_name("random").unwrap();
+/// let picked = set.select(&*lb, &Invocation::new("get")).unwrap();
+/// assert_eq!(picked.host(), "10.0.0.1");
+/// ```
+pub struct PreparedSet<P> {
+    providers: Arc<[P]>,
+    view: SetView,
+}
+
+impl<P: Provider> PreparedSet<P> {
+    /// Prepare `providers` for `method`, at the current time and recording into
+    /// [`CallStats::global`].
+    pub fn new(providers: impl Into<Arc<[P]>>, method: &str) -> Self {
+        Self::with_options(providers, method, wall_clock_ms(), Arc::clone(CallStats::global()))
+    }
+
+    /// Prepare `providers` for `method` as if the wall clock read `now_ms` now (it then
+    /// advances with the monotonic clock), reading call statistics from `stats`.
+    pub fn with_options(providers: impl Into<Arc<[P]>>, method: &str, now_ms: i64, stats: Arc<CallStats>) -> Self {
+        let providers = providers.into();
+        let view = SetView::build(providers.iter().map(Provider::url), method, now_ms, stats);
+        PreparedSet { providers, view }
+    }
+
+    /// The providers, in the order the directory gave them.
+    pub fn providers(&self) -> &[P] {
+        &self.providers
+    }
+
+    /// The shared provider list.
+    pub fn providers_arc(&self) -> &Arc<[P]> {
+        &self.providers
+    }
+
+    /// The provider-type-free part the strategies read.
+    pub fn view(&self) -> &SetView {
+        &self.view
+    }
+
+    /// Pick a provider with `lb`; `None` when the set is empty.
+    #[inline]
+    pub fn select(&self, lb: &dyn LoadBalance, inv: &Invocation) -> Option<&P> {
+        lb.select(&self.view, inv).and_then(|i| self.providers.get(i))
+    }
+}
+
+impl<P> Deref for PreparedSet<P> {
+    type Target = SetView;
+
+    fn deref(&self) -> &SetView {
+        &self.view
+    }
+}
+
+impl<P> std::fmt::Debug for PreparedSet<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.view.fmt(f)
+    }
+}
+
+/// Weights while some provider warms up: the current table and when it was computed.
+struct Warming {
+    table: ArcSwap<WeightTable>,
+    /// Monotonic ms since the set was built at which `table` was computed.
+    computed_at: AtomicU64,
+}
+
+/// Everything the strategies read about a prepared set, independent of the provider type.
+pub struct SetView {
+    id: u64,
+    method: Box<str>,
+    service_key: Box<str>,
+    addresses: Box<[Box<str>]>,
+    identities: Box<[Box<str>]>,
+    specs: Box<[WeightSpec]>,
+    hash: HashSpec,
+    built: Instant,
+    built_wall_ms: i64,
+    warm_at: Option<i64>,
+    settled: OnceLock<WeightTable>,
+    warming: Option<Warming>,
+    ring: OnceLock<KetamaRing>,
+    stats_source: Arc<CallStats>,
+    stats: OnceLock<Box<[Arc<MethodStats>]>>,
+    pub(crate) rr: OnceLock<RrBinding>,
+}
+
+impl SetView {
+    fn build<'a>(urls: impl Iterator<Item = &'a Url>, method: &str, now_ms: i64, stats: Arc<CallStats>) -> Self {
+        let urls: Vec<&Url> = urls.collect();
+        let specs: Box<[WeightSpec]> = urls.iter().map(|u| WeightSpec::of(u, method)).collect();
+        let warm_at = specs.iter().filter_map(|s| s.warm_at(now_ms)).max();
+        let first = WeightTable::at(&specs, now_ms);
+        let (settled, warming) = match warm_at {
+            None => (OnceLock::from(first), None),
+            Some(_) => (
+                OnceLock::new(),
+                Some(Warming {
+                    table: ArcSwap::from_pointee(first),
+                    computed_at: AtomicU64::new(0),
+                }),
+            ),
+        };
+        SetView {
+            id: SET_IDS.fetch_add(1, Ordering::Relaxed),
+            method: method.into(),
+            service_key: urls.first().map(|u| u.service_key()).unwrap_or_default().into(),
+            addresses: urls.iter().map(|u| u.address().into()).collect(),
+            identities: urls.iter().map(|u| u.identity().into()).collect(),
+            hash: urls.first().map(|u| HashSpec::of(u, method)).unwrap_or_default(),
+            specs,
+            built: Instant::now(),
+            built_wall_ms: now_ms,
+            warm_at,
+            settled,
+            warming,
+            ring: OnceLock::new(),
+            stats_source: stats,
+            stats: OnceLock::new(),
+            rr: OnceLock::new(),
+        }
+    }
+
+    /// A process-unique id of this set.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Number of providers.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.specs.len()
+    }
+
+    /// Whether the set is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.specs.is_empty()
+    }
+
+    /// The method this set was prepared for.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The service key of the first provider (`[group/]interface[:version]`), which keys
+    /// round-robin state as in Dubbo; empty for an empty set.
+    pub fn service_key(&self) -> &str {
+        &self.service_key
+    }
+
+    /// `host:port` of each provider.
+    pub fn addresses(&self) -> &[Box<str>] {
+        &self.addresses
+    }
+
+    /// Identity (`protocol://host:port/path`) of each provider: the key of its call
+    /// statistics and round-robin state.
+    pub fn identities(&self) -> &[Box<str>] {
+        &self.identities
+    }
+
+    /// The weight inputs of each provider.
+    pub fn weight_specs(&self) -> &[WeightSpec] {
+        &self.specs
+    }
+
+    /// The consistent-hash parameters (from the first provider's URL).
+    pub fn hash_spec(&self) -> &HashSpec {
+        &self.hash
+    }
+
+    /// The wall clock as this set sees it: the time it was prepared at plus the monotonic
+    /// time elapsed since.
+    pub fn now_ms(&self) -> i64 {
+        let elapsed = i64::try_from(self.built.elapsed().as_millis()).unwrap_or(i64::MAX);
+        self.built_wall_ms.saturating_add(elapsed)
+    }
+
+    /// When the last warming provider's weight stops changing (ms since the epoch), if any
+    /// was warming up when the set was prepared.
+    pub fn warmup_ends_at(&self) -> Option<i64> {
+        self.warm_at
+    }
+
+    /// Whether weights may still change (some provider is warming up).
+    pub fn is_warming_up(&self) -> bool {
+        self.settled.get().is_none() && self.warm_at.is_some_and(|end| self.now_ms() < end)
+    }
+
+    /// Run `f` on the current weights. Free when no provider warms up; while one does, the
+    /// table is recomputed at most every [`WARMUP_REFRESH_MS`].
+    #[inline]
+    pub fn with_weights<R>(&self, f: impl FnOnce(&WeightTable) -> R) -> R {
+        match self.settled.get() {
+            Some(table) => f(table),
+            None => self.with_warming_weights(f),
+        }
+    }
+
+    #[cold]
+    fn with_warming_weights<R>(&self, f: impl FnOnce(&WeightTable) -> R) -> R {
+        let now = self.now_ms();
+        let Some(warming) = self
+            .warming
+            .as_ref()
+            .filter(|_| self.warm_at.is_some_and(|end| now < end))
+        else {
+            return f(self.settled.get_or_init(|| WeightTable::at(&self.specs, now)));
+        };
+        let since_built = u64::try_from(self.built.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let computed_at = warming.computed_at.load(Ordering::Relaxed);
+        if since_built.saturating_sub(computed_at) >= WARMUP_REFRESH_MS
+            && warming
+                .computed_at
+                .compare_exchange(computed_at, since_built, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            warming.table.store(Arc::new(WeightTable::at(&self.specs, now)));
+        }
+        f(&warming.table.load())
+    }
+
+    /// The Ketama ring of this set, built on first use.
+    pub fn ring(&self) -> &KetamaRing {
+        self.ring
+            .get_or_init(|| KetamaRing::build(&self.addresses, self.hash.nodes()))
+    }
+
+    /// Call statistics of each provider for this set's method, resolved on first use.
+    #[inline]
+    pub fn stats(&self) -> &[Arc<MethodStats>] {
+        self.stats.get_or_init(|| {
+            self.identities
+                .iter()
+                .map(|id| self.stats_source.handle(id, &self.method))
+                .collect()
+        })
+    }
+
+    /// The registry the statistics come from.
+    pub fn stats_source(&self) -> &Arc<CallStats> {
+        &self.stats_source
+    }
+}
+
+impl std::fmt::Debug for SetView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedSet")
+            .field("id", &self.id)
+            .field("method", &self.method)
+            .field("service_key", &self.service_key)
+            .field("addresses", &self.addresses)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `loadbalance` strategy name configured for `method` on `url` (method-level first),
+/// default `random`.
+pub fn strategy_name<'a>(url: &'a Url, method: &str) -> &'a str {
+    url.method_param(method, keys::LOADBALANCE)
+        .unwrap_or(keys::DEFAULT_LOADBALANCE)
+}

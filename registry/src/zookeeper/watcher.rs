@@ -21,8 +21,9 @@ use crate::error::RegistryError;
 use crate::notification::{Category, ListVersion, Notification, Source, SubscriptionSink, empty_url, matching_list};
 
 /// Decode the children of `<root>/<interface>/<category>`: a name that is not a URL is skipped
-/// with a warning naming it (once per `warned` set); a URL without an `interface` param gets
-/// the interface of the path it sits under.
+/// with a warning naming it (once per `warned` set); a URL without an `interface` param whose
+/// path does not name the interface either (`tri://10.0.0.7:50051?service=com.foo.Bar`) gets
+/// `interface=<the interface of the ZooKeeper path it sits under>`.
 pub(crate) fn decode_children(
     interface: &str,
     path: &str,
@@ -33,7 +34,9 @@ pub(crate) fn decode_children(
     for name in children {
         match Url::from_node_name(name) {
             Ok(url) => {
-                let url = if url.param(keys::INTERFACE).is_none_or(str::is_empty) {
+                // Already right when its path names the interface (`dubbo://h:1/com.foo.Bar`):
+                // the URL is then kept exactly as registered.
+                let url = if url.param(keys::INTERFACE).is_none_or(str::is_empty) && url.interface() != interface {
                     url.with_param(keys::INTERFACE, interface)
                 } else {
                     url
@@ -295,5 +298,39 @@ pub(crate) async fn watch_root(
             _ = tokio::time::sleep(wait) => {}
             changed = live.changed() => if changed.is_err() { return },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_skips_garbage_and_fills_the_interface_from_the_path() {
+        let children: Vec<String> = [
+            "not-a-url",
+            "tri%3A%2F%2F10.0.0.7%3A50051%3Fservice%3Dcom.foo.Bar",
+            "dubbo%3A%2F%2F10.0.0.5%3A20880%2Fcom.foo.Bar%3Fside%3Dprovider",
+            "dubbo%3A%2F%2F10.0.0.6%3A20880%2Fcom.foo.BarImpl",
+            "dubbo%3A%2F%2Fh%3Aport",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut warned = HashSet::new();
+        let urls = decode_children("com.foo.Bar", "/dubbo/com.foo.Bar/providers", &children, &mut warned);
+        let shown: Vec<String> = urls.iter().map(Url::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "tri://10.0.0.7:50051?interface=com.foo.Bar&service=com.foo.Bar",
+                "dubbo://10.0.0.5:20880/com.foo.Bar?side=provider",
+                "dubbo://10.0.0.6:20880/com.foo.BarImpl?interface=com.foo.Bar",
+            ]
+        );
+        assert_eq!(warned.len(), 2);
+        // Names that disappear are forgotten.
+        decode_children("com.foo.Bar", "/p", &children[1..2], &mut warned);
+        assert!(warned.is_empty());
     }
 }

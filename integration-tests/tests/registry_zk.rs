@@ -1,0 +1,901 @@
+//! `ZookeeperRegistry` against a real ZooKeeper (the shared test server, or `ZK_ADDR`).
+//!
+//! Every test works below its own root (`group=/<unique>`), so tests can share one server and
+//! use the exact interface names of Java examples.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use zkdubbo_common::Url;
+use zkdubbo_integration_tests::harness::{PartitionMode, TcpProxy, shared_server, unique_path};
+use zkdubbo_registry::zookeeper::{PendingOperation, ZookeeperRegistry};
+use zkdubbo_registry::{Category, Notification, Registration, Registry, RegistryError, Subscription};
+use zookeeper_client::{Acls, Client, CreateMode};
+
+/// DESIGN A1's example node name, exactly as Java Dubbo writes it.
+const JAVA_NODE: &str = "dubbo%3A%2F%2F10.0.0.5%3A20880%2Fcom.foo.BarService%3Fanyhost%3Dtrue%26application%3Dbar-provider%26dubbo%3D2.0.2%26dynamic%3Dtrue%26generic%3Dfalse%26interface%3Dcom.foo.BarService%26methods%3Dget%2Cput%26pid%3D4242%26release%3D2.7.23%26side%3Dprovider%26timestamp%3D1700000000000";
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/// Log lines of every test (a global subscriber writing into memory), to check warnings.
+fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("zkdubbo_registry=debug,warn"))
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .try_init();
+        buf
+    })
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn log_text() -> String {
+    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
+}
+
+struct Env {
+    addr: String,
+    root: String,
+}
+
+fn env(prefix: &str) -> Env {
+    logs();
+    Env {
+        addr: shared_server().expect("a ZooKeeper server for the tests"),
+        root: unique_path(prefix),
+    }
+}
+
+fn url(s: &str) -> Url {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+impl Env {
+    fn registry_url(&self, addr: &str, extra: &str) -> String {
+        format!(
+            "zookeeper://{addr}?group={}&session=4000&timeout=3000{extra}",
+            self.root
+        )
+    }
+
+    async fn registry(&self, extra: &str) -> Arc<ZookeeperRegistry> {
+        let reg = ZookeeperRegistry::from_str(&self.registry_url(&self.addr, extra))
+            .await
+            .expect("registry connects");
+        assert!(reg.is_available());
+        reg
+    }
+
+    async fn raw(&self) -> Client {
+        Client::connect(&self.addr).await.expect("raw client connects")
+    }
+
+    fn path(&self, interface: &str, category: &str) -> String {
+        format!("{}/{interface}/{category}", self.root)
+    }
+}
+
+async fn within<T>(what: &str, d: Duration, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(d, f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing within {d:?}"))
+}
+
+/// The next notification of `category` satisfying `pred`, within `d`.
+async fn wait_for(
+    sub: &mut Subscription,
+    category: Category,
+    d: Duration,
+    pred: impl Fn(&Notification) -> bool,
+) -> Notification {
+    within(&format!("{category} notification"), d, async {
+        loop {
+            let n = sub.next().await.expect("subscription open");
+            if n.category == category && pred(&n) {
+                return n;
+            }
+        }
+    })
+    .await
+}
+
+fn hosts(n: &Notification) -> Vec<String> {
+    let mut h: Vec<String> = n.non_empty_urls().iter().map(|u| u.address()).collect();
+    h.sort();
+    h
+}
+
+async fn children(raw: &Client, path: &str) -> Vec<String> {
+    match raw.list_children(path).await {
+        Ok(mut c) => {
+            c.sort();
+            c
+        }
+        Err(zookeeper_client::Error::NoNode) => Vec::new(),
+        Err(e) => panic!("list {path}: {e}"),
+    }
+}
+
+/// Poll until `path` has `want` children count, within `d`; returns the time it took.
+async fn wait_children(raw: &Client, path: &str, want: usize, d: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let n = children(raw, path).await.len();
+        if n == want {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < d, "{path} has {n} children, want {want} within {d:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn mkdirs(raw: &Client, path: &str) {
+    raw.mkdir(path, &CreateMode::Persistent.with_acls(Acls::anyone_all()))
+        .await
+        .unwrap_or_else(|e| panic!("mkdir {path}: {e}"));
+}
+
+async fn create(raw: &Client, path: &str, mode: CreateMode) {
+    raw.create(path, &[], &mode.with_acls(Acls::anyone_all()))
+        .await
+        .unwrap_or_else(|e| panic!("create {path}: {e}"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// issue 2 §3/§4
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_and_unregister_are_seen_by_a_subscriber_within_a_second() {
+    let env = env("reg-basic");
+    let provider_side = env.registry("").await;
+    let consumer_side = env.registry("").await;
+    let raw = env.raw().await;
+    let mut sub = consumer_side
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
+        .await
+        .unwrap();
+    let first = wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |_| true).await;
+    assert!(first.is_empty_marker(), "{first:?}");
+    assert_eq!(first.urls[0].param("category"), Some("providers"));
+
+    let provider = url("dubbo://10.0.0.5:20880/com.foo.Svc?interface=com.foo.Svc&methods=a,b&side=provider");
+    let start = Instant::now();
+    provider_side.register(&provider).await.unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(1), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+    let seen = start.elapsed();
+    assert_eq!(&*n.urls, std::slice::from_ref(&provider));
+    assert!(n.version.is_some());
+    assert!(seen < Duration::from_secs(1), "seen after {seen:?}");
+
+    // Exactly one ephemeral node, owned by the provider's session.
+    let path = env.path("com.foo.Svc", "providers");
+    assert_eq!(children(&raw, &path).await, [provider.to_node_name()]);
+    let (_, stat) = raw
+        .get_data(&format!("{path}/{}", provider.to_node_name()))
+        .await
+        .unwrap();
+    assert_eq!(Some(stat.ephemeral_owner), provider_side.session_id());
+    // Registering again is not an error and changes nothing.
+    provider_side.register(&provider).await.unwrap();
+    assert_eq!(children(&raw, &path).await.len(), 1);
+
+    let start = Instant::now();
+    provider_side.unregister(&provider).await.unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(1), |n| {
+        n.is_empty_marker()
+    })
+    .await;
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert_eq!(n.urls[0].protocol(), "empty");
+    assert!(children(&raw, &path).await.is_empty());
+    // Unregistering an absent node is not an error.
+    provider_side.unregister(&provider).await.unwrap();
+    assert!(provider_side.pending_operations().is_empty());
+
+    // The lookup sees what the subscriber sees, without empty markers.
+    let lookup_consumer = url("consumer://10.0.0.1/com.foo.Svc");
+    assert!(consumer_side.lookup(&lookup_consumer).await.unwrap().is_empty());
+    provider_side.register(&provider).await.unwrap();
+    assert_eq!(
+        consumer_side.lookup(&lookup_consumer).await.unwrap(),
+        std::slice::from_ref(&provider)
+    );
+    println!("register → notification: {seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ephemeral_nodes_go_with_the_session() {
+    let env = env("reg-ephemeral");
+    let raw = env.raw().await;
+    let path = env.path("com.foo.Svc", "providers");
+
+    // Graceful shutdown deletes own nodes at once and ends subscriptions.
+    let reg = env.registry("").await;
+    let mut sub = reg.subscribe(&url("consumer://10.0.0.1/com.foo.Svc")).await.unwrap();
+    reg.register(&url("dubbo://10.0.0.5:20880/com.foo.Svc")).await.unwrap();
+    reg.register(&url("dubbo://10.0.0.6:20880/com.foo.Svc")).await.unwrap();
+    assert_eq!(children(&raw, &path).await.len(), 2);
+    reg.shutdown().await;
+    assert!(
+        children(&raw, &path).await.is_empty(),
+        "deleted before shutdown returned"
+    );
+    assert!(!reg.is_available());
+    assert!(matches!(
+        reg.register(&url("dubbo://10.0.0.5:20880/com.foo.Svc")).await,
+        Err(RegistryError::Shutdown { .. })
+    ));
+    within("subscription end", Duration::from_secs(2), async {
+        while sub.next().await.is_some() {}
+    })
+    .await;
+
+    // Dropping the registry closes the session: ZooKeeper removes the node long before the
+    // 4 s session timeout would.
+    let reg = env.registry("").await;
+    reg.register(&url("dubbo://10.0.0.7:20880/com.foo.Svc")).await.unwrap();
+    assert_eq!(children(&raw, &path).await.len(), 1);
+    drop(reg);
+    let gone = wait_children(&raw, &path, 0, Duration::from_millis(2500)).await;
+    println!("node gone {gone:?} after the registry was dropped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_registration_guard_unregisters() {
+    let env = env("reg-guard");
+    let raw = env.raw().await;
+    let reg: Arc<dyn Registry> = env.registry("").await;
+    let guard = Registration::register(reg.clone(), url("dubbo://10.0.0.5:20880/com.foo.Svc"))
+        .await
+        .unwrap();
+    let path = env.path("com.foo.Svc", "providers");
+    assert_eq!(children(&raw, &path).await.len(), 1);
+    drop(guard);
+    wait_children(&raw, &path, 0, Duration::from_secs(1)).await;
+
+    let guard = Registration::register(reg.clone(), url("dubbo://10.0.0.5:20880/com.foo.Svc"))
+        .await
+        .unwrap();
+    assert_eq!(children(&raw, &path).await.len(), 1);
+    guard.close().await.unwrap();
+    assert!(children(&raw, &path).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamic_false_registrations_are_persistent() {
+    let env = env("reg-persistent");
+    let raw = env.raw().await;
+    let reg = env.registry("").await;
+    let rule = url("override://0.0.0.0/com.foo.Svc?category=configurators&dynamic=false&timeout=500");
+    reg.register(&rule).await.unwrap();
+    let path = env.path("com.foo.Svc", "configurators");
+    let leaf = format!("{path}/{}", rule.to_node_name());
+    let (_, stat) = raw.get_data(&leaf).await.unwrap();
+    assert_eq!(stat.ephemeral_owner, 0, "persistent");
+    // Parents are persistent too.
+    for p in [env.root.clone(), format!("{}/com.foo.Svc", env.root), path.clone()] {
+        assert_eq!(raw.get_data(&p).await.unwrap().1.ephemeral_owner, 0, "{p}");
+    }
+    reg.shutdown().await;
+    drop(reg);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        children(&raw, &path).await,
+        [rule.to_node_name()],
+        "survives its session"
+    );
+
+    // Another registry sees it, and can remove it.
+    let other = env.registry("").await;
+    let found = other
+        .lookup(&url("consumer://10.0.0.1/com.foo.Svc?category=configurators"))
+        .await
+        .unwrap();
+    assert_eq!(found, std::slice::from_ref(&rule));
+    other.unregister(&rule).await.unwrap();
+    assert!(children(&raw, &path).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routers_and_configurators_are_delivered_per_category_with_empty_markers() {
+    let env = env("reg-categories");
+    let admin = env.registry("").await;
+    let consumer_side = env.registry("").await;
+    let consumer = url("consumer://10.0.0.1/com.foo.Svc?application=app&side=consumer");
+    let mut sub = consumer_side.subscribe(&consumer).await.unwrap();
+
+    // One empty marker per subscribed category, built from the consumer URL.
+    let mut initial = Vec::new();
+    within("initial lists", Duration::from_secs(5), async {
+        while initial.len() < 3 {
+            let n = sub.next().await.unwrap();
+            assert!(n.is_empty_marker(), "{n:?}");
+            assert_eq!(n.urls[0].param("category"), Some(n.category.as_str()));
+            assert_eq!(n.urls[0].param("application"), Some("app"));
+            assert_eq!(n.urls[0].host(), "10.0.0.1");
+            initial.push(n.category);
+        }
+    })
+    .await;
+    initial.sort();
+    assert_eq!(
+        initial,
+        [Category::Providers, Category::Routers, Category::Configurators]
+    );
+    // The category paths were created by the subscription.
+    let raw = env.raw().await;
+    for c in ["providers", "routers", "configurators"] {
+        assert!(
+            raw.check_stat(&env.path("com.foo.Svc", c)).await.unwrap().is_some(),
+            "{c}"
+        );
+    }
+
+    let router = url(
+        "condition://0.0.0.0/com.foo.Svc?category=routers&dynamic=false&force=false&rule=host%3D10.0.0.1+%3D%3E+host%3D10.0.0.5",
+    );
+    admin.register(&router).await.unwrap();
+    let n = wait_for(&mut sub, Category::Routers, Duration::from_secs(2), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+    assert_eq!(&*n.urls, std::slice::from_ref(&router));
+
+    let configurator = url("override://0.0.0.0/com.foo.Svc?category=configurators&dynamic=false&weight=200");
+    admin.register(&configurator).await.unwrap();
+    let n = wait_for(&mut sub, Category::Configurators, Duration::from_secs(2), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+    assert_eq!(&*n.urls, std::slice::from_ref(&configurator));
+
+    admin.unregister(&router).await.unwrap();
+    let n = wait_for(&mut sub, Category::Routers, Duration::from_secs(2), |_| true).await;
+    assert!(n.is_empty_marker(), "{n:?}");
+    assert_eq!(
+        n.urls[0].to_string(),
+        "empty://10.0.0.1/com.foo.Svc?application=app&category=routers&side=consumer"
+    );
+
+    // Rule changes never produced a providers notification.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Some(n) = sub.try_next() {
+        assert_ne!(n.category, Category::Providers, "{n:?}");
+    }
+    admin.unregister(&configurator).await.unwrap();
+    let n = wait_for(&mut sub, Category::Configurators, Duration::from_secs(2), |_| true).await;
+    assert!(n.is_empty_marker());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_register_under_consumers_unless_register_false() {
+    let env = env("reg-consumer");
+    let raw = env.raw().await;
+    let reg: Arc<dyn Registry> = env.registry("").await;
+    let consumer = url(
+        "consumer://10.0.0.1/com.foo.Svc?application=app&category=providers,configurators,routers&interface=com.foo.Svc&side=consumer",
+    );
+    let guard = Registration::register_consumer(reg.clone(), &consumer)
+        .await
+        .unwrap()
+        .expect("registered");
+    let path = env.path("com.foo.Svc", "consumers");
+    let registered = url(
+        "consumer://10.0.0.1/com.foo.Svc?application=app&category=consumers&check=false&interface=com.foo.Svc&side=consumer",
+    );
+    assert_eq!(guard.url(), &registered);
+    assert_eq!(children(&raw, &path).await, [registered.to_node_name()]);
+    let (_, stat) = raw
+        .get_data(&format!("{path}/{}", registered.to_node_name()))
+        .await
+        .unwrap();
+    assert_ne!(stat.ephemeral_owner, 0);
+    // A subscription with the same consumer URL does not register anything more.
+    let _sub = reg.subscribe(&consumer).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(children(&raw, &path).await.len(), 1);
+    guard.close().await.unwrap();
+    assert!(children(&raw, &path).await.is_empty());
+
+    let quiet = consumer.clone().with_param("register", "false");
+    assert!(
+        Registration::register_consumer(reg.clone(), &quiet)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(children(&raw, &path).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn star_subscription_picks_up_new_interfaces() {
+    let env = env("reg-star");
+    let reg = env.registry("").await;
+    let monitor = env.registry("").await;
+    let a = url("dubbo://10.0.0.5:20880/com.foo.A");
+    reg.register(&a).await.unwrap();
+    let mut sub = monitor
+        .subscribe(&url("consumer://10.0.0.1/*?category=providers&group=*&version=*"))
+        .await
+        .unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |n| {
+        &*n.interface == "com.foo.A" && !n.is_empty_marker()
+    })
+    .await;
+    assert_eq!(&*n.urls, std::slice::from_ref(&a));
+
+    let start = Instant::now();
+    let b = url("dubbo://10.0.0.6:20880/com.foo.B?version=1.0");
+    reg.register(&b).await.unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        &*n.interface == "com.foo.B" && !n.is_empty_marker()
+    })
+    .await;
+    assert_eq!(&*n.urls, std::slice::from_ref(&b));
+    println!("new interface seen after {:?}", start.elapsed());
+
+    // Later changes of the new interface are followed too.
+    let b2 = url("dubbo://10.0.0.7:20880/com.foo.B?version=2.0");
+    reg.register(&b2).await.unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        &*n.interface == "com.foo.B" && n.urls.len() == 2
+    })
+    .await;
+    assert_eq!(hosts(&n), ["10.0.0.6:20880", "10.0.0.7:20880"]);
+
+    // A `*` lookup reads every interface.
+    let mut all = monitor
+        .lookup(&url("consumer://10.0.0.1/*?category=providers&group=*&version=*"))
+        .await
+        .unwrap();
+    all.sort_by_key(|u| u.address());
+    assert_eq!(all, [a, b, b2]);
+    assert_eq!(monitor.services().await.unwrap(), ["com.foo.A", "com.foo.B"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_written_by_java_is_read_back_with_every_param() {
+    let env = env("reg-java");
+    let raw = env.raw().await;
+    let path = env.path("com.foo.BarService", "providers");
+    mkdirs(&raw, &path).await;
+    create(&raw, &format!("{path}/{JAVA_NODE}"), CreateMode::Ephemeral).await;
+
+    let reg = env.registry("").await;
+    let mut sub = reg
+        .subscribe(&url("consumer://10.0.0.1/com.foo.BarService?category=providers"))
+        .await
+        .unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |_| true).await;
+    assert_eq!(n.urls.len(), 1, "{n:?}");
+    let u = &n.urls[0];
+    assert_eq!(
+        (u.protocol(), u.host(), u.port(), u.path()),
+        ("dubbo", "10.0.0.5", Some(20880), "com.foo.BarService")
+    );
+    let want = [
+        ("anyhost", "true"),
+        ("application", "bar-provider"),
+        ("dubbo", "2.0.2"),
+        ("dynamic", "true"),
+        ("generic", "false"),
+        ("interface", "com.foo.BarService"),
+        ("methods", "get,put"),
+        ("pid", "4242"),
+        ("release", "2.7.23"),
+        ("side", "provider"),
+        ("timestamp", "1700000000000"),
+    ];
+    let got: Vec<(&str, &str)> = u.params().iter().collect();
+    assert_eq!(got, want);
+    assert_eq!(u.to_node_name(), JAVA_NODE);
+    assert_eq!(
+        reg.lookup(&url("consumer://10.0.0.1/com.foo.BarService"))
+            .await
+            .unwrap(),
+        std::slice::from_ref(u)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_zkdubbo_writes_is_the_java_form_byte_for_byte() {
+    let env = env("reg-java-write");
+    let raw = env.raw().await;
+    let reg = env.registry("").await;
+    // The params in another order than Java writes them: the node name sorts them.
+    let provider = url(
+        "dubbo://10.0.0.5:20880/com.foo.BarService?timestamp=1700000000000&side=provider&release=2.7.23&pid=4242&methods=get,put&interface=com.foo.BarService&generic=false&dynamic=true&dubbo=2.0.2&application=bar-provider&anyhost=true",
+    );
+    reg.register(&provider).await.unwrap();
+    let names = children(&raw, &env.path("com.foo.BarService", "providers")).await;
+    assert_eq!(names.len(), 1);
+    assert_eq!(names[0].as_bytes(), JAVA_NODE.as_bytes());
+    // And unregistering rebuilds the identical name.
+    reg.unregister(&provider).await.unwrap();
+    assert!(
+        children(&raw, &env.path("com.foo.BarService", "providers"))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_children_are_skipped_with_a_warning_and_never_block_valid_ones() {
+    let env = env("reg-garbage");
+    let raw = env.raw().await;
+    let path = env.path("com.foo.Svc", "providers");
+    mkdirs(&raw, &path).await;
+    let garbage = [
+        "not-a-url-ZKDUBBO-GARBAGE-1".to_owned(),
+        "dubbo%3A%2F%2Fh%3Aport%2Fx".to_owned(),    // bad port
+        "dubbo%3A%2F%2Fh%3A1%2Fx%E0%A4".to_owned(), // invalid UTF-8 after decoding
+        "%".to_owned(),                             // truncated escape
+    ];
+    for g in &garbage {
+        create(&raw, &format!("{path}/{g}"), CreateMode::Ephemeral).await;
+    }
+    let valid = url("dubbo://10.0.0.5:20880/com.foo.Svc?side=provider");
+    create(&raw, &format!("{path}/{}", valid.to_node_name()), CreateMode::Ephemeral).await;
+
+    let reg = env.registry("").await;
+    let mut sub = reg
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
+        .await
+        .unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |_| true).await;
+    assert_eq!(&*n.urls, std::slice::from_ref(&valid));
+
+    // Changes keep flowing with the garbage still there.
+    let other = url("dubbo://10.0.0.6:20880/com.foo.Svc?side=provider&interface=com.foo.Svc");
+    reg.register(&other).await.unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        n.urls.len() == 2
+    })
+    .await;
+    assert_eq!(hosts(&n), ["10.0.0.5:20880", "10.0.0.6:20880"]);
+
+    let logs = log_text();
+    for g in &garbage {
+        assert!(
+            logs.lines()
+                .any(|l| l.contains("WARN") && l.contains(&format!("node={g} "))),
+            "no warning naming {g:?} in:\n{logs}"
+        );
+    }
+    // Warned once per node, not on every re-read.
+    assert_eq!(logs.matches("node=not-a-url-ZKDUBBO-GARBAGE-1 ").count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minimal_third_party_url_gets_its_interface_from_the_path() {
+    let env = env("reg-minimal");
+    let raw = env.raw().await;
+    let path = env.path("com.foo.Bar", "providers");
+    mkdirs(&raw, &path).await;
+    let minimal = url("tri://10.0.0.7:50051?service=com.foo.Bar");
+    create(
+        &raw,
+        &format!("{path}/{}", minimal.to_node_name()),
+        CreateMode::Ephemeral,
+    )
+    .await;
+    assert_eq!(
+        minimal.to_node_name(),
+        "tri%3A%2F%2F10.0.0.7%3A50051%3Fservice%3Dcom.foo.Bar"
+    );
+
+    let reg = env.registry("").await;
+    let mut sub = reg
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Bar?category=providers"))
+        .await
+        .unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |_| true).await;
+    assert!(!n.is_empty_marker(), "{n:?}");
+    let u = &n.urls[0];
+    assert_eq!(u.protocol(), "tri");
+    assert_eq!(u.address(), "10.0.0.7:50051");
+    assert_eq!(u.param("interface"), Some("com.foo.Bar"));
+    assert_eq!(u.param("service"), Some("com.foo.Bar"));
+    assert_eq!(u.interface(), "com.foo.Bar");
+    let found = reg.lookup(&url("consumer://10.0.0.1/com.foo.Bar")).await.unwrap();
+    assert_eq!(found, std::slice::from_ref(u));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_auth_gives_creator_only_acls() {
+    let env = env("reg-auth");
+    let reg = env.registry("&username=alice&password=s3cret").await;
+    let provider = url("dubbo://10.0.0.5:20880/com.foo.Svc");
+    reg.register(&provider).await.unwrap();
+    let path = env.path("com.foo.Svc", "providers");
+    let leaf = format!("{path}/{}", provider.to_node_name());
+
+    // Someone without the credentials can neither list nor read.
+    let anonymous = env.raw().await;
+    assert_eq!(
+        anonymous.list_children(&env.root).await.unwrap_err(),
+        zookeeper_client::Error::NoAuth
+    );
+    assert_eq!(
+        anonymous.list_children(&path).await.unwrap_err(),
+        zookeeper_client::Error::NoAuth
+    );
+
+    // Someone with them can; every node created has the single digest ACL of alice.
+    let alice = Client::connector()
+        .with_auth("digest", b"alice:s3cret")
+        .connect(&env.addr)
+        .await
+        .unwrap();
+    assert_eq!(children(&alice, &path).await, [provider.to_node_name()]);
+    for p in [
+        env.root.clone(),
+        format!("{}/com.foo.Svc", env.root),
+        path.clone(),
+        leaf.clone(),
+    ] {
+        let (acls, _) = alice.get_acl(&p).await.unwrap();
+        assert_eq!(acls.len(), 1, "{p}: {acls:?}");
+        assert_eq!(acls[0].scheme(), "digest", "{p}");
+        assert!(acls[0].id().starts_with("alice:"), "{p}: {acls:?}");
+        assert_eq!(acls[0].permission(), zookeeper_client::Permission::ALL);
+    }
+    // The registry can still read its own nodes through a subscription.
+    let mut sub = reg
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
+        .await
+        .unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |_| true).await;
+    assert_eq!(&*n.urls, &[provider]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_category_node_deleted_by_hand_does_not_break_the_watch() {
+    let env = env("reg-deleted-category");
+    let raw = env.raw().await;
+    let reg = env.registry("").await;
+    let mut sub = reg
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
+        .await
+        .unwrap();
+    let first = wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |_| true).await;
+    let path = env.path("com.foo.Svc", "providers");
+    let a = url("dubbo://10.0.0.5:20880/com.foo.Svc?interface=com.foo.Svc");
+    create(&raw, &format!("{path}/{}", a.to_node_name()), CreateMode::Ephemeral).await;
+    let with_a = wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+    assert!(with_a.version > first.version);
+
+    // `deleteall`: the child, then the category node.
+    raw.delete(&format!("{path}/{}", a.to_node_name()), None).await.unwrap();
+    raw.delete(&path, None).await.unwrap();
+    let emptied = wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        n.is_empty_marker()
+    })
+    .await;
+    // The watch re-created the category node and keeps following it.
+    wait_for_path(&raw, &path).await;
+    let b = url("dubbo://10.0.0.6:20880/com.foo.Svc?interface=com.foo.Svc");
+    create(&raw, &format!("{path}/{}", b.to_node_name()), CreateMode::Ephemeral).await;
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+    assert_eq!(&*n.urls, &[b]);
+    assert!(n.version > emptied.version);
+    assert!(
+        n.version.unwrap().czxid > with_a.version.unwrap().czxid,
+        "a new incarnation"
+    );
+}
+
+async fn wait_for_path(raw: &Client, path: &str) {
+    within("category path re-created", Duration::from_secs(2), async {
+        while raw.check_stat(path).await.unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_url_settings_are_used() {
+    let env = env("reg-config");
+    let raw = env.raw().await;
+    // A comma list in the host part, a group without a slash, a timeout and a session.
+    let group = env.root.trim_start_matches('/').to_owned();
+    let reg = ZookeeperRegistry::from_str(&format!(
+        "zookeeper://127.0.0.1:1,{}?group={group}&session=2000&timeout=2000",
+        env.addr
+    ))
+    .await
+    .unwrap();
+    assert!(reg.is_available());
+    assert_eq!(reg.root(), env.root);
+    // The server grants what it can (2000 ms is within 2–20 × tickTime of the test server).
+    assert_eq!(reg.session_timeout(), Some(Duration::from_millis(2000)));
+    reg.register(&url("dubbo://10.0.0.5:20880/com.foo.Svc")).await.unwrap();
+    assert_eq!(children(&raw, &env.path("com.foo.Svc", "providers")).await.len(), 1);
+
+    // Invalid URLs are refused before anything is written.
+    for bad in ["dubbo://10.0.0.5:20880", "dubbo://10.0.0.5:20880/a?category=bogus"] {
+        assert!(matches!(
+            reg.register(&url(bad)).await,
+            Err(RegistryError::InvalidUrl { .. })
+        ));
+    }
+    assert!(matches!(
+        ZookeeperRegistry::from_str("zookeeper://127.0.0.1:2181?session=soon").await,
+        Err(RegistryError::InvalidRegistryUrl { .. })
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// issue 3 groundwork: retry until success, session replacement
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_are_kept_and_retried_while_zookeeper_is_unreachable() {
+    logs();
+    // Nothing listens on port 1.
+    let unreachable = "zookeeper://127.0.0.1:1?timeout=300&retry.period=200";
+    let err = ZookeeperRegistry::from_str(&format!("{unreachable}&check=true"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Connect { .. }), "{err}");
+
+    let reg = ZookeeperRegistry::from_str(unreachable).await.unwrap();
+    assert!(!reg.is_available());
+    let provider = url("dubbo://10.0.0.5:20880/com.foo.Svc");
+    reg.register(&provider).await.unwrap();
+    assert_eq!(reg.pending_operations(), [PendingOperation::Register(provider.clone())]);
+    let _sub = reg
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
+        .await
+        .unwrap();
+    assert!(reg.lookup(&url("consumer://10.0.0.1/com.foo.Svc")).await.is_err());
+    reg.unregister(&provider).await.unwrap();
+    assert_eq!(
+        reg.pending_operations(),
+        [PendingOperation::Unregister(provider.clone())]
+    );
+    reg.shutdown().await;
+    assert!(reg.pending_operations().is_empty());
+}
+
+/// A provider's session expires while ZooKeeper runs (its connection cut past the session
+/// timeout): its node vanishes, and comes back in a new session once the connection is back;
+/// a consumer watching sees it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_whose_session_expired_registers_again() {
+    let env = env("reg-expiry-provider");
+    let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
+    let provider_side = ZookeeperRegistry::from_str(&format!(
+        "{}&retry.period=500",
+        env.registry_url(&proxy.addr(), "")
+            .replace("session=4000", "session=1000")
+    ))
+    .await
+    .unwrap();
+    let consumer_side = env.registry("").await;
+    let mut sub = consumer_side
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
+        .await
+        .unwrap();
+    let provider = url("dubbo://10.0.0.5:20880/com.foo.Svc?interface=com.foo.Svc");
+    provider_side.register(&provider).await.unwrap();
+    wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+    let first_session = provider_side.session_id().unwrap();
+
+    proxy.partition_with(PartitionMode::Refuse);
+    let cut = Instant::now();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(10), |n| {
+        n.is_empty_marker()
+    })
+    .await;
+    let vanished = cut.elapsed();
+    assert!(n.is_empty_marker());
+    assert!(!provider_side.is_available());
+    // Registrations stay pending while there is no session.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    proxy.heal();
+    let healed = Instant::now();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(10), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+    let back = healed.elapsed();
+    assert_eq!(&*n.urls, std::slice::from_ref(&provider));
+    let second_session = provider_side.session_id().unwrap();
+    assert_ne!(first_session, second_session);
+    assert!(provider_side.sessions_established() >= 2);
+    assert!(provider_side.pending_operations().is_empty());
+    let raw = env.raw().await;
+    let (_, stat) = raw
+        .get_data(&format!(
+            "{}/{}",
+            env.path("com.foo.Svc", "providers"),
+            provider.to_node_name()
+        ))
+        .await
+        .unwrap();
+    assert_eq!(stat.ephemeral_owner, second_session);
+    println!("provider node vanished {vanished:?} after the cut, back {back:?} after the heal");
+    assert!(back < Duration::from_secs(3), "re-registered {back:?} after the heal");
+}
+
+/// A consumer's session expires: it re-subscribes, and a provider registered meanwhile is seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_whose_session_expired_subscribes_again() {
+    let env = env("reg-expiry-consumer");
+    let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
+    let consumer_side = ZookeeperRegistry::from_str(
+        &env.registry_url(&proxy.addr(), "")
+            .replace("session=4000", "session=1000"),
+    )
+    .await
+    .unwrap();
+    let provider_side = env.registry("").await;
+    let a = url("dubbo://10.0.0.5:20880/com.foo.Svc?interface=com.foo.Svc");
+    provider_side.register(&a).await.unwrap();
+    let mut sub = consumer_side
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
+        .await
+        .unwrap();
+    wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        n.urls.len() == 1 && !n.is_empty_marker()
+    })
+    .await;
+    let first_session = consumer_side.session_id().unwrap();
+
+    proxy.partition_with(PartitionMode::Refuse);
+    // Wait past the session timeout so that the server expires the session.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let b = url("dubbo://10.0.0.6:20880/com.foo.Svc?interface=com.foo.Svc");
+    provider_side.register(&b).await.unwrap();
+    // Nothing is delivered while cut off: the last list stays.
+    assert!(sub.try_next().is_none());
+
+    proxy.heal();
+    let healed = Instant::now();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(10), |n| {
+        n.urls.len() == 2
+    })
+    .await;
+    println!("consumer re-subscribed {:?} after the heal", healed.elapsed());
+    assert_eq!(hosts(&n), ["10.0.0.5:20880", "10.0.0.6:20880"]);
+    assert_ne!(consumer_side.session_id().unwrap(), first_session);
+
+    // And it keeps following changes in the new session.
+    provider_side.unregister(&a).await.unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        n.urls.len() == 1
+    })
+    .await;
+    assert_eq!(hosts(&n), ["10.0.0.6:20880"]);
+}

@@ -1,0 +1,51 @@
+//! Dubbo's Triple transport (gRPC over HTTP/2 cleartext) for zkdubbo.
+//!
+//! * Consumer side: [`TripleInvokerFactory`] is the [`InvokerFactory`] for `tri://` provider
+//!   URLs found in ZooKeeper; its [`TripleInvoker`]s make unary calls to
+//!   `/<interface>/<method>` with already-encoded protobuf payloads, or with prost messages
+//!   through [`invoke_message`] / [`TripleInvoker::call`]. They talk to Dubbo 3 (Java, Go) and
+//!   dubbo-python Triple providers as well as to [`TripleServer`].
+//! * Provider side: [`TripleServer`] serves [`Handler`]s (closures, or [`Methods`] with one
+//!   typed closure per method) per interface.
+//! * [`greeter`]: the standard Dubbo sample service, `org.apache.dubbo.samples.Greeter`.
+//!
+//! No `protoc` is needed: messages are `#[derive(prost::Message)]` structs and the gRPC
+//! plumbing is generic.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use zkdubbo_common::Url;
+//! use zkdubbo_triple::greeter::{self, GreeterReply, GreeterRequest};
+//! use zkdubbo_triple::{TripleInvokerFactory, TripleServer};
+//!
+//! // provider
+//! let server = TripleServer::builder()
+//!     .service(greeter::INTERFACE, greeter::service())
+//!     .bind("127.0.0.1:0")
+//!     .await?
+//!     .spawn();
+//!
+//! // consumer
+//! let url: Url = format!("tri://{}/{}", server.local_addr(), greeter::INTERFACE).parse()?;
+//! let invoker = TripleInvokerFactory::new().create_triple(&url)?;
+//! let reply: GreeterReply = invoker.call(greeter::SAY_HELLO, &GreeterRequest { name: "world".into() }).await?;
+//! assert_eq!(reply.message, "Hello, world!");
+//!
+//! server.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! [`InvokerFactory`]: zkdubbo_common::InvokerFactory
+
+pub mod client;
+pub mod codec;
+pub mod greeter;
+pub mod server;
+mod timeout;
+
+pub use client::{PROTOCOL, TripleConfig, TripleInvoker, TripleInvokerFactory, code_name, invoke_message};
+/// The protobuf runtime the messages are built with (re-exported for [`prost::Message`]).
+pub use prost;
+pub use server::{Handler, HandlerFuture, Methods, ServerHandle, TripleServer, TripleServerBuilder};
+/// gRPC status codes and metadata as tonic defines them.
+pub use tonic::{Code, Status, metadata::MetadataMap};

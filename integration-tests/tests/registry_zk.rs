@@ -899,3 +899,72 @@ async fn a_consumer_whose_session_expired_subscribes_again() {
     .await;
     assert_eq!(hosts(&n), ["10.0.0.6:20880"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_nodes_deleted_by_hand_are_re_created_by_the_self_check() {
+    let env = env("reg-selfcheck");
+    let raw = env.raw().await;
+    let reg = env.registry("&registry.check.period=300").await;
+    let provider = url("dubbo://10.0.0.5:20880/com.foo.Svc");
+    reg.register(&provider).await.unwrap();
+    let path = env.path("com.foo.Svc", "providers");
+    let leaf = format!("{path}/{}", provider.to_node_name());
+    raw.delete(&leaf, None).await.unwrap();
+    let back = wait_children(&raw, &path, 1, Duration::from_secs(3)).await;
+    let (_, stat) = raw.get_data(&leaf).await.unwrap();
+    assert_eq!(Some(stat.ephemeral_owner), reg.session_id());
+    println!("own node re-created {back:?} after it was deleted by hand");
+
+    // Unregistered nodes are not resurrected.
+    reg.unregister(&provider).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(children(&raw, &path).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_held_by_another_session_is_taken_over() {
+    let env = env("reg-takeover");
+    let raw = env.raw().await;
+    let provider = url("dubbo://10.0.0.5:20880/com.foo.Svc?pid=1");
+    let path = env.path("com.foo.Svc", "providers");
+    let leaf = format!("{path}/{}", provider.to_node_name());
+    // As left behind by this provider's previous process, whose session has not expired yet.
+    mkdirs(&raw, &path).await;
+    create(&raw, &leaf, CreateMode::Ephemeral).await;
+    assert_eq!(raw.get_data(&leaf).await.unwrap().1.ephemeral_owner, raw.session_id().0);
+
+    let reg = env.registry("").await;
+    reg.register(&provider).await.unwrap();
+    let (_, stat) = raw.get_data(&leaf).await.unwrap();
+    assert_eq!(
+        Some(stat.ephemeral_owner),
+        reg.session_id(),
+        "re-created in the registry's session"
+    );
+    drop(raw); // the old session ends: the node must stay
+    let raw = env.raw().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(children(&raw, &path).await, [provider.to_node_name()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registering_works_after_the_interface_was_deleted_by_hand() {
+    let env = env("reg-deleted-parents");
+    let raw = env.raw().await;
+    let reg = env.registry("").await;
+    let a = url("dubbo://10.0.0.5:20880/com.foo.Svc");
+    reg.register(&a).await.unwrap();
+    reg.unregister(&a).await.unwrap();
+    // An operator removes the whole interface, then the root.
+    raw.delete(&env.path("com.foo.Svc", "providers"), None).await.unwrap();
+    raw.delete(&format!("{}/com.foo.Svc", env.root), None).await.unwrap();
+    raw.delete(&env.root, None).await.unwrap();
+    // The registry believed those paths existed; it finds out and creates them again.
+    let b = url("dubbo://10.0.0.6:20880/com.foo.Svc");
+    reg.register(&b).await.unwrap();
+    assert_eq!(
+        children(&raw, &env.path("com.foo.Svc", "providers")).await,
+        [b.to_node_name()]
+    );
+    assert!(reg.pending_operations().is_empty());
+}

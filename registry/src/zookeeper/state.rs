@@ -157,15 +157,26 @@ impl Inner {
     }
 
     /// Create `path` and its missing ancestors as persistent nodes (`mkdir -p`) and remember
-    /// them.
+    /// them. Levels already known to exist are skipped; if one of them turns out to be gone
+    /// (deleted by hand), everything known is forgotten and the whole chain is created.
     pub async fn ensure_path(&self, conn: &Conn, path: &str) -> Result<(), RegistryError> {
         if lock(&self.known_paths).contains(path) {
             return Ok(());
         }
-        let chain: Vec<String> = Layout::chain(path)
-            .into_iter()
-            .filter(|p| !lock(&self.known_paths).contains(p))
-            .collect();
+        match self.create_chain(conn, path).await {
+            Err(e) if e.is_no_node() => {
+                self.forget_path("/");
+                self.create_chain(conn, path).await
+            }
+            other => other,
+        }
+    }
+
+    async fn create_chain(&self, conn: &Conn, path: &str) -> Result<(), RegistryError> {
+        let chain: Vec<String> = {
+            let known = lock(&self.known_paths);
+            Layout::chain(path).into_iter().filter(|p| !known.contains(p)).collect()
+        };
         let options = CreateMode::Persistent.with_acls(self.acls());
         // Requests are sent when the futures are created: one round trip for the chain.
         let calls: Vec<_> = chain.iter().map(|p| conn.client.create(p, &[], &options)).collect();
@@ -183,10 +194,16 @@ impl Inner {
         .await
     }
 
-    /// Forget `path` and everything below it in the known paths (it was found missing).
+    /// Forget `path` and everything below it in the known paths (it was found missing);
+    /// `/` forgets everything.
     pub fn forget_path(&self, path: &str) {
+        let mut known = lock(&self.known_paths);
+        if path == "/" {
+            known.clear();
+            return;
+        }
         let below = format!("{path}/");
-        lock(&self.known_paths).retain(|p| p != path && !p.starts_with(&below));
+        known.retain(|p| p != path && !p.starts_with(&below));
     }
 
     /// Write one own registration in `conn`'s session: parents, then the leaf. An existing
@@ -208,9 +225,8 @@ impl Inner {
             match created {
                 Ok(_) => return Ok(()),
                 Err(e) if e.is_no_node() && !parents_checked => {
-                    // A parent we believed in was deleted (by hand, or an admin tool).
+                    // A parent we believed in was deleted (by hand, or by an admin tool).
                     parents_checked = true;
-                    self.forget_path(&entry.node.parent);
                     self.forget_path(&self.layout.service(&entry.node.interface));
                 }
                 Err(e) if e.is_node_exists() => {

@@ -236,7 +236,8 @@ impl SetView {
     }
 
     /// Run `f` on the current weights. Free when no provider warms up; while one does, the
-    /// table is recomputed at most every [`WARMUP_REFRESH_MS`].
+    /// weights are recomputed at most every [`WARMUP_REFRESH_MS`], and the table (with a new
+    /// [`WeightTable::epoch`]) replaced only if they changed.
     #[inline]
     pub fn with_weights<R>(&self, f: impl FnOnce(&WeightTable) -> R) -> R {
         match self.settled.get() {
@@ -263,7 +264,15 @@ impl SetView {
                 .compare_exchange(computed_at, since_built, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            warming.table.store(Arc::new(WeightTable::at(&self.specs, now)));
+            let current = warming.table.load();
+            let unchanged = self
+                .specs
+                .iter()
+                .zip(current.weights())
+                .all(|(s, &w)| s.weight_at(now) == w);
+            if !unchanged {
+                warming.table.store(Arc::new(WeightTable::at(&self.specs, now)));
+            }
         }
         f(&warming.table.load())
     }

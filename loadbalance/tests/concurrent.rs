@@ -1,0 +1,73 @@
+//! Many threads picking while the set is replaced through an `ArcSwap`: no panic, and every
+//! pick is a member of some published set.
+
+mod support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arc_swap::ArcSwap;
+use support::urls;
+use zkdubbo_common::{Invocation, Url};
+use zkdubbo_loadbalance::{NAMES, PreparedSet, by_name, wall_clock_ms};
+
+#[test]
+fn picks_while_sets_are_swapped() {
+    let hosts: Vec<String> = (0..40).map(|i| format!("10.9.0.{i}")).collect();
+    let make = |round: usize| -> PreparedSet<Url> {
+        // Each round a sliding window of 10..30 hosts with varying weights and warm-up.
+        let lo = round % 10;
+        let hi = 10 + (round * 7) % 30;
+        let list: Vec<(&str, i64)> = hosts[lo..hi.max(lo + 1)]
+            .iter()
+            .enumerate()
+            .map(|(k, h)| (h.as_str(), ((k + round) % 5) as i64))
+            .collect();
+        let extra = if round % 3 == 0 {
+            format!("timestamp={}&warmup=5000", wall_clock_ms())
+        } else {
+            String::new()
+        };
+        PreparedSet::new(urls(&list, &extra), "m")
+    };
+    let all: HashSet<String> = hosts.iter().map(|h| format!("{h}:20880")).collect();
+    let current = Arc::new(ArcSwap::from_pointee(make(0)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let pickers: Vec<_> = (0..4)
+        .map(|t| {
+            let current = Arc::clone(&current);
+            let stop = Arc::clone(&stop);
+            let all = all.clone();
+            std::thread::spawn(move || {
+                let mut picks = 0u64;
+                let mut k = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let set = current.load_full();
+                    for name in NAMES {
+                        let lb = by_name(name).expect("known");
+                        k += 1;
+                        let inv = Invocation::new("m").with_argument(format!("key{k}"));
+                        let guard = (name == "leastactive")
+                            .then(|| zkdubbo_common::stats::CallStats::global().begin(&set.identities()[0], "m"));
+                        let p = set.select(&*lb, &inv).expect("sets are never empty");
+                        assert!(set.providers().iter().any(|u| std::ptr::eq(u, p)), "thread {t}");
+                        assert!(all.contains(&p.address()));
+                        if let Some(g) = guard {
+                            g.end(true);
+                        }
+                        picks += 1;
+                    }
+                }
+                picks
+            })
+        })
+        .collect();
+    for round in 1..200 {
+        current.store(Arc::new(make(round)));
+        std::thread::sleep(std::time::Duration::from_micros(500));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let total: u64 = pickers.into_iter().map(|h| h.join().expect("no panic")).sum();
+    assert!(total > 1000, "{total}");
+}

@@ -238,6 +238,8 @@ pub struct Snapshot {
     pub(crate) chain: Arc<RouterChain>,
     pub(crate) configurators: Arc<Configurators>,
     pub(crate) counts: Counts,
+    pub(crate) excluded: Arc<[(Url, Exclusion)]>,
+    pub(crate) warnings: Arc<[String]>,
     pub(crate) groups: Vec<(Arc<str>, Arc<Snapshot>)>,
 }
 
@@ -258,6 +260,8 @@ impl Snapshot {
             chain: Arc::new(RouterChain::default()),
             configurators: Arc::new(Configurators::new()),
             counts: Counts::default(),
+            excluded: Arc::from(Vec::new()),
+            warnings: Arc::from(Vec::new()),
             groups: Vec::new(),
         }
     }
@@ -311,6 +315,8 @@ impl Snapshot {
             chain,
             configurators,
             counts,
+            excluded: Arc::from(Vec::new()),
+            warnings: Arc::from(Vec::new()),
             groups: Vec::new(),
         }
     }
@@ -358,6 +364,26 @@ impl Snapshot {
     /// Registered and excluded counts.
     pub fn counts(&self) -> &Counts {
         &self.counts
+    }
+
+    /// Registered provider URLs left out, and why.
+    pub fn excluded(&self) -> &[(Url, Exclusion)] {
+        &self.excluded
+    }
+
+    /// Warnings about rules that were ignored.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Whether this snapshot is the final one of a destroyed directory.
+    pub fn is_destroyed(&self) -> bool {
+        self.destroyed
+    }
+
+    /// Information about the service, for messages.
+    pub fn info(&self) -> &Arc<ServiceInfo> {
+        &self.info
     }
 
     /// Whether the provider list has been received at least once.

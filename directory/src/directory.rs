@@ -1,0 +1,637 @@
+//! The [`Directory`] trait and the [`RegistryDirectory`]: registry notifications in,
+//! atomically swapped [`Snapshot`]s out.
+//!
+//! Each notification (the full list of one category) updates the latest list of that
+//! category; then, off the call path, the directory rebuilds: configurators → merge → filter →
+//! invokers (shared by provider identity) → routers → snapshot, published with `ArcSwap`.
+//! A call ([`Directory::list`]) loads the snapshot and returns a shared route: no lock, no
+//! allocation, unless a per-call router filtered the list.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Url, keys, list_contains};
+use zkdubbo_registry::{Category, Notification, Registry};
+
+use crate::configurator::Configurators;
+use crate::describe::Description;
+use crate::error::{DirectoryError, NoProviderError, RuleError, ServiceInfo};
+use crate::merge::merge_url;
+use crate::router::RouterChain;
+use crate::snapshot::{Counts, Exclusion, FastMap, Listed, Member, Members, Snapshot};
+
+/// `enable-empty-protection`: registry URL param that keeps the last non-empty provider list
+/// when the registry reports none (Dubbo 3.2's key; default false).
+pub const EMPTY_PROTECTION_KEY: &str = "enable-empty-protection";
+
+/// Where a consumer's calls find their providers.
+pub trait Directory: Send + Sync {
+    /// The routed providers for `inv` (never empty on success).
+    ///
+    /// # Errors
+    /// [`NoProviderError`] naming the service, group, version, registry and the reason.
+    fn list(&self, inv: &Invocation) -> Result<Listed, NoProviderError>;
+
+    /// Whether some provider can take calls.
+    fn is_available(&self) -> bool;
+
+    /// The consumer URL this directory serves.
+    fn consumer_url(&self) -> &Url;
+
+    /// Stop following changes and release every invoker.
+    fn destroy(&self);
+}
+
+/// Options of a [`RegistryDirectory`].
+pub struct DirectoryBuilder {
+    consumer: Url,
+    factory: Arc<dyn InvokerFactory>,
+    registry_name: Option<String>,
+    empty_protection: Option<bool>,
+}
+
+impl DirectoryBuilder {
+    /// Keep the last non-empty provider list when the registry reports none (default: the
+    /// registry URL's `enable-empty-protection`, else false).
+    pub fn empty_protection(mut self, on: bool) -> Self {
+        self.empty_protection = Some(on);
+        self
+    }
+
+    /// The registry name used in messages (default: the registry's URL, or `unsubscribed`).
+    pub fn registry_name(mut self, name: impl Into<String>) -> Self {
+        self.registry_name = Some(name.into());
+        self
+    }
+
+    /// A directory fed by hand with [`RegistryDirectory::notify`] (tests, benchmarks, tools).
+    ///
+    /// # Errors
+    /// [`DirectoryError::NoInterface`] when the consumer URL names no interface.
+    pub fn build(self) -> Result<RegistryDirectory, DirectoryError> {
+        let name = self.registry_name.clone().unwrap_or_else(|| "unsubscribed".to_owned());
+        let protect = self.empty_protection.unwrap_or(false);
+        self.build_with(name, protect)
+    }
+
+    /// Subscribe through `registry` and follow its notifications on a background task
+    /// (needs a Tokio runtime). Returns at once; the first lists follow as soon as the
+    /// registry delivers them (see [`RegistryDirectory::changes`]).
+    ///
+    /// # Errors
+    /// [`DirectoryError::Subscribe`] when the registry refuses the subscription.
+    pub async fn subscribe(self, registry: Arc<dyn Registry>) -> Result<RegistryDirectory, DirectoryError> {
+        let name = self.registry_name.clone().unwrap_or_else(|| registry.url().to_string());
+        let protect = self
+            .empty_protection
+            .unwrap_or_else(|| registry.url().param_bool(EMPTY_PROTECTION_KEY, false));
+        let dir = self.build_with(name, protect)?;
+        let subscription_url = subscription_url(&dir.inner.consumer);
+        let mut sub = registry
+            .subscribe(&subscription_url)
+            .await
+            .map_err(|source| DirectoryError::Subscribe {
+                consumer: subscription_url.to_string(),
+                registry: registry.url().to_string(),
+                source,
+            })?;
+        let weak: Weak<Inner> = Arc::downgrade(&dir.inner);
+        let task = tokio::spawn(async move {
+            while let Some(n) = sub.next().await {
+                let Some(inner) = weak.upgrade() else { break };
+                if inner.destroyed.load(Ordering::Acquire) {
+                    break;
+                }
+                inner.notify(&n);
+            }
+            tracing::debug!("directory subscription ended");
+        });
+        *lock(&dir.inner.task) = Some(task);
+        Ok(dir)
+    }
+
+    fn build_with(self, registry_name: String, empty_protection: bool) -> Result<RegistryDirectory, DirectoryError> {
+        if self.consumer.interface().is_empty() {
+            return Err(DirectoryError::NoInterface {
+                consumer: self.consumer.to_string(),
+            });
+        }
+        let info = Arc::new(ServiceInfo::new(&self.consumer, &registry_name));
+        let core = Core::new(self.consumer.clone(), info.clone(), self.factory, empty_protection);
+        let (changes, _) = watch::channel(0u64);
+        Ok(RegistryDirectory {
+            inner: Arc::new(Inner {
+                snapshot: ArcSwap::from_pointee(Snapshot::empty(self.consumer.clone(), info)),
+                consumer: self.consumer,
+                core: Mutex::new(core),
+                task: Mutex::new(None),
+                destroyed: AtomicBool::new(false),
+                changes,
+            }),
+        })
+    }
+}
+
+/// The URL a directory subscribes with: the consumer's, with the three consumer categories
+/// if it names none, and `enabled=*` so disabled providers are seen (and reported as such).
+pub fn subscription_url(consumer: &Url) -> Url {
+    let mut url = consumer.clone();
+    if url.param(keys::CATEGORY).is_none_or(str::is_empty) {
+        url.set_param(keys::CATEGORY, "providers,configurators,routers");
+    }
+    url.set_param(keys::ENABLED, keys::ANY_VALUE);
+    url
+}
+
+/// A directory that follows a registry (DESIGN A5, B1). Cheap to share behind an `Arc`;
+/// [`Directory::list`] is lock-free.
+pub struct RegistryDirectory {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    consumer: Url,
+    snapshot: ArcSwap<Snapshot>,
+    core: Mutex<Core>,
+    task: Mutex<Option<JoinHandle<()>>>,
+    destroyed: AtomicBool,
+    changes: watch::Sender<u64>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = lock(&self.task).take() {
+            task.abort();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The guarded state is rebuilt from scratch on each refresh; a panic cannot leave it in
+    // a state worse than stale.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl RegistryDirectory {
+    /// Start building a directory for `consumer` (its interface, group, version, `protocol`
+    /// list and other parameters), creating invokers with `factory`.
+    pub fn builder(consumer: Url, factory: Arc<dyn InvokerFactory>) -> DirectoryBuilder {
+        DirectoryBuilder {
+            consumer,
+            factory,
+            registry_name: None,
+            empty_protection: None,
+        }
+    }
+
+    /// Apply one notification and publish the new snapshot (synchronously; the subscription
+    /// task calls this for every notification).
+    pub fn notify(&self, n: &Notification) {
+        self.inner.notify(n);
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.snapshot.load_full()
+    }
+
+    /// A receiver of the snapshot version, updated after every publish.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Wait until the provider list has been received (or `timeout` passes); returns the
+    /// snapshot either way.
+    pub async fn ready(&self, timeout: std::time::Duration) -> Arc<Snapshot> {
+        let mut rx = self.changes();
+        let _ = tokio::time::timeout(timeout, async {
+            loop {
+                if self.inner.snapshot.load().is_notified() {
+                    return;
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        self.snapshot()
+    }
+
+    /// A serde view of the current state: providers with merged params, rules in force,
+    /// per-method lists, version and time of the last change.
+    pub fn describe(&self) -> Description {
+        Description::of(&self.snapshot())
+    }
+
+    /// The groups of a multi-group consumer (`group=a,b` or `*`) that have providers now.
+    pub fn groups(&self) -> Vec<String> {
+        self.inner
+            .snapshot
+            .load()
+            .groups()
+            .iter()
+            .map(|(g, _)| g.to_string())
+            .collect()
+    }
+
+    /// A directory over one group of a multi-group consumer (for the mergeable cluster).
+    pub fn group(&self, group: &str) -> GroupDirectory {
+        GroupDirectory {
+            inner: self.inner.clone(),
+            group: group.into(),
+        }
+    }
+}
+
+impl Directory for RegistryDirectory {
+    fn list(&self, inv: &Invocation) -> Result<Listed, NoProviderError> {
+        self.inner.snapshot.load().list(inv)
+    }
+
+    fn is_available(&self) -> bool {
+        !self.inner.destroyed.load(Ordering::Acquire)
+            && self
+                .inner
+                .snapshot
+                .load()
+                .providers()
+                .iter()
+                .any(|m| m.invoker().is_available())
+    }
+
+    fn consumer_url(&self) -> &Url {
+        &self.inner.consumer
+    }
+
+    fn destroy(&self) {
+        if self.inner.destroyed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(task) = lock(&self.inner.task).take() {
+            task.abort();
+        }
+        let mut core = lock(&self.inner.core);
+        let snapshot = core.destroyed_snapshot();
+        self.inner.snapshot.store(Arc::new(snapshot));
+        for (_, m) in core.members.drain() {
+            m.invoker().destroy();
+        }
+        self.inner.changes.send_replace(core.version);
+    }
+}
+
+impl Inner {
+    fn notify(&self, n: &Notification) {
+        let mut core = lock(&self.core);
+        if self.destroyed.load(Ordering::Acquire) {
+            return;
+        }
+        if !core.apply(n) {
+            return;
+        }
+        let (snapshot, gone) = core.rebuild();
+        let version = snapshot.version();
+        self.snapshot.store(Arc::new(snapshot));
+        drop(core);
+        // Calls already holding the old snapshot keep their `Arc`s; the transport is released now.
+        for invoker in gone {
+            invoker.destroy();
+        }
+        self.changes.send_replace(version);
+    }
+}
+
+/// One group of a multi-group [`RegistryDirectory`].
+pub struct GroupDirectory {
+    inner: Arc<Inner>,
+    group: Arc<str>,
+}
+
+impl GroupDirectory {
+    /// The group's name.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    fn with_group<R>(&self, f: impl FnOnce(&Snapshot) -> R, missing: impl FnOnce(&Snapshot) -> R) -> R {
+        let snap = self.inner.snapshot.load();
+        match snap.groups().iter().find(|(g, _)| **g == *self.group) {
+            Some((_, s)) => f(s),
+            None => missing(&snap),
+        }
+    }
+}
+
+impl Directory for GroupDirectory {
+    fn list(&self, inv: &Invocation) -> Result<Listed, NoProviderError> {
+        self.with_group(
+            |s| s.list(inv),
+            |snap| {
+                let mut e = snap.no_provider(inv, None);
+                let mut info = (*e.service).clone();
+                info.group = Some(self.group.to_string());
+                e.service = Arc::new(info);
+                if matches!(e.reason, crate::error::NoProviderReason::RoutedAway { .. }) || snap.is_notified() {
+                    e.reason = crate::error::NoProviderReason::NoneRegistered;
+                }
+                Err(e)
+            },
+        )
+    }
+
+    fn is_available(&self) -> bool {
+        !self.inner.destroyed.load(Ordering::Acquire)
+            && self.with_group(|s| s.providers().iter().any(|m| m.invoker().is_available()), |_| false)
+    }
+
+    fn consumer_url(&self) -> &Url {
+        &self.inner.consumer
+    }
+
+    /// Destroying one group destroys the whole directory it belongs to.
+    fn destroy(&self) {
+        RegistryDirectory {
+            inner: self.inner.clone(),
+        }
+        .destroy();
+    }
+}
+
+/// A parsed provider URL kept between refreshes, keyed by the URL as registered.
+struct CacheEntry {
+    merged: Url,
+    configured: Url,
+    identity: Arc<str>,
+    generation: u64,
+    seen: u64,
+}
+
+/// The refresh state: latest lists per category and everything re-used between rebuilds.
+struct Core {
+    consumer: Url,
+    consumer_host: String,
+    info: Arc<ServiceInfo>,
+    factory: Arc<dyn InvokerFactory>,
+    empty_protection: bool,
+    protocols: Option<Vec<String>>,
+    multi_group: bool,
+    providers: Option<Arc<[Url]>>,
+    configurators: Arc<Configurators>,
+    configurator_warnings: Vec<String>,
+    generation: u64,
+    chain: Arc<RouterChain>,
+    router_warnings: Vec<String>,
+    cache: FastMap<Url, CacheEntry>,
+    members: FastMap<Arc<str>, Arc<Member>>,
+    refresh: u64,
+    version: u64,
+}
+
+impl Core {
+    fn new(consumer: Url, info: Arc<ServiceInfo>, factory: Arc<dyn InvokerFactory>, empty_protection: bool) -> Self {
+        let protocols = consumer.param(keys::PROTOCOL).filter(|p| !p.is_empty()).map(|p| {
+            p.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
+        let multi_group = consumer
+            .group()
+            .is_some_and(|g| g == keys::ANY_VALUE || g.contains(','));
+        Core {
+            consumer_host: consumer.host().to_owned(),
+            consumer,
+            info,
+            factory,
+            empty_protection,
+            protocols,
+            multi_group,
+            providers: None,
+            configurators: Arc::new(Configurators::new()),
+            configurator_warnings: Vec::new(),
+            generation: 0,
+            chain: Arc::new(RouterChain::default()),
+            router_warnings: Vec::new(),
+            cache: FastMap::default(),
+            members: FastMap::default(),
+            refresh: 0,
+            version: 0,
+        }
+    }
+
+    /// Take in one category's list; whether anything changed.
+    fn apply(&mut self, n: &Notification) -> bool {
+        if *n.interface != *self.consumer.interface() && self.consumer.interface() != keys::ANY_VALUE {
+            tracing::debug!(interface = %n.interface, "ignoring a notification for another interface");
+            return false;
+        }
+        match n.category {
+            Category::Providers => {
+                let urls: Arc<[Url]> = if n.is_empty_marker() {
+                    Arc::from(Vec::new())
+                } else {
+                    n.urls.clone()
+                };
+                if urls.is_empty() && self.empty_protection && self.providers.as_ref().is_some_and(|p| !p.is_empty()) {
+                    tracing::warn!(
+                        service = %self.info,
+                        "registry reports no provider; empty protection keeps the last {} provider(s)",
+                        self.providers.as_ref().map_or(0, |p| p.len())
+                    );
+                    return false;
+                }
+                self.providers = Some(urls);
+            }
+            Category::Configurators => {
+                let (configurators, errors) = Configurators::parse(n.non_empty_urls());
+                self.configurator_warnings = report(&self.info, errors);
+                self.configurators = Arc::new(configurators);
+                self.generation += 1;
+            }
+            Category::Routers => {
+                let (chain, errors) = RouterChain::parse(n.non_empty_urls());
+                self.router_warnings = report(&self.info, errors);
+                self.chain = Arc::new(chain);
+            }
+            Category::Consumers => return false,
+        }
+        true
+    }
+
+    /// Rebuild the snapshot from the latest lists; also returns invokers of providers that left.
+    fn rebuild(&mut self) -> (Snapshot, Vec<Arc<dyn Invoker>>) {
+        self.refresh += 1;
+        self.version += 1;
+        let refresh = self.refresh;
+        let mut counts = Counts::default();
+        let mut excluded: Vec<(Url, Exclusion)> = Vec::new();
+        let mut list: Vec<Arc<Member>> = Vec::new();
+        let mut members: FastMap<Arc<str>, Arc<Member>> = FastMap::default();
+        let notified = self.providers.is_some();
+        let urls = self.providers.clone().unwrap_or_else(|| Arc::from(Vec::new()));
+        counts.registered = urls.len();
+        list.reserve(urls.len());
+        members.reserve(urls.len());
+        for raw in urls.iter() {
+            let (url, identity) = match self.cache.get_mut(raw) {
+                Some(e) => {
+                    if e.generation != self.generation {
+                        e.configured = self.configurators.apply(e.merged.clone(), &self.consumer_host);
+                        e.generation = self.generation;
+                    }
+                    e.seen = refresh;
+                    (e.configured.clone(), e.identity.clone())
+                }
+                None => {
+                    let merged = merge_url(raw, self.consumer.params());
+                    let configured = self.configurators.apply(merged.clone(), &self.consumer_host);
+                    let identity: Arc<str> = raw.identity().into();
+                    let out = (configured.clone(), identity.clone());
+                    self.cache.insert(
+                        raw.clone(),
+                        CacheEntry {
+                            merged,
+                            configured,
+                            identity,
+                            generation: self.generation,
+                            seen: refresh,
+                        },
+                    );
+                    out
+                }
+            };
+            let url = &url;
+            if url.param_bool(keys::DISABLED, false) || !url.param_bool(keys::ENABLED, true) {
+                counts.disabled += 1;
+                excluded.push((raw.clone(), Exclusion::Disabled));
+                continue;
+            }
+            if let Some(protocols) = &self.protocols
+                && !protocols.iter().any(|p| p == raw.protocol())
+            {
+                counts.filtered_by_protocol += 1;
+                excluded.push((raw.clone(), Exclusion::Protocol));
+                continue;
+            }
+            if members.contains_key(&identity) {
+                counts.duplicates += 1;
+                excluded.push((raw.clone(), Exclusion::DuplicateIdentity));
+                tracing::debug!(url = %raw, "another provider URL with the same identity is already listed");
+                continue;
+            }
+            let member = match self.members.get(&identity) {
+                Some(m) if m.url() == url && m.registered_url() == raw => m.clone(),
+                Some(m) => Arc::new(Member::new(
+                    url.clone(),
+                    raw.clone(),
+                    identity.clone(),
+                    m.invoker().clone(),
+                )),
+                None => match self.factory.create(url) {
+                    Ok(invoker) => Arc::new(Member::new(url.clone(), raw.clone(), identity.clone(), invoker)),
+                    Err(e) => {
+                        tracing::warn!(service = %self.info, provider = %raw, error = %e, "cannot create an invoker");
+                        counts.invoker_failed += 1;
+                        excluded.push((raw.clone(), Exclusion::InvokerFailed));
+                        continue;
+                    }
+                },
+            };
+            members.insert(identity.clone(), member.clone());
+            list.push(member);
+        }
+        self.cache.retain(|_, e| e.seen == refresh);
+        let old = std::mem::replace(&mut self.members, members);
+        let gone: Vec<Arc<dyn Invoker>> = old
+            .into_iter()
+            .filter(|(id, _)| !self.members.contains_key(id))
+            .map(|(_, m)| m.invoker().clone())
+            .collect();
+
+        let providers: Members = Arc::from(list);
+        let mut snapshot = Snapshot::build(
+            self.version,
+            self.consumer.clone(),
+            self.info.clone(),
+            providers.clone(),
+            self.chain.clone(),
+            self.configurators.clone(),
+            counts,
+            notified,
+        );
+        snapshot.excluded = Arc::from(excluded);
+        snapshot.warnings = self
+            .configurator_warnings
+            .iter()
+            .chain(self.router_warnings.iter())
+            .cloned()
+            .collect();
+        if self.multi_group {
+            snapshot.groups = self.group_snapshots(&providers);
+        }
+        (snapshot, gone)
+    }
+
+    fn group_snapshots(&self, providers: &Members) -> Vec<(Arc<str>, Arc<Snapshot>)> {
+        let mut by_group: BTreeMap<&str, Vec<Arc<Member>>> = BTreeMap::new();
+        for m in providers.iter() {
+            by_group
+                .entry(m.url().group().unwrap_or(""))
+                .or_default()
+                .push(m.clone());
+        }
+        by_group
+            .into_iter()
+            .map(|(group, members)| {
+                let mut info = (*self.info).clone();
+                info.group = Some(group.to_owned()).filter(|g| !g.is_empty());
+                let counts = Counts {
+                    registered: members.len(),
+                    ..Counts::default()
+                };
+                let snap = Snapshot::build(
+                    self.version,
+                    self.consumer.clone(),
+                    Arc::new(info),
+                    Arc::from(members),
+                    self.chain.clone(),
+                    self.configurators.clone(),
+                    counts,
+                    true,
+                );
+                (Arc::from(group), Arc::new(snap))
+            })
+            .collect()
+    }
+
+    fn destroyed_snapshot(&mut self) -> Snapshot {
+        self.version += 1;
+        let mut s = Snapshot::empty(self.consumer.clone(), self.info.clone());
+        s.version = self.version;
+        s.destroyed = true;
+        s.notified = true;
+        s
+    }
+}
+
+/// Log each bad rule as a warning naming it; return the messages for `describe`.
+fn report(info: &ServiceInfo, errors: Vec<RuleError>) -> Vec<String> {
+    errors
+        .into_iter()
+        .map(|e| {
+            tracing::warn!(service = %info, "{e}");
+            e.to_string()
+        })
+        .collect()
+}
+
+/// Whether `list` (a consumer `protocol` list) accepts `protocol`.
+pub fn accepts_protocol(list: Option<&str>, protocol: &str) -> bool {
+    list.filter(|l| !l.is_empty())
+        .is_none_or(|l| list_contains(l, protocol))
+}

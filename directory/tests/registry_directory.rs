@@ -1,0 +1,574 @@
+//! RegistryDirectory behaviour, one case per rule, fed with notifications by hand or through
+//! the in-memory registry.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::*;
+use zkdubbo_common::Invocation;
+use zkdubbo_directory::snapshot::Exclusion;
+use zkdubbo_directory::{Directory, NoProviderReason, RegistryDirectory, StaticDirectory};
+use zkdubbo_registry::{Category, MemoryRegistry, Registry};
+
+fn get() -> Invocation {
+    Invocation::new("get")
+}
+
+#[test]
+fn no_provider_reasons_name_service_group_version_registry() {
+    // (case, consumer params, providers, configurators, routers, expected reason)
+    type Case = (
+        &'static str,
+        &'static str,
+        Vec<zkdubbo_common::Url>,
+        Vec<zkdubbo_common::Url>,
+        Vec<zkdubbo_common::Url>,
+        fn(&NoProviderReason) -> bool,
+    );
+    let cases: Vec<Case> = vec![
+        ("empty:// providers", "", vec![], vec![], vec![], |r| {
+            *r == NoProviderReason::NoneRegistered
+        }),
+        (
+            "all disabled by override",
+            "",
+            vec![provider("10.0.0.5", ""), provider("10.0.0.6", "")],
+            vec![url("override://0.0.0.0/com.foo.Bar?disabled=true")],
+            vec![],
+            |r| *r == NoProviderReason::AllDisabled { registered: 2 },
+        ),
+        (
+            "all enabled=false",
+            "",
+            vec![provider("10.0.0.5", "enabled=false")],
+            vec![],
+            vec![],
+            |r| *r == NoProviderReason::AllDisabled { registered: 1 },
+        ),
+        (
+            "all filtered by protocol",
+            "protocol=tri",
+            vec![provider("10.0.0.5", "")],
+            vec![],
+            vec![],
+            |r| matches!(r, NoProviderReason::FilteredByProtocol { registered: 1, accepted } if accepted == "tri"),
+        ),
+        (
+            "routed away by a forced rule",
+            "",
+            vec![provider("10.0.0.5", "")],
+            vec![],
+            vec![condition("=> host = 9.9.9.9", "&force=true")],
+            |r| matches!(r, NoProviderReason::RoutedAway { available: 1, rule } if rule.contains("condition://0.0.0.0")),
+        ),
+        (
+            "blacklisted consumer",
+            "",
+            vec![provider("10.0.0.5", "")],
+            vec![],
+            vec![condition("host = 10.0.0.1 => false", "")],
+            |r| matches!(r, NoProviderReason::RoutedAway { .. }),
+        ),
+        (
+            "mixed exclusions",
+            "protocol=dubbo",
+            vec![
+                provider("10.0.0.5", "disabled=true"),
+                url("tri://10.0.0.7:50051/com.foo.Bar"),
+            ],
+            vec![],
+            vec![],
+            |r| {
+                matches!(
+                    r,
+                    NoProviderReason::AllExcluded {
+                        registered: 2,
+                        disabled: 1,
+                        filtered_by_protocol: 1,
+                        ..
+                    }
+                )
+            },
+        ),
+    ];
+    for (case, consumer, providers, configurators, routers, check) in cases {
+        let (dir, _) = directory(&format!(
+            "group=g&version=1.0{}{consumer}",
+            if consumer.is_empty() { "" } else { "&" }
+        ));
+        let before = dir.list(&get()).unwrap_err();
+        assert_eq!(before.reason, NoProviderReason::NotNotified, "{case}");
+        dir.notify(&note(Category::Configurators, &configurators, 1));
+        dir.notify(&note(Category::Routers, &routers, 1));
+        dir.notify(&note(Category::Providers, &providers, 1));
+        let err = dir.list(&get()).unwrap_err();
+        assert!(check(&err.reason), "{case}: {:?}", err.reason);
+        let msg = err.to_string();
+        for needle in ["com.foo.Bar", "group g", "version 1.0", "memory://test", "method get"] {
+            assert!(msg.contains(needle), "{case}: {msg} lacks {needle}");
+        }
+    }
+}
+
+#[test]
+fn merge_precedence_configurator_over_consumer_over_provider() {
+    let (dir, _) = directory("timeout=3000&retries=5");
+    dir.notify(&note(
+        Category::Providers,
+        &[provider(
+            "10.0.0.5",
+            "timeout=500&weight=100&threads=200&loadbalance=roundrobin",
+        )],
+        1,
+    ));
+    let m = dir.list(&get()).unwrap()[0].clone();
+    assert_eq!(m.url().param("timeout"), Some("3000"), "consumer over provider");
+    assert_eq!(
+        m.url().param("loadbalance"),
+        Some("roundrobin"),
+        "provider when consumer silent"
+    );
+    assert_eq!(m.url().param("threads"), None, "provider-only key dropped");
+    assert_eq!(m.url().param("remote.application"), Some("bar"));
+    dir.notify(&note(
+        Category::Configurators,
+        &[url("override://0.0.0.0/com.foo.Bar?timeout=9000")],
+        1,
+    ));
+    let m = dir.list(&get()).unwrap()[0].clone();
+    assert_eq!(m.url().param("timeout"), Some("9000"), "configurator over consumer");
+    assert_eq!(m.registered_url().param("timeout"), Some("500"));
+}
+
+#[test]
+fn empty_marker_per_category() {
+    let (dir, _) = directory("");
+    dir.notify(&note(
+        Category::Providers,
+        &[provider("10.0.0.5", "weight=100"), provider("10.0.0.6", "")],
+        1,
+    ));
+    dir.notify(&note(
+        Category::Configurators,
+        &[url("override://10.0.0.5:20880/com.foo.Bar?weight=7")],
+        1,
+    ));
+    dir.notify(&note(Category::Routers, &[condition("=> host = 10.0.0.5", "")], 1));
+    let l = dir.list(&get()).unwrap();
+    assert_eq!(hosts(&l), ["10.0.0.5"]);
+    assert_eq!(l[0].url().param("weight"), Some("7"));
+
+    // configurators → empty:// clears every configurator
+    dir.notify(&note(Category::Configurators, &[], 2));
+    assert_eq!(dir.list(&get()).unwrap()[0].url().param("weight"), Some("100"));
+    // routers → empty:// clears every router
+    dir.notify(&note(Category::Routers, &[], 2));
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.5", "10.0.0.6"]);
+    // providers → empty:// means no provider
+    dir.notify(&note(Category::Providers, &[], 2));
+    assert_eq!(dir.list(&get()).unwrap_err().reason, NoProviderReason::NoneRegistered);
+    assert!(!dir.is_available());
+}
+
+#[test]
+fn empty_protection_keeps_the_last_list() {
+    let factory = Arc::new(CountingFactory::default());
+    let dir = RegistryDirectory::builder(url("consumer://10.0.0.1/com.foo.Bar"), factory)
+        .empty_protection(true)
+        .build()
+        .unwrap();
+    dir.notify(&note(Category::Providers, &[provider("10.0.0.5", "")], 1));
+    dir.notify(&note(Category::Providers, &[], 2));
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.5"]);
+    dir.notify(&note(Category::Providers, &[provider("10.0.0.6", "")], 3));
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.6"]);
+}
+
+#[test]
+fn protocol_filter_and_disabled() {
+    let (dir, _) = directory("protocol=dubbo,tri");
+    dir.notify(&note(
+        Category::Providers,
+        &[
+            provider("10.0.0.5", ""),
+            url("tri://10.0.0.7:50051/com.foo.Bar?methods=get"),
+            url("rest://10.0.0.8:80/com.foo.Bar"),
+            provider("10.0.0.9", "disabled=true"),
+            provider("10.0.0.10", "enabled=false"),
+        ],
+        1,
+    ));
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.5", "10.0.0.7"]);
+    let snap = dir.snapshot();
+    let c = snap.counts();
+    assert_eq!((c.registered, c.filtered_by_protocol, c.disabled), (5, 1, 2));
+    let reasons: Vec<Exclusion> = snap.excluded().iter().map(|(_, r)| *r).collect();
+    assert_eq!(reasons, [Exclusion::Protocol, Exclusion::Disabled, Exclusion::Disabled]);
+}
+
+#[test]
+fn invokers_are_reused_on_param_change_created_for_new_and_destroyed_when_gone() {
+    let (dir, factory) = directory("");
+    dir.notify(&note(
+        Category::Providers,
+        &[provider("10.0.0.5", "weight=100"), provider("10.0.0.6", "")],
+        1,
+    ));
+    assert_eq!(factory.created.load(Ordering::Relaxed), 2);
+    let before = dir.list(&get()).unwrap();
+    let inv_before = before
+        .iter()
+        .find(|m| m.url().host() == "10.0.0.5")
+        .unwrap()
+        .invoker()
+        .clone();
+
+    // Param change of the provider itself (re-registered with another weight).
+    dir.notify(&note(
+        Category::Providers,
+        &[provider("10.0.0.5", "weight=50"), provider("10.0.0.6", "")],
+        2,
+    ));
+    // Param change by a configurator.
+    dir.notify(&note(
+        Category::Configurators,
+        &[url("override://10.0.0.5:20880/com.foo.Bar?timeout=1")],
+        1,
+    ));
+    assert_eq!(
+        factory.created.load(Ordering::Relaxed),
+        2,
+        "no new invoker for param changes"
+    );
+    let after = dir.list(&get()).unwrap();
+    let m = after.iter().find(|m| m.url().host() == "10.0.0.5").unwrap();
+    assert!(Arc::ptr_eq(m.invoker(), &inv_before));
+    assert_eq!(m.url().param("weight"), Some("50"));
+    assert_eq!(m.url().param("timeout"), Some("1"));
+    // An unchanged provider keeps its very member.
+    let six = |l: &zkdubbo_directory::Listed| l.iter().find(|m| m.url().host() == "10.0.0.6").unwrap().clone();
+    assert!(Arc::ptr_eq(&six(&before), &six(&after)));
+
+    // New provider: one creation; leaving provider: destroyed, but the old list still works.
+    dir.notify(&note(
+        Category::Providers,
+        &[provider("10.0.0.5", "weight=50"), provider("10.0.0.7", "")],
+        3,
+    ));
+    assert_eq!(factory.created.load(Ordering::Relaxed), 3);
+    assert_eq!(factory.destroyed(), 1);
+    assert_eq!(before.len(), 2, "a list taken before the change stays usable");
+    assert_eq!(dir.snapshot().version(), 4);
+
+    dir.destroy();
+    assert_eq!(factory.destroyed(), 3);
+    assert_eq!(dir.list(&get()).unwrap_err().reason, NoProviderReason::Destroyed);
+    assert!(!dir.is_available());
+}
+
+#[test]
+fn invoker_failures_are_excluded_and_retried() {
+    let (dir, factory) = directory("");
+    factory.fail_hosts.lock().unwrap().push("10.0.0.6".into());
+    dir.notify(&note(
+        Category::Providers,
+        &[provider("10.0.0.5", ""), provider("10.0.0.6", "")],
+        1,
+    ));
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.5"]);
+    assert_eq!(dir.snapshot().counts().invoker_failed, 1);
+    factory.fail_hosts.lock().unwrap().clear();
+    dir.notify(&note(Category::Routers, &[], 1));
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.5", "10.0.0.6"]);
+}
+
+#[test]
+fn methods_map_and_star() {
+    let (dir, _) = directory("");
+    dir.notify(&note(
+        Category::Providers,
+        &[
+            provider("10.0.0.5", ""),                                  // get,put
+            url("dubbo://10.0.0.6:20880/com.foo.Bar?methods=get,del"), // get,del
+            url("tri://10.0.0.7:50051?service=com.foo.Bar"),           // declares nothing
+        ],
+        1,
+    ));
+    let l = |m: &str| hosts(&dir.list(&Invocation::new(m)).unwrap());
+    assert_eq!(l("get"), ["10.0.0.5", "10.0.0.6", "10.0.0.7"]);
+    assert_eq!(l("put"), ["10.0.0.5", "10.0.0.7"]);
+    assert_eq!(l("del"), ["10.0.0.6", "10.0.0.7"]);
+    assert_eq!(l("unknown"), ["10.0.0.5", "10.0.0.6", "10.0.0.7"]);
+    assert!(dir.list(&get()).unwrap().is_shared());
+}
+
+#[test]
+#[allow(clippy::type_complexity)]
+fn routers_at_refresh_time_per_method_and_per_call() {
+    let (dir, _) = directory("");
+    dir.notify(&note(
+        Category::Providers,
+        &[provider("10.0.0.5", ""), provider("10.0.0.6", "")],
+        1,
+    ));
+    // (case, routers, invocation, expected hosts, shared?)
+    let cases: Vec<(&str, Vec<zkdubbo_common::Url>, Invocation, Vec<&str>, bool)> = vec![
+        (
+            "refresh-time rule",
+            vec![condition("host = 10.0.0.1 => host = 10.0.0.5", "")],
+            get(),
+            vec!["10.0.0.5"],
+            true,
+        ),
+        (
+            "per-method rule, matching method",
+            vec![condition("method = put => host = 10.0.0.6", "")],
+            Invocation::new("put"),
+            vec!["10.0.0.6"],
+            true,
+        ),
+        (
+            "per-method rule, other method",
+            vec![condition("method = put => host = 10.0.0.6", "")],
+            get(),
+            vec!["10.0.0.5", "10.0.0.6"],
+            true,
+        ),
+        (
+            "per-method rule, undeclared method",
+            vec![condition("method = x* => host = 10.0.0.6", "")],
+            Invocation::new("xyz"),
+            vec!["10.0.0.6"],
+            false,
+        ),
+        (
+            "argument rule",
+            vec![condition("arguments[0] = vip => host = 10.0.0.5", "")],
+            get().with_argument("vip"),
+            vec!["10.0.0.5"],
+            false,
+        ),
+        (
+            "argument rule, not matched",
+            vec![condition("arguments[0] = vip => host = 10.0.0.5", "")],
+            get().with_argument("x"),
+            vec!["10.0.0.5", "10.0.0.6"],
+            true,
+        ),
+        (
+            "runtime=true rule",
+            vec![condition("host = 10.0.0.1 => host = 10.0.0.6", "&runtime=true")],
+            get(),
+            vec!["10.0.0.6"],
+            false,
+        ),
+        (
+            "priority order: lower first",
+            vec![
+                condition("=> host = 10.0.0.6", "&priority=2"),
+                condition("=> host = 10.0.0.5", "&priority=1"),
+            ],
+            get(),
+            // 10.0.0.5 first; then host = 10.0.0.6 empties, not forced → keeps 10.0.0.5
+            vec!["10.0.0.5"],
+            true,
+        ),
+        (
+            "disabled rule ignored",
+            vec![condition("=> host = 10.0.0.5", "&enabled=false")],
+            get(),
+            vec!["10.0.0.5", "10.0.0.6"],
+            true,
+        ),
+    ];
+    for (i, (case, routers, inv, want, shared)) in cases.into_iter().enumerate() {
+        dir.notify(&note(Category::Routers, &routers, 10 + i as i32));
+        let listed = dir.list(&inv).unwrap();
+        assert_eq!(hosts(&listed), want, "{case}");
+        assert_eq!(listed.is_shared(), shared, "{case}");
+    }
+}
+
+#[test]
+fn tag_routing_through_the_directory() {
+    let (dir, _) = directory("");
+    dir.notify(&note(
+        Category::Providers,
+        &[provider("10.0.0.5", "dubbo.tag=gray"), provider("10.0.0.6", "")],
+        1,
+    ));
+    let tagged = |t: &str| get().with_attachment("dubbo.tag", t);
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.6"]);
+    assert_eq!(hosts(&dir.list(&tagged("gray")).unwrap()), ["10.0.0.5"]);
+    assert_eq!(hosts(&dir.list(&tagged("red")).unwrap()), ["10.0.0.6"]);
+    let forced = tagged("red").with_attachment("dubbo.force.tag", "true");
+    let err = dir.list(&forced).unwrap_err();
+    assert!(
+        matches!(&err.reason, NoProviderReason::RoutedAway { rule, .. } if rule.contains("tag router")),
+        "{err}"
+    );
+    assert!(
+        dir.list(&tagged("gray")).unwrap().is_shared(),
+        "tag groups are precomputed"
+    );
+}
+
+#[test]
+fn bad_rules_warn_and_keep_the_others() {
+    let (dir, _) = directory("");
+    dir.notify(&note(
+        Category::Providers,
+        &[provider("10.0.0.5", ""), provider("10.0.0.6", "")],
+        1,
+    ));
+    dir.notify(&note(
+        Category::Routers,
+        &[
+            condition("host = => oops", ""),
+            url("script://0.0.0.0/com.foo.Bar?category=routers&rule=x"),
+            condition("=> host = 10.0.0.6", ""),
+        ],
+        1,
+    ));
+    dir.notify(&note(
+        Category::Configurators,
+        &[
+            url("override://0.0.0.0/com.foo.Bar?category=configurators"),
+            url("override://0.0.0.0/com.foo.Bar?weight=3"),
+        ],
+        1,
+    ));
+    let l = dir.list(&get()).unwrap();
+    assert_eq!(hosts(&l), ["10.0.0.6"]);
+    assert_eq!(l[0].url().param("weight"), Some("3"));
+    let snap = dir.snapshot();
+    assert_eq!(snap.warnings().len(), 3, "{:?}", snap.warnings());
+    assert!(snap.warnings().iter().any(|w| w.contains("script://")));
+    assert!(snap.warnings().iter().any(|w| w.contains("no parameter")));
+}
+
+#[test]
+fn multi_group_sub_directories() {
+    let (dir, _) = directory("group=a,b");
+    dir.notify(&note(
+        Category::Providers,
+        &[
+            provider("10.0.0.5", "group=a"),
+            provider("10.0.0.6", "group=b"),
+            provider("10.0.0.7", "group=a"),
+        ],
+        1,
+    ));
+    assert_eq!(dir.groups(), ["a", "b"]);
+    assert_eq!(hosts(&dir.group("a").list(&get()).unwrap()), ["10.0.0.5", "10.0.0.7"]);
+    assert_eq!(hosts(&dir.group("b").list(&get()).unwrap()), ["10.0.0.6"]);
+    assert_eq!(dir.list(&get()).unwrap().len(), 3);
+    let err = dir.group("c").list(&get()).unwrap_err();
+    assert!(err.to_string().contains("group c"), "{err}");
+    assert!(dir.group("a").is_available());
+    assert!(!dir.group("c").is_available());
+}
+
+#[test]
+fn static_directory_available_when_any_member_is() {
+    let factory = CountingFactory::default();
+    use zkdubbo_common::InvokerFactory;
+    let a = factory.create(&url("dubbo://a:1/x")).unwrap();
+    let b = factory.create(&url("dubbo://b:1/x")).unwrap();
+    let dir = StaticDirectory::new(url("consumer://c/x"), vec![a, b]);
+    assert_eq!(dir.list(&get()).unwrap().len(), 2);
+    assert!(dir.is_available());
+    factory.invokers.lock().unwrap()[0]
+        .available
+        .store(false, Ordering::Relaxed);
+    assert!(dir.is_available());
+    factory.invokers.lock().unwrap()[1]
+        .available
+        .store(false, Ordering::Relaxed);
+    assert!(!dir.is_available());
+    dir.destroy();
+    assert_eq!(factory.destroyed(), 2);
+    assert_eq!(dir.list(&get()).unwrap_err().reason, NoProviderReason::Destroyed);
+    let empty = StaticDirectory::new(url("consumer://c/x"), vec![]);
+    assert_eq!(empty.list(&get()).unwrap_err().reason, NoProviderReason::NoMember);
+}
+
+#[test]
+fn describe_is_serializable() {
+    let (dir, _) = directory("");
+    dir.notify(&note(
+        Category::Providers,
+        &[provider("10.0.0.5", "dubbo.tag=gray"), provider("10.0.0.6", "")],
+        1,
+    ));
+    dir.notify(&note(
+        Category::Routers,
+        &[condition("arguments[0] = 1 => host = 10.0.0.5", "")],
+        1,
+    ));
+    dir.notify(&note(
+        Category::Configurators,
+        &[url("override://0.0.0.0/com.foo.Bar?weight=3")],
+        1,
+    ));
+    let d = dir.describe();
+    assert_eq!(d.providers.len(), 2);
+    assert_eq!(d.routers.len(), 2);
+    assert_eq!(d.configurators.len(), 1);
+    assert!(d.methods.contains_key("get") && d.methods.contains_key("*"));
+    assert!(d.methods["get"].per_call.as_deref().unwrap().contains("condition://"));
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["snapshot_version"], 3);
+    assert!(json["providers"][0]["url"].as_str().unwrap().contains("weight=3"));
+    assert!(d.to_text().contains("10.0.0.5:20880"));
+    let only = d.only_method("put");
+    assert_eq!(only.methods.len(), 1);
+}
+
+#[tokio::test]
+async fn follows_a_registry_subscription() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let factory = Arc::new(CountingFactory::default());
+    let consumer = url("consumer://10.0.0.1/com.foo.Bar?application=shop");
+    let dir = RegistryDirectory::builder(consumer, factory.clone())
+        .subscribe(registry.clone() as Arc<dyn Registry>)
+        .await
+        .unwrap();
+    let snap = dir.ready(Duration::from_secs(2)).await;
+    assert!(snap.is_notified());
+    assert_eq!(dir.list(&get()).unwrap_err().reason, NoProviderReason::NoneRegistered);
+
+    let mut changes = dir.changes();
+    registry.register(&provider("10.0.0.5", "")).await.unwrap();
+    registry.register(&provider("10.0.0.6", "enabled=false")).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while dir.snapshot().counts().registered < 2 && tokio::time::Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(100), changes.changed()).await;
+    }
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.5"]);
+    assert_eq!(
+        dir.snapshot().counts().disabled,
+        1,
+        "disabled providers are seen and reported"
+    );
+
+    registry
+        .register(&url(
+            "override://10.0.0.5:20880/com.foo.Bar?category=configurators&disabled=true&dynamic=false",
+        ))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while dir.list(&get()).is_ok() && tokio::time::Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(100), changes.changed()).await;
+    }
+    assert_eq!(
+        dir.list(&get()).unwrap_err().reason,
+        NoProviderReason::AllDisabled { registered: 2 }
+    );
+    dir.destroy();
+    assert_eq!(factory.destroyed(), 1);
+}

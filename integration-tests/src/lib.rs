@@ -1,0 +1,3 @@
+//! Skeleton; filled by a later issue.
+
+pub mod harness;

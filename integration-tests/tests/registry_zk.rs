@@ -933,6 +933,16 @@ async fn a_node_held_by_another_session_is_taken_over() {
     create(&raw, &leaf, CreateMode::Ephemeral).await;
     assert_eq!(raw.get_data(&leaf).await.unwrap().1.ephemeral_owner, raw.session_id().0);
 
+    let watcher = env.registry("").await;
+    let mut sub = watcher
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
+        .await
+        .unwrap();
+    wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        n.urls.len() == 1 && !n.is_empty_marker()
+    })
+    .await;
+
     let reg = env.registry("").await;
     reg.register(&provider).await.unwrap();
     let (_, stat) = raw.get_data(&leaf).await.unwrap();
@@ -941,6 +951,14 @@ async fn a_node_held_by_another_session_is_taken_over() {
         reg.session_id(),
         "re-created in the registry's session"
     );
+    // Replaced in one transaction: the watcher never saw the provider missing.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut changes = 0;
+    while let Some(n) = sub.try_next() {
+        assert!(!n.is_empty_marker(), "{n:?}");
+        changes += 1;
+    }
+    assert!(changes >= 1, "the replacement was notified");
     drop(raw); // the old session ends: the node must stay
     let raw = env.raw().await;
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -246,10 +246,34 @@ impl Inner {
                                 owner = format_args!("{:#x}", stat.ephemeral_owner),
                                 "registration is held by another session; re-creating it in ours"
                             );
-                            match timed("delete", leaf, t, conn.client.delete(leaf, Some(stat.version))).await {
-                                Ok(()) => {}
-                                Err(e) if e.is_no_node() => {}
-                                Err(e) if matches!(e.zookeeper_error(), Some(zookeeper_client::Error::BadVersion)) => {}
+                            // Delete and create in one transaction: watchers never see the
+                            // provider missing in between.
+                            let mut txn = conn.client.new_multi_writer();
+                            let replaced = match txn
+                                .add_delete(leaf, Some(stat.version))
+                                .and_then(|()| txn.add_create(leaf, &[], &options))
+                            {
+                                Ok(()) => {
+                                    let commit = txn.commit();
+                                    timed("replace", leaf, t, async {
+                                        commit.await.map_err(zookeeper_client::Error::from)
+                                    })
+                                    .await
+                                }
+                                Err(source) => Err(RegistryError::ZooKeeper {
+                                    op: "replace",
+                                    path: leaf.clone(),
+                                    source,
+                                }),
+                            };
+                            match replaced {
+                                Ok(_) => return Ok(()),
+                                // Changed or gone meanwhile: look again.
+                                Err(e)
+                                    if e.is_no_node()
+                                        || e.is_node_exists()
+                                        || matches!(e.zookeeper_error(), Some(zookeeper_client::Error::BadVersion)) => {
+                                }
                                 Err(e) => return Err(e),
                             }
                         }

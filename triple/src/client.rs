@@ -693,7 +693,7 @@ fn map_status(status: &Status, timeout_ms: u64, context: String) -> RpcError {
     }
 }
 
-fn find_source<'a, E: StdError + 'static>(status: &'a Status) -> Option<&'a E> {
+fn find_source<E: StdError + 'static>(status: &Status) -> Option<&E> {
     let mut source = StdError::source(status);
     while let Some(err) = source {
         if let Some(found) = err.downcast_ref::<E>() {

@@ -22,7 +22,7 @@ use crate::describe::Description;
 use crate::error::{DirectoryError, NoProviderError, RuleError, ServiceInfo};
 use crate::merge::merge_url;
 use crate::router::RouterChain;
-use crate::snapshot::{Counts, Exclusion, FastMap, Listed, Member, Members, Snapshot};
+use crate::snapshot::{Counts, Exclusion, FastMap, Listed, Member, Members, Snapshot, SnapshotParts};
 
 /// `enable-empty-protection`: registry URL param that keeps the last non-empty provider list
 /// when the registry reports none (Dubbo 3.2's key; default false).
@@ -294,7 +294,7 @@ impl Inner {
         if !core.apply(n) {
             return;
         }
-        let (snapshot, gone) = core.rebuild();
+        let (snapshot, gone) = core.rebuild(Some(&self.snapshot.load()));
         let version = snapshot.version();
         self.snapshot.store(Arc::new(snapshot));
         drop(core);
@@ -464,7 +464,7 @@ impl Core {
     }
 
     /// Rebuild the snapshot from the latest lists; also returns invokers of providers that left.
-    fn rebuild(&mut self) -> (Snapshot, Vec<Arc<dyn Invoker>>) {
+    fn rebuild(&mut self, prev: Option<&Snapshot>) -> (Snapshot, Vec<Arc<dyn Invoker>>) {
         self.refresh += 1;
         self.version += 1;
         let refresh = self.refresh;
@@ -555,14 +555,17 @@ impl Core {
 
         let providers: Members = Arc::from(list);
         let mut snapshot = Snapshot::build(
-            self.version,
-            self.consumer.clone(),
-            self.info.clone(),
-            providers.clone(),
-            self.chain.clone(),
-            self.configurators.clone(),
-            counts,
-            notified,
+            SnapshotParts {
+                version: self.version,
+                consumer: self.consumer.clone(),
+                info: self.info.clone(),
+                providers: providers.clone(),
+                chain: self.chain.clone(),
+                configurators: self.configurators.clone(),
+                counts,
+                notified,
+            },
+            prev,
         );
         snapshot.excluded = Arc::from(excluded);
         snapshot.warnings = self
@@ -572,12 +575,12 @@ impl Core {
             .cloned()
             .collect();
         if self.multi_group {
-            snapshot.groups = self.group_snapshots(&providers);
+            snapshot.groups = self.group_snapshots(&providers, prev);
         }
         (snapshot, gone)
     }
 
-    fn group_snapshots(&self, providers: &Members) -> Vec<(Arc<str>, Arc<Snapshot>)> {
+    fn group_snapshots(&self, providers: &Members, prev: Option<&Snapshot>) -> Vec<(Arc<str>, Arc<Snapshot>)> {
         let mut by_group: BTreeMap<&str, Vec<Arc<Member>>> = BTreeMap::new();
         for m in providers.iter() {
             by_group
@@ -594,15 +597,21 @@ impl Core {
                     registered: members.len(),
                     ..Counts::default()
                 };
+                let prev_group = prev
+                    .and_then(|p| p.groups().iter().find(|(g, _)| **g == *group))
+                    .map(|(_, s)| &**s);
                 let snap = Snapshot::build(
-                    self.version,
-                    self.consumer.clone(),
-                    Arc::new(info),
-                    Arc::from(members),
-                    self.chain.clone(),
-                    self.configurators.clone(),
-                    counts,
-                    true,
+                    SnapshotParts {
+                        version: self.version,
+                        consumer: self.consumer.clone(),
+                        info: Arc::new(info),
+                        providers: Arc::from(members),
+                        chain: self.chain.clone(),
+                        configurators: self.configurators.clone(),
+                        counts,
+                        notified: true,
+                    },
+                    prev_group,
                 );
                 (Arc::from(group), Arc::new(snap))
             })

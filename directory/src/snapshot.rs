@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use zkdubbo_common::{Invocation, Invoker, Url, keys};
+use zkdubbo_loadbalance::PreparedSet;
 
 use crate::configurator::Configurators;
 use crate::error::{NoProviderError, NoProviderReason, ServiceInfo};
@@ -72,22 +73,35 @@ impl fmt::Debug for Member {
     }
 }
 
-/// A routed provider list, shared between calls.
-#[derive(Debug, Default)]
+impl zkdubbo_loadbalance::Provider for Member {
+    fn url(&self) -> &Url {
+        &self.url
+    }
+}
+
+/// A routed provider list for one method, prepared for load balancing, shared between calls.
 pub struct Route {
-    providers: Arc<[Arc<Member>]>,
+    set: PreparedSet<Arc<Member>>,
     emptied_by: Option<Arc<str>>,
 }
 
 impl Route {
-    /// A route over `providers`; `emptied_by` names the rule that left it empty.
-    pub fn new(providers: Arc<[Arc<Member>]>, emptied_by: Option<Arc<str>>) -> Self {
-        Route { providers, emptied_by }
+    /// Prepare `providers` for `method`; `emptied_by` names the rule that left it empty.
+    pub fn new(providers: Members, method: &str, emptied_by: Option<Arc<str>>) -> Self {
+        Route {
+            set: PreparedSet::new(providers, method),
+            emptied_by,
+        }
     }
 
     /// The providers.
-    pub fn providers(&self) -> &Arc<[Arc<Member>]> {
-        &self.providers
+    pub fn providers(&self) -> &Members {
+        self.set.providers_arc()
+    }
+
+    /// The prepared load-balancing set over [`Route::providers`].
+    pub fn prepared(&self) -> &PreparedSet<Arc<Member>> {
+        &self.set
     }
 
     /// The rule that emptied this route, if one did.
@@ -96,28 +110,47 @@ impl Route {
     }
 }
 
-/// The result of [`Snapshot::list`]: a shared route from the snapshot, or a list built for
-/// this call when a per-call router filtered it.
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Route")
+            .field("set", &self.set)
+            .field("emptied_by", &self.emptied_by)
+            .finish()
+    }
+}
+
+/// The result of [`Snapshot::list`]: a route shared with the snapshot, or one built for this
+/// call when a per-call router filtered the list. Dereferences to the providers.
 #[derive(Debug, Clone)]
-pub enum Listed {
-    /// Shared with every other call (no allocation).
-    Shared(Arc<Route>),
-    /// Built for this call.
-    Owned(Arc<[Arc<Member>]>),
+pub struct Listed {
+    route: Arc<Route>,
+    shared: bool,
 }
 
 impl Listed {
+    /// A listed route; `shared` says whether it comes from the snapshot.
+    pub fn new(route: Arc<Route>, shared: bool) -> Self {
+        Listed { route, shared }
+    }
+
     /// The providers to choose from (never empty when returned by `list`).
     pub fn providers(&self) -> &[Arc<Member>] {
-        match self {
-            Listed::Shared(r) => &r.providers,
-            Listed::Owned(v) => v,
-        }
+        self.route.providers()
+    }
+
+    /// The prepared set to hand to a [`LoadBalance`](zkdubbo_loadbalance::LoadBalance).
+    pub fn prepared(&self) -> &PreparedSet<Arc<Member>> {
+        self.route.prepared()
+    }
+
+    /// The route.
+    pub fn route(&self) -> &Arc<Route> {
+        &self.route
     }
 
     /// Whether the list is shared with the snapshot (not built for this call).
     pub fn is_shared(&self) -> bool {
-        matches!(self, Listed::Shared(_))
+        self.shared
     }
 }
 
@@ -246,7 +279,11 @@ pub struct Snapshot {
 impl Snapshot {
     /// A snapshot with nothing in it yet.
     pub fn empty(consumer: Url, info: Arc<ServiceInfo>) -> Self {
-        let any = Arc::new(MethodRoute::Fixed(Arc::new(Route::default())));
+        let any = Arc::new(MethodRoute::Fixed(Arc::new(Route::new(
+            Arc::from(Vec::new()),
+            keys::ANY_VALUE,
+            None,
+        ))));
         Snapshot {
             version: 0,
             changed_at: SystemTime::now(),
@@ -266,41 +303,48 @@ impl Snapshot {
         }
     }
 
-    /// Build a snapshot: route `providers` for every method they declare and for the rest.
-    #[allow(clippy::too_many_arguments)]
-    pub fn build(
-        version: u64,
-        consumer: Url,
-        info: Arc<ServiceInfo>,
-        providers: Arc<[Arc<Member>]>,
-        chain: Arc<RouterChain>,
-        configurators: Arc<Configurators>,
-        counts: Counts,
-        notified: bool,
-    ) -> Self {
+    /// Build a snapshot: route the providers for every method they declare and for the rest
+    /// (`*`), and prepare a load-balancing set per route. Routes of `prev` whose providers
+    /// are unchanged are re-used as they are.
+    pub(crate) fn build(parts: SnapshotParts, prev: Option<&Snapshot>) -> Self {
+        let SnapshotParts {
+            version,
+            consumer,
+            info,
+            providers,
+            chain,
+            configurators,
+            counts,
+            notified,
+        } = parts;
         let builder = RouteBuilder {
             consumer: &consumer,
             chain: &chain,
         };
-        let any = Arc::new(builder.method_route(providers.clone(), None));
+        let any_shape = builder.shape(providers.clone(), None);
+        let any = Arc::new(any_shape.materialize(keys::ANY_VALUE, prev.map(|p| &*p.any)));
         let mut methods: FastMap<Box<str>, Arc<MethodRoute>> = FastMap::default();
         let method_sensitive = chain.is_method_sensitive();
-        let mut full_route: Option<Arc<MethodRoute>> = (!method_sensitive).then(|| any.clone());
+        let mut full_shape: Option<Shape> = (!method_sensitive).then_some(any_shape);
         for (method, list) in method_lists(&providers) {
+            let prev_route = prev.and_then(|p| p.methods.get(method)).map(|r| &**r);
             let route = match list {
-                None => match &full_route {
-                    Some(r) => r.clone(),
-                    None => {
-                        let r = Arc::new(builder.method_route(providers.clone(), Some(method)));
-                        if !method_sensitive {
-                            full_route = Some(r.clone());
+                None => {
+                    let shape = match &full_shape {
+                        Some(shape) => shape.clone(),
+                        None => {
+                            let shape = builder.shape(providers.clone(), Some(method));
+                            if !method_sensitive {
+                                full_shape = Some(shape.clone());
+                            }
+                            shape
                         }
-                        r
-                    }
-                },
-                Some(list) => Arc::new(builder.method_route(list, Some(method))),
+                    };
+                    shape.materialize(method, prev_route)
+                }
+                Some(list) => builder.shape(list, Some(method)).materialize(method, prev_route),
             };
-            methods.insert(method.into(), route);
+            methods.insert(method.into(), Arc::new(route));
         }
         Snapshot {
             version,
@@ -403,35 +447,29 @@ impl Snapshot {
     /// [`NoProviderError`] naming the service, group, version, registry and reason.
     pub fn list(&self, inv: &Invocation) -> Result<Listed, NoProviderError> {
         let route = self.method_route(inv.method());
-        let listed = match &**route {
+        match &**route {
             MethodRoute::Fixed(r) => {
-                if r.providers.is_empty() {
-                    return Err(self.no_provider(inv, r.emptied_by.as_deref()));
+                if r.providers().is_empty() {
+                    return Err(self.no_provider(inv, r.emptied_by()));
                 }
-                Listed::Shared(r.clone())
+                Ok(Listed::new(r.clone(), true))
             }
             MethodRoute::Tagged { base, groups } => {
                 let tag = tag::request_tag(&self.consumer, Some(inv));
                 let force = tag.is_some() && tag::force_tag(&self.consumer, Some(inv));
                 match groups.select(tag, force) {
-                    Some(r) => Listed::Shared(r.clone()),
-                    None => {
-                        let rule = if base.providers.is_empty() {
-                            base.emptied_by.clone()
-                        } else {
-                            Some(Arc::from(crate::router::Router::Tag.name()))
-                        };
-                        return Err(self.no_provider(inv, rule.as_deref()));
-                    }
+                    Some(r) => Ok(Listed::new(r.clone(), true)),
+                    None if base.providers().is_empty() => Err(self.no_provider(inv, base.emptied_by())),
+                    None => Err(self.no_provider(inv, Some(&crate::router::Router::Tag.name()))),
                 }
             }
             MethodRoute::PerCall { base, from } => {
-                if base.providers.is_empty() {
-                    return Err(self.no_provider(inv, base.emptied_by.as_deref()));
+                if base.providers().is_empty() {
+                    return Err(self.no_provider(inv, base.emptied_by()));
                 }
                 let routed = self.chain.route(
                     *from..self.chain.routers().len(),
-                    base.providers.to_vec(),
+                    base.providers().to_vec(),
                     |m: &Arc<Member>| m.url(),
                     &self.consumer,
                     Some(inv.method()),
@@ -440,14 +478,14 @@ impl Snapshot {
                 if routed.providers.is_empty() {
                     return Err(self.no_provider(inv, routed.emptied_by.as_deref()));
                 }
-                if routed.providers.len() == base.providers.len() {
-                    Listed::Shared(base.clone())
+                if routed.providers.len() == base.providers().len() {
+                    Ok(Listed::new(base.clone(), true))
                 } else {
-                    Listed::Owned(Arc::from(routed.providers))
+                    let route = Route::new(Arc::from(routed.providers), inv.method(), None);
+                    Ok(Listed::new(Arc::new(route), false))
                 }
             }
-        };
-        Ok(listed)
+        }
     }
 
     /// The error for a call that finds no provider.
@@ -491,16 +529,88 @@ impl Snapshot {
     }
 }
 
+/// What [`Snapshot::build`] needs.
+pub(crate) struct SnapshotParts {
+    pub(crate) version: u64,
+    pub(crate) consumer: Url,
+    pub(crate) info: Arc<ServiceInfo>,
+    pub(crate) providers: Members,
+    pub(crate) chain: Arc<RouterChain>,
+    pub(crate) configurators: Arc<Configurators>,
+    pub(crate) counts: Counts,
+    pub(crate) notified: bool,
+}
+
+/// The routing result for one method, before load-balancing sets are prepared: shared
+/// between methods whose routing is the same.
+#[derive(Clone)]
+struct Shape {
+    base: Members,
+    emptied_by: Option<Arc<str>>,
+    rest: Rest,
+}
+
+#[derive(Clone)]
+enum Rest {
+    Done,
+    Tag(TagGroups<Members>),
+    PerCall(usize),
+}
+
+impl Shape {
+    /// Prepare the sets for `method`, re-using those of `prev` with the same providers.
+    fn materialize(&self, method: &str, prev: Option<&MethodRoute>) -> MethodRoute {
+        let base = route_for(&self.base, method, self.emptied_by.clone(), prev, None);
+        match &self.rest {
+            Rest::Done => MethodRoute::Fixed(base),
+            Rest::PerCall(from) => MethodRoute::PerCall { base, from: *from },
+            Rest::Tag(groups) => {
+                let groups = groups.map(|members| route_for(members, method, None, prev, Some(&base)));
+                MethodRoute::Tagged { base, groups }
+            }
+        }
+    }
+}
+
+/// A route over `members`: `also` or a route of `prev` when one has exactly these members,
+/// else a newly prepared one.
+fn route_for(
+    members: &Members,
+    method: &str,
+    emptied_by: Option<Arc<str>>,
+    prev: Option<&MethodRoute>,
+    also: Option<&Arc<Route>>,
+) -> Arc<Route> {
+    let same = |r: &&Arc<Route>| same_members(r.providers(), members) && r.emptied_by == emptied_by;
+    if let Some(r) = also.filter(same) {
+        return r.clone();
+    }
+    if let Some(prev) = prev {
+        let found = match prev {
+            MethodRoute::Fixed(r) | MethodRoute::PerCall { base: r, .. } => Some(r).filter(same),
+            MethodRoute::Tagged { base, groups } => Some(base).filter(same).or_else(|| groups.iter().find(same)),
+        };
+        if let Some(r) = found {
+            return r.clone();
+        }
+    }
+    Arc::new(Route::new(members.clone(), method, emptied_by))
+}
+
+fn same_members(a: &Members, b: &Members) -> bool {
+    Arc::ptr_eq(a, b) || (a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| Arc::ptr_eq(x, y)))
+}
+
 struct RouteBuilder<'a> {
     consumer: &'a Url,
     chain: &'a RouterChain,
 }
 
 impl RouteBuilder<'_> {
-    fn method_route(&self, providers: Arc<[Arc<Member>]>, method: Option<&str>) -> MethodRoute {
+    fn shape(&self, providers: Members, method: Option<&str>) -> Shape {
         let prefix = self.chain.static_prefix(method);
-        let base = if prefix == 0 || providers.is_empty() {
-            Route::new(providers, None)
+        let (base, emptied_by) = if prefix == 0 || providers.is_empty() {
+            (providers, None)
         } else {
             let routed = self.chain.route(
                 0..prefix,
@@ -511,33 +621,31 @@ impl RouteBuilder<'_> {
                 None,
             );
             if routed.providers.len() == providers.len() {
-                Route::new(providers, None)
+                (providers, None)
             } else {
-                Route::new(Arc::from(routed.providers), routed.emptied_by)
+                (Arc::from(routed.providers), routed.emptied_by)
             }
         };
-        let base = Arc::new(base);
-        if prefix == self.chain.routers().len() {
-            MethodRoute::Fixed(base)
+        let rest = if prefix == self.chain.routers().len() {
+            Rest::Done
         } else if self.chain.rest_is_tag_only(prefix) {
-            let list = base.providers.clone();
-            let groups = TagGroups::build(
+            let list = base.clone();
+            Rest::Tag(TagGroups::build(
                 &list,
                 |m: &Arc<Member>| m.url(),
                 |idx| {
-                    let members: Arc<[Arc<Member>]> = if idx.len() == list.len() {
+                    if idx.len() == list.len() {
                         list.clone()
                     } else {
                         idx.iter().map(|&i| list[i].clone()).collect()
-                    };
-                    Arc::new(Route::new(members, None))
+                    }
                 },
-            );
-            MethodRoute::Tagged { base, groups }
+            ))
         } else {
             debug_assert!(self.chain.routers()[prefix].scope() != RouterScope::Refresh);
-            MethodRoute::PerCall { base, from: prefix }
-        }
+            Rest::PerCall(prefix)
+        };
+        Shape { base, emptied_by, rest }
     }
 }
 

@@ -4,13 +4,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use zkdubbo_common::{Invocation, Invoker, Url};
+use zkdubbo_common::{Invocation, Invoker, Url, keys};
 
 use crate::directory::Directory;
 use crate::error::{NoProviderError, NoProviderReason, ServiceInfo};
 use crate::snapshot::{Listed, Member, Route};
 
-/// A directory over a fixed list of invokers; available when any member is.
+/// A directory over a fixed list of invokers; available when any member is. Every call
+/// gets every member, with one load-balancing set prepared for method `*`.
 pub struct StaticDirectory {
     consumer: Url,
     info: Arc<ServiceInfo>,
@@ -25,7 +26,7 @@ impl StaticDirectory {
         StaticDirectory {
             info: Arc::new(ServiceInfo::new(&consumer, "static")),
             consumer,
-            route: Arc::new(Route::new(members, None)),
+            route: Arc::new(Route::new(members, keys::ANY_VALUE, None)),
             destroyed: AtomicBool::new(false),
         }
     }
@@ -43,7 +44,7 @@ impl Directory for StaticDirectory {
         } else if self.route.providers().is_empty() {
             NoProviderReason::NoMember
         } else {
-            return Ok(Listed::Shared(self.route.clone()));
+            return Ok(Listed::new(self.route.clone(), true));
         };
         Err(NoProviderError {
             service: self.info.clone(),

@@ -572,3 +572,44 @@ async fn follows_a_registry_subscription() {
     dir.destroy();
     assert_eq!(factory.destroyed(), 1);
 }
+
+#[test]
+fn prepared_sets_pick_and_are_reused_when_providers_are_unchanged() {
+    let (dir, _) = directory("");
+    dir.notify(&note(
+        Category::Providers,
+        &[
+            provider("10.0.0.5", "weight=5"),
+            provider("10.0.0.6", "weight=1"),
+            provider("10.0.0.7", "weight=1"),
+        ],
+        1,
+    ));
+    let lb = zkdubbo_loadbalance::by_name("roundrobin").unwrap();
+    let listed = dir.list(&get()).unwrap();
+    assert_eq!(listed.prepared().method(), "get");
+    let picks: Vec<String> = (0..7)
+        .map(|_| listed.prepared().select(&*lb, &get()).unwrap().url().host().to_owned())
+        .collect();
+    assert_eq!(
+        picks,
+        [
+            "10.0.0.5", "10.0.0.5", "10.0.0.6", "10.0.0.5", "10.0.0.7", "10.0.0.5", "10.0.0.5"
+        ]
+    );
+    // A change elsewhere (a rule for another consumer) keeps the very same prepared set.
+    dir.notify(&note(
+        Category::Configurators,
+        &[url("override://10.9.9.9/com.foo.Bar?weight=1")],
+        1,
+    ));
+    let again = dir.list(&get()).unwrap();
+    assert!(Arc::ptr_eq(listed.route(), again.route()));
+    // A weight change prepares a new one.
+    dir.notify(&note(
+        Category::Configurators,
+        &[url("override://0.0.0.0/com.foo.Bar?weight=1")],
+        2,
+    ));
+    assert!(!Arc::ptr_eq(listed.route(), dir.list(&get()).unwrap().route()));
+}

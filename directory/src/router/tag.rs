@@ -104,6 +104,19 @@ impl<T> TagGroups<T> {
         self.by_tag.keys().map(|k| &**k)
     }
 
+    /// Every group (tagged ones, then the untagged one).
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.by_tag.values().chain(self.untagged.iter())
+    }
+
+    /// The same grouping with each group turned into a `U`.
+    pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> TagGroups<U> {
+        TagGroups {
+            by_tag: self.by_tag.iter().map(|(k, v)| (k.clone(), f(v))).collect(),
+            untagged: self.untagged.as_ref().map(f),
+        }
+    }
+
     /// The group for a request `tag`; `None` means no provider.
     pub fn select(&self, tag: Option<&str>, force: bool) -> Option<&T> {
         match tag {

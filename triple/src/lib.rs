@@ -37,6 +37,8 @@
 //!
 //! [`InvokerFactory`]: zkdubbo_common::InvokerFactory
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod codec;
 pub mod greeter;

@@ -986,3 +986,58 @@ async fn registering_works_after_the_interface_was_deleted_by_hand() {
     );
     assert!(reg.pending_operations().is_empty());
 }
+
+/// A short disconnection within the session: same session afterwards, a registration made
+/// while disconnected is written once the connection is back, and changes made meanwhile are
+/// seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_disconnection_keeps_the_session_and_catches_up() {
+    let env = env("reg-reconnect");
+    let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
+    let cut_off = ZookeeperRegistry::from_str(&format!(
+        "{}&retry.period=300",
+        env.registry_url(&proxy.addr(), "")
+            .replace("timeout=3000", "timeout=500")
+    ))
+    .await
+    .unwrap();
+    let other = env.registry("").await;
+    let mut sub = cut_off
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
+        .await
+        .unwrap();
+    wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |_| true).await;
+    let session = cut_off.session_id();
+
+    proxy.partition_with(PartitionMode::Refuse);
+    within("disconnection noticed", Duration::from_secs(3), async {
+        while cut_off.is_available() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let mine = url("dubbo://10.0.0.5:20880/com.foo.Svc?interface=com.foo.Svc");
+    let start = Instant::now();
+    cut_off.register(&mine).await.unwrap();
+    assert!(start.elapsed() < Duration::from_millis(700), "queued, not blocked");
+    assert_eq!(cut_off.pending_operations(), [PendingOperation::Register(mine.clone())]);
+    let theirs = url("dubbo://10.0.0.6:20880/com.foo.Svc?interface=com.foo.Svc");
+    other.register(&theirs).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    proxy.heal();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |n| {
+        n.urls.len() == 2
+    })
+    .await;
+    assert_eq!(hosts(&n), ["10.0.0.5:20880", "10.0.0.6:20880"]);
+    assert_eq!(cut_off.session_id(), session, "the same session");
+    assert_eq!(cut_off.sessions_established(), 1);
+    assert!(cut_off.is_available());
+    within("pending operations done", Duration::from_secs(2), async {
+        while !cut_off.pending_operations().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}

@@ -227,3 +227,20 @@ pub(crate) async fn retry_loop(inner: Arc<Inner>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_resets() {
+        let mut b = Backoff::for_retries(Duration::from_millis(500));
+        let delays: Vec<u64> = (0..5).map(|_| b.next_delay().as_millis() as u64).collect();
+        assert_eq!(delays, [100, 200, 400, 500, 500]);
+        b.reset();
+        assert_eq!(b.next_delay(), Duration::from_millis(100));
+        // A cap below the initial delay wins.
+        let mut b = Backoff::for_retries(Duration::from_millis(50));
+        assert_eq!(b.next_delay(), Duration::from_millis(50));
+    }
+}

@@ -108,16 +108,51 @@ impl RegistryError {
 
 fn is_transient_zk(e: &zookeeper_client::Error) -> bool {
     use zookeeper_client::Error as E;
-    matches!(
+    // Whatever is not a definite answer about the request itself is worth retrying: lost
+    // connections surface as `ConnectionLoss` but also as I/O errors (`Custom`), and a retried
+    // registration is never worse than a lost one.
+    !matches!(
         e,
-        E::ConnectionLoss
-            | E::Timeout
-            | E::SessionExpired
-            | E::SessionMoved
-            | E::ClientClosed
-            | E::Throttled
-            | E::NotReadOnly
-            | E::NoHosts
-            | E::AuthFailed
+        E::NoNode
+            | E::NodeExists
+            | E::NotEmpty
+            | E::BadVersion
+            | E::NoAuth
+            | E::InvalidAcl
+            | E::BadArguments(_)
+            | E::NoChildrenForEphemerals
+            | E::QuotaExceeded
+            | E::Unimplemented
+            | E::ReconfigDisabled
+            | E::NoWatcher
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_errors() {
+        let zk = |source| RegistryError::ZooKeeper {
+            op: "create",
+            path: "/x".into(),
+            source,
+        };
+        assert!(zk(zookeeper_client::Error::ConnectionLoss).is_transient());
+        assert!(zk(zookeeper_client::Error::SessionExpired).is_transient());
+        assert!(zk(zookeeper_client::Error::UnexpectedError("connection reset".into())).is_transient());
+        assert!(!zk(zookeeper_client::Error::NoAuth).is_transient());
+        assert!(zk(zookeeper_client::Error::NoNode).is_no_node());
+        assert!(zk(zookeeper_client::Error::NodeExists).is_node_exists());
+        assert!(
+            RegistryError::Timeout {
+                op: "list",
+                path: "/x".into(),
+                after: Duration::from_secs(1)
+            }
+            .is_transient()
+        );
+        assert!(!RegistryError::Shutdown { registry: "r".into() }.is_transient());
+    }
 }

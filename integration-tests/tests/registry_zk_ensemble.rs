@@ -1,0 +1,154 @@
+//! `ZookeeperRegistry` on a 3-node ensemble losing servers while providers churn.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use zkdubbo_common::Url;
+use zkdubbo_integration_tests::harness::{ZkEnsemble, unique_path};
+use zkdubbo_registry::zookeeper::ZookeeperRegistry;
+use zkdubbo_registry::{Category, Registry};
+use zookeeper_client::Client;
+
+const PROVIDERS: usize = 50;
+const PROVIDER_REGISTRIES: usize = 5;
+
+/// A small deterministic PRNG (xorshift64*), enough to pick providers.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+    }
+}
+
+fn provider(i: usize) -> Url {
+    format!(
+        "dubbo://10.1.{}.{}:20880/com.foo.Churn?interface=com.foo.Churn",
+        i / 200,
+        i % 200
+    )
+    .parse()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_converge_after_leader_and_follower_loss_under_churn() {
+    let mut ensemble = ZkEnsemble::start(200).expect("a 3-node ensemble");
+    let root = unique_path("reg-ensemble");
+    let registry_url = format!(
+        "zookeeper://{}?group={root}&session=4000&timeout=1000&retry.period=500",
+        ensemble.connect_string()
+    );
+    let mut registries = Vec::new();
+    for _ in 0..PROVIDER_REGISTRIES {
+        registries.push(ZookeeperRegistry::from_str(&registry_url).await.unwrap());
+    }
+    let consumers = [
+        ZookeeperRegistry::from_str(&registry_url).await.unwrap(),
+        ZookeeperRegistry::from_str(&registry_url).await.unwrap(),
+    ];
+    let views: Vec<Arc<Mutex<BTreeSet<String>>>> = (0..consumers.len()).map(|_| Arc::default()).collect();
+    let delivered = Arc::new(Mutex::new(0usize));
+    for (consumer, view) in consumers.iter().zip(&views) {
+        let mut sub = consumer
+            .subscribe(&"consumer://10.0.0.1/com.foo.Churn?category=providers".parse().unwrap())
+            .await
+            .unwrap();
+        let view = view.clone();
+        let delivered = delivered.clone();
+        tokio::spawn(async move {
+            while let Some(n) = sub.next().await {
+                if n.category == Category::Providers {
+                    *view.lock().unwrap() = n.non_empty_urls().iter().map(|u| u.address()).collect();
+                    *delivered.lock().unwrap() += 1;
+                }
+            }
+        });
+    }
+
+    // Churn: providers registered and unregistered at random, until told to stop.
+    let desired = Arc::new(Mutex::new(BTreeSet::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = tokio::spawn({
+        let registries = registries.clone();
+        let desired = desired.clone();
+        let stop = stop.clone();
+        async move {
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+            let mut ops = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let i = rng.below(PROVIDERS);
+                let url = provider(i);
+                let registry = &registries[i % PROVIDER_REGISTRIES];
+                let present = desired.lock().unwrap().contains(&url.address());
+                if present {
+                    registry.unregister(&url).await.unwrap();
+                    desired.lock().unwrap().remove(&url.address());
+                } else {
+                    registry.register(&url).await.unwrap();
+                    desired.lock().unwrap().insert(url.address());
+                }
+                ops += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            ops
+        }
+    });
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let leader = ensemble.wait_for_leader(Duration::from_secs(10)).unwrap();
+    ensemble.kill(leader).unwrap();
+    let new_leader = ensemble.wait_for_leader(Duration::from_secs(20)).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    ensemble.restart(leader).unwrap();
+    let follower = (0..3).find(|&i| i != new_leader && i != leader).unwrap();
+    ensemble.kill(follower).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    ensemble.restart(follower).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let ops = churn.await.unwrap();
+
+    // Converge: every view equals what should be registered, and so does ZooKeeper.
+    let want = desired.lock().unwrap().clone();
+    let stopped = Instant::now();
+    let raw = Client::connect(&ensemble.connect_string()).await.unwrap();
+    let path = format!("{root}/com.foo.Churn/providers");
+    loop {
+        let in_zk: BTreeSet<String> = raw
+            .list_children(&path)
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| Url::from_node_name(n).unwrap().address())
+            .collect();
+        let views_ok = views.iter().all(|v| *v.lock().unwrap() == want);
+        let pending: usize = registries.iter().map(|r| r.pending_operations().len()).sum();
+        if in_zk == want && views_ok && pending == 0 {
+            break;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(30),
+            "no convergence: want {} providers, ZooKeeper has {}, views {:?}, pending {pending}",
+            want.len(),
+            in_zk.len(),
+            views.iter().map(|v| v.lock().unwrap().len()).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sessions: u64 = registries.iter().map(|r| r.sessions_established()).sum();
+    println!(
+        "{ops} register/unregister calls, {} providers at the end, converged {:?} after the churn, \
+         {} notifications delivered, {sessions} provider sessions",
+        want.len(),
+        stopped.elapsed(),
+        delivered.lock().unwrap()
+    );
+    for r in registries.iter().chain(&consumers) {
+        r.shutdown().await;
+    }
+}

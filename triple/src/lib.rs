@@ -45,7 +45,10 @@ pub mod greeter;
 pub mod server;
 mod timeout;
 
-pub use client::{PROTOCOL, TripleConfig, TripleInvoker, TripleInvokerFactory, code_name, invoke_message};
+pub use client::{
+    PROTOCOL, TripleConfig, TripleInvoker, TripleInvokerFactory, code_name, decode_reply, invoke_message,
+    message_invocation,
+};
 /// The protobuf runtime the messages are built with (re-exported for [`prost::Message`]).
 pub use prost;
 pub use server::{Handler, HandlerFuture, Methods, ServerHandle, TripleServer, TripleServerBuilder};

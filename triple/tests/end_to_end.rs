@@ -340,15 +340,33 @@ async fn concurrent_calls_share_the_connection() {
 
 #[tokio::test]
 async fn graceful_shutdown_lets_the_call_in_flight_finish() {
-    let server = start_server().await;
+    let entered = std::sync::Arc::new(tokio::sync::Notify::new());
+    let server = {
+        let entered = std::sync::Arc::clone(&entered);
+        TripleServer::builder()
+            .service(
+                ECHO,
+                Methods::new().raw("slow", move |_, _| {
+                    let entered = std::sync::Arc::clone(&entered);
+                    async move {
+                        entered.notify_one();
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        Ok(Bytes::from_static(b"done"))
+                    }
+                }),
+            )
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .spawn()
+    };
     let factory = TripleInvokerFactory::new();
-    let invoker = factory.create(&url(&server, ECHO, "timeout=3000")).unwrap();
-    invoker.invoke(&Invocation::new("echo")).await.unwrap();
+    let invoker = factory.create(&url(&server, ECHO, "timeout=5000")).unwrap();
     let call = {
         let invoker = invoker.clone();
-        tokio::spawn(async move { invoker.invoke(&Invocation::new("slow").with_payload("300")).await })
+        tokio::spawn(async move { invoker.invoke(&Invocation::new("slow")).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    entered.notified().await;
     server.shutdown().await.unwrap();
     let response = call.await.unwrap().unwrap();
     assert_eq!(&response.payload[..], b"done");

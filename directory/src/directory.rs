@@ -199,6 +199,21 @@ impl RegistryDirectory {
         self.inner.snapshot.load_full()
     }
 
+    /// Run `f` on the routed providers for `inv` without taking a reference count: the
+    /// cheapest list-and-pick (clone only the chosen member). Lock-free, no allocation
+    /// unless a per-call router filtered the list.
+    ///
+    /// # Errors
+    /// [`NoProviderError`] as [`Directory::list`].
+    #[inline]
+    pub fn with_route<R>(
+        &self,
+        inv: &Invocation,
+        f: impl FnOnce(&crate::snapshot::Route) -> R,
+    ) -> Result<R, NoProviderError> {
+        self.inner.snapshot.load().with_route(inv, f)
+    }
+
     /// A receiver of the snapshot version, updated after every publish.
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.inner.changes.subscribe()

@@ -161,6 +161,11 @@ impl std::ops::Deref for Listed {
     }
 }
 
+enum Found<'a> {
+    Shared(&'a Arc<Route>),
+    Owned(Arc<Route>),
+}
+
 /// How one method's providers are obtained at call time.
 #[derive(Debug)]
 pub enum MethodRoute {
@@ -274,6 +279,8 @@ pub struct Snapshot {
     pub(crate) excluded: Arc<[(Url, Exclusion)]>,
     pub(crate) warnings: Arc<[String]>,
     pub(crate) groups: Vec<(Arc<str>, Arc<Snapshot>)>,
+    /// The consumer's own `dubbo.tag`, looked up once.
+    consumer_tag: Option<Box<str>>,
 }
 
 impl Snapshot {
@@ -287,6 +294,7 @@ impl Snapshot {
         Snapshot {
             version: 0,
             changed_at: SystemTime::now(),
+            consumer_tag: tag::request_tag(&consumer, None).map(Into::into),
             consumer,
             info,
             notified: false,
@@ -349,6 +357,7 @@ impl Snapshot {
         Snapshot {
             version,
             changed_at: SystemTime::now(),
+            consumer_tag: tag::request_tag(&consumer, None).map(Into::into),
             consumer,
             info,
             notified,
@@ -446,21 +455,44 @@ impl Snapshot {
     /// # Errors
     /// [`NoProviderError`] naming the service, group, version, registry and reason.
     pub fn list(&self, inv: &Invocation) -> Result<Listed, NoProviderError> {
+        Ok(match self.find(inv)? {
+            Found::Shared(r) => Listed::new(r.clone(), true),
+            Found::Owned(r) => Listed::new(r, false),
+        })
+    }
+
+    /// Run `f` on the routed providers for `inv` without taking a reference count on them:
+    /// the cheapest way to list and pick (clone only the chosen member).
+    ///
+    /// # Errors
+    /// [`NoProviderError`] as [`Snapshot::list`].
+    #[inline]
+    pub fn with_route<R>(&self, inv: &Invocation, f: impl FnOnce(&Route) -> R) -> Result<R, NoProviderError> {
+        Ok(match self.find(inv)? {
+            Found::Shared(r) => f(r),
+            Found::Owned(r) => f(&r),
+        })
+    }
+
+    #[inline]
+    fn find(&self, inv: &Invocation) -> Result<Found<'_>, NoProviderError> {
         let route = self.method_route(inv.method());
         match &**route {
             MethodRoute::Fixed(r) => {
                 if r.providers().is_empty() {
                     return Err(self.no_provider(inv, r.emptied_by()));
                 }
-                Ok(Listed::new(r.clone(), true))
+                Ok(Found::Shared(r))
             }
             MethodRoute::Tagged { base, groups } => {
-                let tag = tag::request_tag(&self.consumer, Some(inv));
-                let force = tag.is_some() && tag::force_tag(&self.consumer, Some(inv));
-                match groups.select(tag, force) {
-                    Some(r) => Ok(Listed::new(r.clone(), true)),
-                    None if base.providers().is_empty() => Err(self.no_provider(inv, base.emptied_by())),
-                    None => Err(self.no_provider(inv, Some(&crate::router::Router::Tag.name()))),
+                let tag = inv
+                    .attachment(keys::TAG)
+                    .filter(|t| !t.is_empty())
+                    .or(self.consumer_tag.as_deref());
+                match groups.select(tag, false) {
+                    Some(r) if tag.is_none() || groups.has_tag(tag) || !self.force_tag(inv) => Ok(Found::Shared(r)),
+                    _ if base.providers().is_empty() => Err(self.no_provider(inv, base.emptied_by())),
+                    _ => Err(self.no_provider(inv, Some(&crate::router::Router::Tag.name()))),
                 }
             }
             MethodRoute::PerCall { base, from } => {
@@ -479,13 +511,21 @@ impl Snapshot {
                     return Err(self.no_provider(inv, routed.emptied_by.as_deref()));
                 }
                 if routed.providers.len() == base.providers().len() {
-                    Ok(Listed::new(base.clone(), true))
+                    Ok(Found::Shared(base))
                 } else {
-                    let route = Route::new(Arc::from(routed.providers), inv.method(), None);
-                    Ok(Listed::new(Arc::new(route), false))
+                    Ok(Found::Owned(Arc::new(Route::new(
+                        Arc::from(routed.providers),
+                        inv.method(),
+                        None,
+                    ))))
                 }
             }
         }
+    }
+
+    #[cold]
+    fn force_tag(&self, inv: &Invocation) -> bool {
+        tag::force_tag(&self.consumer, Some(inv))
     }
 
     /// The error for a call that finds no provider.

@@ -99,6 +99,14 @@ impl<T> TagGroups<T> {
         !self.by_tag.is_empty()
     }
 
+    /// Whether some provider has `tag` (`None`: whether some provider is untagged).
+    pub fn has_tag(&self, tag: Option<&str>) -> bool {
+        match tag {
+            Some(t) => self.by_tag.contains_key(t),
+            None => self.untagged.is_some(),
+        }
+    }
+
     /// The tags present.
     pub fn tags(&self) -> impl Iterator<Item = &str> {
         self.by_tag.keys().map(|k| &**k)

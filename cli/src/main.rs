@@ -1,13 +1,23 @@
 //! `zkdubbo`: inspect and operate a Dubbo registry on ZooKeeper.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod shutdown;
+mod target;
+
+use commands::{
+    pick::PickArgs, providers::ProvidersArgs, register::RegisterArgs, status::StatusArgs, watch::WatchArgs,
+};
+use target::Target;
 
 /// Inspect and operate Dubbo services registered in ZooKeeper.
+///
+/// Errors go to stderr with a non-zero exit status; logs go to stderr too (set ZKDUBBO_LOG,
+/// e.g. ZKDUBBO_LOG=debug), so stdout stays machine-readable.
 #[derive(Parser, Debug)]
 #[command(name = "zkdubbo", version, about)]
 struct Cli {
@@ -23,11 +33,28 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// List the interfaces under the root, one per line.
+    Services,
+    /// Print the URLs currently registered for an interface.
+    Providers(ProvidersArgs),
+    /// Print a line per notification until interrupted.
+    Watch(WatchArgs),
+    /// Register a URL and hold it until SIGINT/SIGTERM (then unregister).
+    Register(RegisterArgs),
+    /// Remove a registered URL.
+    Unregister {
+        /// The URL as registered (parameter order does not matter).
+        url: String,
+    },
+    /// Connect once and print the session (id, negotiated timeout, server).
+    Status(StatusArgs),
     /// Print the node name of a URL (offline).
     Encode {
         /// The URL, e.g. `dubbo://10.0.0.5:20880/com.foo.Bar?side=provider`.
         url: String,
     },
+    /// Print the provider each key or call would be balanced to (offline).
+    Pick(PickArgs),
     /// Print the URL a node name stands for (offline).
     Decode {
         /// The node name, e.g. `dubbo%3A%2F%2F10.0.0.5%3A20880%2Fcom.foo.Bar`.
@@ -38,6 +65,7 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ZKDUBBO_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
@@ -46,7 +74,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let result = run(cli, &mut out);
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(cli, &mut out)));
     let _ = out.flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,9 +90,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
+async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
+    let target = Target {
+        zk: cli.zk,
+        root: cli.root,
+    };
     match cli.command {
+        Command::Services => commands::services::run(&target, out).await,
+        Command::Providers(args) => commands::providers::run(&target, &args, out).await,
+        Command::Watch(args) => commands::watch::run(&target, &args, out).await,
+        Command::Register(args) => commands::register::register(&target, &args, out).await,
+        Command::Unregister { url } => commands::register::unregister(&target, &url, out).await,
+        Command::Status(args) => commands::status::run(&target, &args, out).await,
         Command::Encode { url } => commands::encode::encode(&url, out),
         Command::Decode { node_name } => commands::encode::decode(&node_name, out),
+        Command::Pick(args) => commands::pick::run(&args, out),
     }
 }

@@ -1,3 +1,9 @@
 //! One module per `zkdubbo` subcommand.
 
 pub mod encode;
+pub mod pick;
+pub mod providers;
+pub mod register;
+pub mod services;
+pub mod status;
+pub mod watch;

@@ -1,0 +1,119 @@
+//! Which ZooKeeper and root the command talks to, from the global `--zk` / `--root` flags.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use zkdubbo_common::Url;
+use zkdubbo_registry::ZookeeperRegistry;
+
+/// The registry a command works on.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Comma-separated `host:port` list.
+    pub zk: String,
+    /// Root path, e.g. `/dubbo`.
+    pub root: String,
+}
+
+/// Registry settings some commands accept.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SessionArgs {
+    /// ZooKeeper session timeout in milliseconds (the server clamps it to 2–20 × tickTime).
+    #[arg(long = "session-timeout", value_name = "MS")]
+    pub session_timeout: Option<u64>,
+    /// Registry cache file: served when ZooKeeper is unreachable, updated on every change.
+    #[arg(long = "cache-file", value_name = "PATH")]
+    pub cache_file: Option<String>,
+}
+
+impl Target {
+    /// The servers, trimmed, empty entries dropped.
+    pub fn servers(&self) -> Vec<&str> {
+        self.zk.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+    }
+
+    /// The registry URL: `zookeeper://first?backup=rest&group=<root>` plus `session`/`file`.
+    pub fn registry_url(&self, session: &SessionArgs) -> anyhow::Result<Url> {
+        let servers = self.servers();
+        let (first, backup) = servers
+            .split_first()
+            .with_context(|| format!("--zk {:?} names no server", self.zk))?;
+        let mut url = Url::parse(&format!("zookeeper://{first}"))
+            .with_context(|| format!("--zk: {first:?} is not a host:port"))?
+            .with_param("group", self.root.as_str());
+        if !backup.is_empty() {
+            url.set_param("backup", backup.join(","));
+        }
+        if let Some(ms) = session.session_timeout {
+            url.set_param("session", ms.to_string());
+        }
+        match &session.cache_file {
+            Some(path) => url.set_param("file", path.as_str()),
+            // An operator's command should not write a cache file unless asked to.
+            None => url.set_param("file.cache", "false"),
+        }
+        Ok(url)
+    }
+
+    /// Connect a registry (see [`ZookeeperRegistry::connect`]).
+    pub async fn registry(&self, session: &SessionArgs) -> anyhow::Result<Arc<ZookeeperRegistry>> {
+        let url = self.registry_url(session)?;
+        let registry = ZookeeperRegistry::connect(&url)
+            .await
+            .with_context(|| format!("cannot open registry {url}"))?;
+        Ok(registry)
+    }
+
+    /// A plain ZooKeeper client, for what the registry abstraction does not cover.
+    pub async fn raw_client(&self) -> anyhow::Result<zookeeper_client::Client> {
+        let servers = self.servers().join(",");
+        let connect = zookeeper_client::Client::connector()
+            .with_session_timeout(Duration::from_secs(10))
+            .with_connection_timeout(Duration::from_secs(5))
+            .connect(&servers);
+        tokio::time::timeout(Duration::from_secs(10), connect)
+            .await
+            .map_err(|_| anyhow::anyhow!("no ZooKeeper answered at {servers} within 10 s"))?
+            .with_context(|| format!("cannot connect to ZooKeeper at {servers}"))
+    }
+
+    /// The root path without a trailing `/` (but `/` itself stays).
+    pub fn root_path(&self) -> String {
+        let root = if self.root.starts_with('/') {
+            self.root.clone()
+        } else {
+            format!("/{}", self.root)
+        };
+        match root.trim_end_matches('/') {
+            "" => "/".to_owned(),
+            r => r.to_owned(),
+        }
+    }
+
+    /// `<root>/<interface>/<category>`.
+    pub fn category_path(&self, interface: &str, category: &str) -> String {
+        let root = self.root_path();
+        let sep = if root == "/" { "" } else { "/" };
+        format!("{root}{sep}{interface}/{category}")
+    }
+}
+
+/// A consumer URL that sees everything registered for `interface` in `categories`: every
+/// group and version, disabled providers too.
+pub fn observer_url(interface: &str, categories: &str) -> Url {
+    Url::new("consumer", &local_host(), None, interface).with_params([
+        ("interface", interface),
+        ("category", categories),
+        ("group", "*"),
+        ("version", "*"),
+        ("enabled", "*"),
+        ("side", "consumer"),
+        ("application", "zkdubbo-cli"),
+    ])
+}
+
+/// This host's name for consumer URLs (not resolved: nothing is registered with it).
+pub fn local_host() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "127.0.0.1".to_owned())
+}

@@ -1,0 +1,189 @@
+//! End-to-end tests of the `zkdubbo` binary against a real ZooKeeper (the harness's shared
+//! server, or `ZK_ADDR`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use zkdubbo_integration_tests::harness::shared_server;
+
+const JAVA_NODE: &str = "dubbo%3A%2F%2F10.0.0.5%3A20880%2Fcom.foo.BarService%3Fanyhost%3Dtrue%26application%3Dbar-provider%26dubbo%3D2.0.2%26dynamic%3Dtrue%26generic%3Dfalse%26interface%3Dcom.foo.BarService%26methods%3Dget%2Cput%26pid%3D4242%26release%3D2.7.23%26side%3Dprovider%26timestamp%3D1700000000000";
+
+fn zkdubbo() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkdubbo"));
+    cmd.env_remove("ZK_ADDR").env("ZKDUBBO_LOG", "warn");
+    cmd
+}
+
+/// `zkdubbo --zk <shared server> --root <fresh root> ...`
+fn zk_cmd(root: &str) -> Command {
+    let addr = shared_server().expect("a ZooKeeper server for the tests");
+    let mut cmd = zkdubbo();
+    cmd.args(["--zk", &addr, "--root", root]);
+    cmd
+}
+
+fn fresh_root() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("/cli-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run zkdubbo");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+fn run_err(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run zkdubbo");
+    assert!(!out.status.success(), "{cmd:?} should have failed");
+    out
+}
+
+/// Lines of a running child's stdout, read on a thread.
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn terminate(child: &Child) {
+    // SAFETY: sending SIGTERM to a child process we spawned and still own.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+}
+
+#[test]
+fn encode_and_decode_are_inverse_and_java_identical() {
+    let url = run_ok(zkdubbo().args(["decode", JAVA_NODE]));
+    assert!(
+        url.starts_with("dubbo://10.0.0.5:20880/com.foo.BarService?anyhost=true&"),
+        "{url}"
+    );
+    let node = run_ok(zkdubbo().args(["encode", url.trim()]));
+    assert_eq!(node.trim(), JAVA_NODE);
+}
+
+#[test]
+fn offline_errors_name_the_culprit() {
+    let out = run_err(zkdubbo().args(["decode", "dubbo%3A%2F%2Fh%3"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("truncated") && err.contains("dubbo%3A%2F%2Fh%3"), "{err}");
+    assert!(out.stdout.is_empty());
+
+    let out = run_err(zkdubbo().args(["encode", "10.0.0.5:20880/com.foo.Bar"]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no protocol"));
+}
+
+#[test]
+fn register_is_listed_watched_and_removed_on_sigterm() {
+    let root = fresh_root();
+    let iface = "com.example.CliService";
+    let url = format!("dubbo://10.0.0.9:20880/{iface}?side=provider&methods=a,b&application=cli-test");
+
+    let mut watch = zk_cmd(&root)
+        .args(["watch", iface, "--categories", "providers", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn watch");
+    let watched = lines_of(&mut watch);
+    let first = watched
+        .recv_timeout(Duration::from_secs(10))
+        .expect("initial notification");
+    let first: serde_json::Value = serde_json::from_str(&first).expect("JSON line");
+    assert_eq!(first["category"], "providers");
+    assert_eq!(first["urls"].as_array().map(Vec::len), Some(0));
+
+    let mut register = zk_cmd(&root)
+        .args(["register", &url])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn register");
+    let registered = lines_of(&mut register);
+    let line = registered
+        .recv_timeout(Duration::from_secs(10))
+        .expect("registered line");
+    assert!(line.starts_with("registered dubbo://10.0.0.9:20880/"), "{line}");
+
+    let seen = watched
+        .recv_timeout(Duration::from_secs(5))
+        .expect("watch sees the provider");
+    let seen: serde_json::Value = serde_json::from_str(&seen).expect("JSON line");
+    assert_eq!(
+        seen["urls"][0],
+        format!("dubbo://10.0.0.9:20880/{iface}?application=cli-test&methods=a,b&side=provider")
+    );
+
+    let services = run_ok(zk_cmd(&root).arg("services"));
+    assert_eq!(services.lines().collect::<Vec<_>>(), vec![iface]);
+    let listed = run_ok(zk_cmd(&root).args(["providers", iface, "--json"]));
+    let listed: Vec<String> = serde_json::from_str(&listed).expect("JSON array");
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].contains("methods=a,b"));
+
+    terminate(&register);
+    let status = register.wait().expect("register exits");
+    assert!(status.success(), "register exit status {status:?}");
+
+    let gone = watched
+        .recv_timeout(Duration::from_secs(5))
+        .expect("watch sees the removal");
+    let gone: serde_json::Value = serde_json::from_str(&gone).expect("JSON line");
+    assert_eq!(gone["urls"].as_array().map(Vec::len), Some(0));
+    assert!(run_ok(zk_cmd(&root).args(["providers", iface])).trim().is_empty());
+
+    terminate(&watch);
+    assert!(watch.wait().expect("watch exits").success());
+}
+
+#[test]
+fn persistent_rules_stay_until_unregistered() {
+    let root = fresh_root();
+    let rule = "override://0.0.0.0/com.example.Rules?category=configurators&weight=50";
+    run_ok(zk_cmd(&root).args(["register", "--persistent", rule]));
+    let listed = run_ok(zk_cmd(&root).args(["providers", "com.example.Rules", "--category", "configurators"]));
+    assert_eq!(
+        listed.trim(),
+        "override://0.0.0.0/com.example.Rules?category=configurators&dynamic=false&weight=50"
+    );
+    run_ok(zk_cmd(&root).args(["unregister", listed.trim()]));
+    let listed = run_ok(zk_cmd(&root).args(["providers", "com.example.Rules", "--category", "configurators"]));
+    assert!(listed.trim().is_empty(), "{listed}");
+}
+
+#[test]
+fn status_reports_the_session_and_server() {
+    let out = run_ok(zk_cmd("/dubbo").args(["status", "--session-timeout", "3000"]));
+    assert!(out.contains("session:     0x"), "{out}");
+    assert!(out.contains("timeout:     3000 ms"), "{out}");
+    let addr = shared_server().expect("server");
+    assert!(out.contains(&format!("server:      {addr}")), "{out}");
+}
+
+#[test]
+fn unreachable_zookeeper_is_a_clear_error() {
+    let out = run_err(zkdubbo().args(["--zk", "127.0.0.1:1", "services"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_category_is_rejected_before_connecting() {
+    let out = run_err(zkdubbo().args(["--zk", "127.0.0.1:1", "providers", "x", "--category", "bogus"]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown category \"bogus\""));
+}

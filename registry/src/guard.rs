@@ -99,8 +99,11 @@ impl Drop for Registration {
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
                 handle.spawn(async move {
-                    if let Err(e) = registry.unregister(&url).await {
-                        tracing::warn!(%url, error = %e, "unregister on drop failed");
+                    match registry.unregister(&url).await {
+                        Ok(()) => {}
+                        // Shutdown already removed this process's nodes.
+                        Err(RegistryError::Shutdown { .. }) => {}
+                        Err(e) => tracing::warn!(%url, error = %e, "unregister on drop failed"),
                     }
                 });
             }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use zkdubbo_common::Url;
-use zkdubbo_integration_tests::harness::{PartitionMode, TcpProxy, shared_server, unique_path};
+use zkdubbo_integration_tests::harness::{PartitionMode, TcpProxy, ZkServer, shared_server, unique_path};
 use zkdubbo_registry::zookeeper::{PendingOperation, ZookeeperRegistry};
 use zkdubbo_registry::{Category, Notification, Registration, Registry, RegistryError, Subscription};
 use zookeeper_client::{Acls, Client, CreateMode};
@@ -1040,4 +1040,70 @@ async fn a_short_disconnection_keeps_the_session_and_catches_up() {
         }
     })
     .await;
+}
+
+/// ZooKeeper down for longer than the session timeout, then back: the consumer's provider
+/// list never empties in between (the provider takes its node over in its new session before
+/// ZooKeeper expires the old one), and afterwards it is live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_longer_than_the_session_never_empties_the_provider_list() {
+    logs();
+    let mut server = ZkServer::start(200).expect("a ZooKeeper server");
+    let registry_url = format!(
+        "zookeeper://{}?group={}&session=2000&timeout=1000&retry.period=500",
+        server.addr(),
+        unique_path("reg-outage")
+    );
+    let provider_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
+    let consumer_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
+    let a = url("dubbo://10.0.0.5:20880/com.foo.Svc?interface=com.foo.Svc");
+    provider_side.register(&a).await.unwrap();
+    let mut sub = consumer_side
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
+        .await
+        .unwrap();
+    wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+    let sessions = (provider_side.session_id(), consumer_side.session_id());
+
+    server.kill().unwrap();
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    assert!(!consumer_side.is_available());
+    server.restart().unwrap();
+    let restarted = Instant::now();
+
+    // Live again: a provider added after the restart is seen.
+    let b = url("dubbo://10.0.0.6:20880/com.foo.Svc?interface=com.foo.Svc");
+    provider_side.register(&b).await.unwrap();
+    let mut lists = 0;
+    within("live list after the restart", Duration::from_secs(10), async {
+        loop {
+            let n = sub.next().await.unwrap();
+            lists += 1;
+            assert!(!n.is_empty_marker(), "the provider list emptied: {n:?}");
+            if n.urls.len() == 2 {
+                break;
+            }
+        }
+    })
+    .await;
+    let live = restarted.elapsed();
+    // Past the old sessions' expiry on the server: still not empty.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    while let Some(n) = sub.try_next() {
+        lists += 1;
+        assert!(!n.is_empty_marker(), "the provider list emptied: {n:?}");
+    }
+    assert_ne!((provider_side.session_id(), consumer_side.session_id()), sessions);
+    assert_eq!(
+        consumer_side
+            .lookup(&url("consumer://10.0.0.1/com.foo.Svc"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    println!("live {live:?} after the restart; {lists} lists delivered, none empty");
 }

@@ -26,7 +26,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinSet;
 use zkdubbo_common::{Url, keys};
 
 pub use self::config::{
@@ -36,7 +35,7 @@ pub use self::config::{
 pub use self::paths::{Layout, NodePath};
 pub use self::retry::PendingOperation;
 use self::state::{Inner, Live, Own, OwnEntry, lock, timed};
-use self::watcher::{CategoryWatch, decode_children};
+use self::watcher::{WatchSet, decode_children};
 use crate::error::RegistryError;
 use crate::notification::{Category, Subscription, SubscriptionSink, matching_list, subscription_channel};
 use crate::registry::Registry;
@@ -206,36 +205,29 @@ impl ZookeeperRegistry {
 /// Run one subscription: its category tasks (or the root watch for `*`) until the
 /// subscriber cancels or the registry shuts down.
 async fn drive_subscription(inner: Arc<Inner>, id: u64, sink: SubscriptionSink, categories: Vec<Category>) {
-    let mut tasks = JoinSet::new();
     let mut shutdown = inner.shutdown.subscribe();
     let interface = sink.consumer().interface().to_owned();
-    if interface == keys::ANY_VALUE {
+    let any = interface == keys::ANY_VALUE;
+    // `*` subscriptions never create category paths: see `CategoryWatch::create_missing`.
+    let mut watches = WatchSet::new(inner.clone(), id, sink.clone(), !any);
+    if any {
         tokio::select! {
             _ = sink.cancelled() => {}
             _ = shutdown.wait_for(|s| *s) => {}
-            _ = watcher::watch_root(inner.clone(), id, sink.clone(), categories, &mut tasks) => {}
+            _ = watcher::watch_root(inner.clone(), categories, &mut watches) => {}
         }
     } else {
         let interface: Arc<str> = Arc::from(interface);
         for category in categories {
-            tasks.spawn(
-                CategoryWatch {
-                    inner: inner.clone(),
-                    subscription: id,
-                    sink: sink.clone(),
-                    interface: interface.clone(),
-                    category,
-                    create_missing: true,
-                }
-                .run(),
-            );
+            watches.spawn(interface.clone(), category);
         }
         tokio::select! {
             _ = sink.cancelled() => {}
             _ = shutdown.wait_for(|s| *s) => {}
+            _ = watches.keep_alive() => {}
         }
     }
-    tasks.abort_all();
+    drop(watches);
     lock(&inner.subscriptions).remove(&id);
     lock(&inner.failing_watches).retain(|(sub, _), _| *sub != id);
     if inner.is_shut_down() {

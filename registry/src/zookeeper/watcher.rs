@@ -205,21 +205,102 @@ impl CategoryWatch {
     }
 }
 
-/// Watch the root's children for a `*` subscription: every interface found gets category
-/// tasks (spawned into `tasks`); an interface that disappears gets `empty://` lists and its
-/// tasks stopped.
-pub(crate) async fn watch_root(
+/// The category tasks of one subscription. A task that dies (a panic, in our code or in the
+/// client's) is started again, so a subscription is never silently lost.
+pub(crate) struct WatchSet {
     inner: Arc<Inner>,
     subscription: u64,
     sink: SubscriptionSink,
-    categories: Vec<Category>,
-    tasks: &mut JoinSet<()>,
-) {
+    create_missing: bool,
+    tasks: JoinSet<()>,
+    by_id: HashMap<tokio::task::Id, (Arc<str>, Category)>,
+    by_key: HashMap<(Arc<str>, Category), AbortHandle>,
+}
+
+impl WatchSet {
+    /// An empty set for subscription `subscription`; see [`CategoryWatch::create_missing`].
+    pub fn new(inner: Arc<Inner>, subscription: u64, sink: SubscriptionSink, create_missing: bool) -> WatchSet {
+        WatchSet {
+            inner,
+            subscription,
+            sink,
+            create_missing,
+            tasks: JoinSet::new(),
+            by_id: HashMap::new(),
+            by_key: HashMap::new(),
+        }
+    }
+
+    /// Start watching `interface`/`category`.
+    pub fn spawn(&mut self, interface: Arc<str>, category: Category) {
+        let handle = self.tasks.spawn(
+            CategoryWatch {
+                inner: self.inner.clone(),
+                subscription: self.subscription,
+                sink: self.sink.clone(),
+                interface: interface.clone(),
+                category,
+                create_missing: self.create_missing,
+            }
+            .run(),
+        );
+        self.by_id.insert(handle.id(), (interface.clone(), category));
+        if let Some(old) = self.by_key.insert((interface, category), handle) {
+            old.abort();
+        }
+    }
+
+    /// Stop every task of `interface`.
+    pub fn stop_interface(&mut self, interface: &str) {
+        self.by_key.retain(|(i, _), handle| {
+            if &**i == interface {
+                handle.abort();
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// Restart tasks that die; never returns (cancel-safe, for `select!`).
+    pub async fn keep_alive(&mut self) {
+        loop {
+            let Some(done) = self.tasks.join_next_with_id().await else {
+                std::future::pending::<()>().await;
+                continue;
+            };
+            let (id, panicked) = match &done {
+                Ok((id, ())) => (*id, false),
+                Err(e) => (e.id(), e.is_panic()),
+            };
+            let Some((interface, category)) = self.by_id.remove(&id) else {
+                continue;
+            };
+            let current = self.by_key.get(&(interface.clone(), category)).map(AbortHandle::id);
+            if current == Some(id) && panicked && !self.inner.is_shut_down() {
+                tracing::warn!(%interface, %category, "a watch task died; restarting it");
+                self.spawn(interface, category);
+            }
+        }
+    }
+}
+
+impl Drop for WatchSet {
+    fn drop(&mut self) {
+        self.tasks.abort_all();
+    }
+}
+
+/// Watch the root's children for a `*` subscription: every interface found gets category
+/// tasks; an interface that disappears gets `empty://` lists and its tasks stopped.
+pub(crate) async fn watch_root(inner: Arc<Inner>, categories: Vec<Category>, watches: &mut WatchSet) {
+    let subscription = watches.subscription;
+    let sink = watches.sink.clone();
     let root = inner.layout.root().to_owned();
     let t = inner.config.timeout;
     let mut live = inner.live.subscribe();
     let mut backoff = Backoff::for_retries(inner.config.retry_period);
-    let mut running: HashMap<String, Vec<AbortHandle>> = HashMap::new();
+    let mut running: HashSet<String> = HashSet::new();
     loop {
         let Some(conn) = wait_conn(&mut live).await else { return };
         let error = match timed("list", &root, t, conn.client.get_and_watch_children(&root)).await {
@@ -227,16 +308,17 @@ pub(crate) async fn watch_root(
                 backoff.reset();
                 lock(&inner.failing_watches).remove(&(subscription, root.clone()));
                 let present: HashSet<&str> = children.iter().map(String::as_str).collect();
-                running.retain(|interface, handles| {
-                    if present.contains(interface.as_str()) {
-                        return true;
-                    }
+                let gone: Vec<String> = running
+                    .iter()
+                    .filter(|i| !present.contains(i.as_str()))
+                    .cloned()
+                    .collect();
+                for interface in gone {
                     tracing::info!(%interface, "interface removed from the registry");
-                    for h in handles.iter() {
-                        h.abort();
-                    }
+                    running.remove(&interface);
+                    watches.stop_interface(&interface);
                     for &category in &categories {
-                        let version = sink.last_version(interface, category);
+                        let version = sink.last_version(&interface, category);
                         sink.push(Notification {
                             interface: Arc::from(interface.as_str()),
                             category,
@@ -248,39 +330,25 @@ pub(crate) async fn watch_root(
                             source: Source::Live,
                         });
                     }
-                    false
-                });
+                }
                 for interface in &children {
-                    if running.contains_key(interface)
+                    if running.contains(interface)
                         || super::paths::check_interface(interface).is_err()
                         || (root == "/" && interface == "zookeeper")
                     {
                         continue;
                     }
                     let iface: Arc<str> = Arc::from(interface.as_str());
-                    let handles = categories
-                        .iter()
-                        .map(|&category| {
-                            tasks.spawn(
-                                CategoryWatch {
-                                    inner: inner.clone(),
-                                    subscription,
-                                    sink: sink.clone(),
-                                    interface: iface.clone(),
-                                    category,
-                                    create_missing: false,
-                                }
-                                .run(),
-                            )
-                        })
-                        .collect();
-                    running.insert(interface.clone(), handles);
+                    for &category in &categories {
+                        watches.spawn(iface.clone(), category);
+                    }
+                    running.insert(interface.clone());
                 }
-                // Reap finished tasks so the set does not grow.
-                while tasks.try_join_next().is_some() {}
+                drop(children);
                 tokio::select! {
                     _ = watcher.changed() => {}
                     changed = live.changed() => if changed.is_err() { return },
+                    _ = watches.keep_alive() => {}
                 }
                 continue;
             }
@@ -297,6 +365,7 @@ pub(crate) async fn watch_root(
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             changed = live.changed() => if changed.is_err() { return },
+            _ = watches.keep_alive() => {}
         }
     }
 }

@@ -1,1 +1,139 @@
-fn main() {}
+//! Per-pick cost of every strategy at N = 10, 100, 1000 providers, weights random in
+//! 1..100 or all equal, each beside a port of Dubbo's per-call algorithm (`dubbo`, from
+//! `zkdubbo_loadbalance::reference`) in the same run.
+//!
+//! Short by default (0.5 s warm-up, 1 s measurement); `cargo bench -p zkdubbo-loadbalance
+//! --bench pick -- <filter>` narrows it.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use zkdubbo_common::stats::{CallGuard, CallStats};
+use zkdubbo_common::{Invocation, Url};
+use zkdubbo_loadbalance::reference::{self, ConsistentHash, RoundRobin};
+use zkdubbo_loadbalance::{
+    ConsistentHashLoadBalance, FastRng, LeastActiveLoadBalance, LoadBalance, P2cLoadBalance, PreparedSet,
+    RandomLoadBalance, RoundRobinLoadBalance, ShortestResponseLoadBalance, wall_clock_ms,
+};
+
+const SIZES: [usize; 3] = [10, 100, 1000];
+
+struct Fixture {
+    urls: Vec<Url>,
+    identities: Vec<String>,
+    stats: Arc<CallStats>,
+    set: PreparedSet<Url>,
+    invocations: Vec<Invocation>,
+    _in_flight: Vec<CallGuard>,
+}
+
+fn fixture(n: usize, equal: bool, tag: &str) -> Fixture {
+    let mut rng = SmallRng::seed_from_u64(n as u64);
+    let urls: Vec<Url> = (0..n)
+        .map(|i| {
+            let w = if equal { 100 } else { rng.random_range(1..=100) };
+            format!(
+                "dubbo://10.{}.{}.{}:20880/com.foo.Bench{tag}?weight={w}&timestamp=1600000000000",
+                i / 65536,
+                (i / 256) % 256,
+                i % 256
+            )
+            .parse()
+            .expect("bench URL")
+        })
+        .collect();
+    let identities: Vec<String> = urls.iter().map(Url::identity).collect();
+    let stats = Arc::new(CallStats::new());
+    let mut in_flight = Vec::new();
+    for id in &identities {
+        let h = stats.handle(id, "m");
+        h.record(true, Duration::from_micros(rng.random_range(100..1000)));
+        for _ in 0..rng.random_range(0..3) {
+            in_flight.push(h.begin());
+        }
+    }
+    let set = PreparedSet::with_options(urls.clone(), "m", wall_clock_ms(), Arc::clone(&stats));
+    let invocations = (0..1024)
+        .map(|k| Invocation::new("m").with_argument(format!("user-{k}")))
+        .collect();
+    Fixture {
+        urls,
+        identities,
+        stats,
+        set,
+        invocations,
+        _in_flight: in_flight,
+    }
+}
+
+fn bench_strategy(c: &mut Criterion, name: &str) {
+    for equal in [false, true] {
+        let mut group = c.benchmark_group(format!("{name}/{}", if equal { "equal" } else { "weighted" }));
+        for n in SIZES {
+            let f = fixture(n, equal, name);
+            let ours: Box<dyn LoadBalance> = match name {
+                "random" => Box::new(RandomLoadBalance),
+                "roundrobin" => Box::new(RoundRobinLoadBalance::new()),
+                "leastactive" => Box::new(LeastActiveLoadBalance),
+                "consistenthash" => Box::new(ConsistentHashLoadBalance),
+                "shortestresponse" => Box::new(ShortestResponseLoadBalance),
+                _ => Box::new(P2cLoadBalance),
+            };
+            group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+                let mut k = 0usize;
+                b.iter(|| {
+                    k = (k + 1) & 1023;
+                    black_box(ours.select(&f.set, &f.invocations[k]))
+                })
+            });
+            let rr = RoundRobin::default();
+            let ch = ConsistentHash::default();
+            group.bench_with_input(BenchmarkId::new("dubbo", n), &n, |b, _| {
+                let mut k = 0usize;
+                let mut rng = FastRng;
+                b.iter(|| {
+                    k = (k + 1) & 1023;
+                    let inv = &f.invocations[k];
+                    black_box(match name {
+                        "random" => reference::random(&f.urls, inv, &mut rng),
+                        "roundrobin" => rr.select(&f.urls, &f.identities, inv),
+                        "leastactive" => reference::least_active(&f.urls, &f.identities, &f.stats, inv, &mut rng),
+                        "consistenthash" => ch.select(&f.urls, inv),
+                        "shortestresponse" => {
+                            reference::shortest_response(&f.urls, &f.identities, &f.stats, inv, &mut rng)
+                        }
+                        _ => reference::p2c(&f.urls, &f.identities, &f.stats, inv, &mut rng),
+                    })
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+fn strategies(c: &mut Criterion) {
+    for name in [
+        "random",
+        "roundrobin",
+        "leastactive",
+        "consistenthash",
+        "shortestresponse",
+        "p2c",
+    ] {
+        bench_strategy(c, name);
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(20);
+    targets = strategies
+}
+criterion_main!(benches);

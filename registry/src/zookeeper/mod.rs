@@ -250,7 +250,7 @@ impl Registry for ZookeeperRegistry {
             url: url.clone(),
             ephemeral: url.param_bool(keys::DYNAMIC, true),
             node,
-            written: false,
+            written_in: None,
         };
         let leaf = entry.node.leaf.clone();
         let _writing = inner.write_lock.lock().await;
@@ -260,14 +260,20 @@ impl Registry for ZookeeperRegistry {
             own.deletes.remove(&leaf);
             own.entries.insert(leaf.clone(), entry.clone());
         }
+        let mut session = None;
         let written = match inner.connected() {
-            Ok(conn) => inner.write_node(&conn, &entry).await,
+            Ok(conn) => {
+                // Recorded with the entry: if the session is replaced meanwhile, the entry stays
+                // pending for the new one.
+                session = Some(conn.session_id());
+                inner.write_node(&conn, &entry).await
+            }
             Err(e) => Err(e),
         };
         match written {
             Ok(()) => {
-                if let Some(e) = lock(&inner.own).entries.get_mut(&leaf) {
-                    e.written = true;
+                if let (Some(e), Some(session)) = (lock(&inner.own).entries.get_mut(&leaf), session) {
+                    e.written_in = Some(session);
                 }
                 tracing::debug!(%url, path = %leaf, ephemeral = entry.ephemeral, "registered");
                 Ok(())
@@ -388,12 +394,14 @@ impl Registry for ZookeeperRegistry {
             if inner.shut_down.swap(true, Ordering::AcqRel) {
                 return;
             }
+            // Only nodes of the current session: an older one may belong to someone else now.
+            let session = inner.conn().map(|c| c.session_id());
             let ephemeral: Vec<String> = {
                 let mut own = lock(&inner.own);
                 own.deletes.clear();
                 own.entries
                     .drain()
-                    .filter(|(_, e)| e.ephemeral && e.written)
+                    .filter(|(_, e)| e.ephemeral && e.is_written(session))
                     .map(|(leaf, _)| leaf)
                     .collect()
             };

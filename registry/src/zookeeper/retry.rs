@@ -71,8 +71,9 @@ impl Inner {
     pub(crate) fn pending_operations(&self) -> Vec<PendingOperation> {
         let mut out = Vec::new();
         {
+            let session = self.conn().map(|c| c.session_id());
             let own = lock(&self.own);
-            let mut regs: Vec<_> = own.entries.values().filter(|e| !e.written).collect();
+            let mut regs: Vec<_> = own.entries.values().filter(|e| !e.is_written(session)).collect();
             regs.sort_by(|a, b| a.node.leaf.cmp(&b.node.leaf));
             out.extend(regs.into_iter().map(|e| PendingOperation::Register(e.url.clone())));
             let mut dels: Vec<_> = own.deletes.iter().collect();
@@ -98,7 +99,13 @@ impl Inner {
         let _writing = self.write_lock.lock().await;
         let (regs, dels) = {
             let own = lock(&self.own);
-            let regs: Vec<_> = own.entries.values().filter(|e| !e.written).cloned().collect();
+            let session = Some(conn.session_id());
+            let regs: Vec<_> = own
+                .entries
+                .values()
+                .filter(|e| !e.is_written(session))
+                .cloned()
+                .collect();
             let dels: Vec<_> = own.deletes.iter().map(|(p, u)| (p.clone(), u.clone())).collect();
             (regs, dels)
         };
@@ -120,7 +127,7 @@ impl Inner {
             match self.write_node(&conn, &entry).await {
                 Ok(()) => {
                     if let Some(e) = lock(&self.own).entries.get_mut(&entry.node.leaf) {
-                        e.written = true;
+                        e.written_in = Some(conn.session_id());
                     }
                     tracing::info!(url = %entry.url, session = format_args!("{:#x}", conn.session_id()), "registration (re-)created");
                 }
@@ -138,8 +145,9 @@ impl Inner {
     }
 
     fn has_pending_writes(&self) -> bool {
+        let session = self.conn().map(|c| c.session_id());
         let own = lock(&self.own);
-        !own.deletes.is_empty() || own.entries.values().any(|e| !e.written)
+        !own.deletes.is_empty() || own.entries.values().any(|e| !e.is_written(session))
     }
 
     /// Check that every own ephemeral node believed written still exists; mark missing ones
@@ -149,7 +157,7 @@ impl Inner {
         let written: Vec<String> = lock(&self.own)
             .entries
             .values()
-            .filter(|e| e.written && e.ephemeral)
+            .filter(|e| e.ephemeral && e.is_written(Some(conn.session_id())))
             .map(|e| e.node.leaf.clone())
             .collect();
         if written.is_empty() {
@@ -171,7 +179,7 @@ impl Inner {
         for path in &missing {
             if let Some(e) = own.entries.get_mut(path) {
                 tracing::warn!(url = %e.url, "own registration vanished from ZooKeeper; re-creating it");
-                e.written = false;
+                e.written_in = None;
             }
         }
         Ok(missing.len())

@@ -12,7 +12,7 @@ use zookeeper_client::{Client, SessionState};
 
 use super::config::ZookeeperConfig;
 use super::retry::Backoff;
-use super::state::{Conn, Inner, Live, lock};
+use super::state::{Conn, Inner, Live};
 use crate::error::RegistryError;
 
 /// Shortest wait between two attempts to establish a session.
@@ -53,14 +53,8 @@ impl Inner {
             number,
             "ZooKeeper session established"
         );
-        {
-            let mut own = lock(&self.own);
-            for entry in own.entries.values_mut() {
-                if entry.ephemeral {
-                    entry.written = false;
-                }
-            }
-        }
+        // Own ephemeral nodes count as written only in the session they were written in:
+        // the retry task (woken below) re-creates them in this one.
         self.live.send_modify(|live| {
             live.conn = Some(conn.clone());
             live.epoch += 1;

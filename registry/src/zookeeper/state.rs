@@ -47,8 +47,20 @@ pub(crate) struct OwnEntry {
     pub url: Url,
     pub node: NodePath,
     pub ephemeral: bool,
-    /// Whether the node is known to exist in the current session.
-    pub written: bool,
+    /// The session in which the node was last written (and not found missing since).
+    pub written_in: Option<i64>,
+}
+
+impl OwnEntry {
+    /// Whether the node needs no writing in session `session` (`None`: no session): an
+    /// ephemeral node must have been written in that very session, a persistent one in any.
+    pub fn is_written(&self, session: Option<i64>) -> bool {
+        match self.written_in {
+            None => false,
+            Some(_) if !self.ephemeral => true,
+            Some(s) => Some(s) == session,
+        }
+    }
 }
 
 /// This process's registrations and the unregistrations still to be done.

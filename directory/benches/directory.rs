@@ -159,6 +159,10 @@ fn bench_list(c: &mut Criterion) {
                     .expect("providers")
             })
         });
+        let snap = dir.snapshot();
+        g.bench_function(format!("snapshot_with_route_no_arcswap/{n}"), |b| {
+            b.iter(|| snap.with_route(black_box(&inv), |r| r.providers().len()).expect("providers"))
+        });
         g.bench_function(format!("list/{n}"), |b| {
             b.iter(|| {
                 let l = dir.list(black_box(&inv)).expect("providers");

@@ -161,6 +161,56 @@ impl std::ops::Deref for Listed {
     }
 }
 
+/// Method name → route. A short list is scanned (length first, then bytes): cheaper than
+/// hashing for the handful of methods a service usually has; long lists use a hash map.
+#[derive(Debug, Default)]
+pub(crate) struct MethodTable {
+    list: Vec<(Box<str>, Arc<MethodRoute>)>,
+    map: Option<FastMap<Box<str>, Arc<MethodRoute>>>,
+}
+
+/// Up to this many methods are scanned instead of hashed.
+const SCAN_METHODS: usize = 16;
+
+impl MethodTable {
+    fn new(map: FastMap<Box<str>, Arc<MethodRoute>>) -> Self {
+        if map.len() <= SCAN_METHODS {
+            let mut list: Vec<_> = map.into_iter().collect();
+            list.sort_by(|a, b| a.0.cmp(&b.0));
+            MethodTable { list, map: None }
+        } else {
+            MethodTable {
+                list: Vec::new(),
+                map: Some(map),
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, method: &str) -> Option<&Arc<MethodRoute>> {
+        match &self.map {
+            Some(map) => map.get(method),
+            None => {
+                let wanted = method.as_bytes();
+                self.list
+                    .iter()
+                    .find(|(k, _)| {
+                        let k = k.as_bytes();
+                        k.len() == wanted.len() && k.iter().zip(wanted).all(|(a, b)| a == b)
+                    })
+                    .map(|(_, v)| v)
+            }
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = (&str, &Arc<MethodRoute>)> + '_> {
+        match &self.map {
+            Some(map) => Box::new(map.iter().map(|(k, v)| (&**k, v))),
+            None => Box::new(self.list.iter().map(|(k, v)| (&**k, v))),
+        }
+    }
+}
+
 enum Found<'a> {
     Shared(&'a Arc<Route>),
     Owned(Arc<Route>),
@@ -271,7 +321,7 @@ pub struct Snapshot {
     pub(crate) notified: bool,
     pub(crate) destroyed: bool,
     pub(crate) providers: Arc<[Arc<Member>]>,
-    pub(crate) methods: FastMap<Box<str>, Arc<MethodRoute>>,
+    pub(crate) methods: MethodTable,
     pub(crate) any: Arc<MethodRoute>,
     pub(crate) chain: Arc<RouterChain>,
     pub(crate) configurators: Arc<Configurators>,
@@ -300,7 +350,7 @@ impl Snapshot {
             notified: false,
             destroyed: false,
             providers: Arc::from(Vec::new()),
-            methods: FastMap::default(),
+            methods: MethodTable::default(),
             any,
             chain: Arc::new(RouterChain::default()),
             configurators: Arc::new(Configurators::new()),
@@ -363,7 +413,7 @@ impl Snapshot {
             notified,
             destroyed: false,
             providers,
-            methods,
+            methods: MethodTable::new(methods),
             any,
             chain,
             configurators,
@@ -396,7 +446,7 @@ impl Snapshot {
 
     /// The methods with their own route (declared by some provider).
     pub fn methods(&self) -> impl Iterator<Item = (&str, &Arc<MethodRoute>)> {
-        self.methods.iter().map(|(k, v)| (&**k, v))
+        self.methods.iter()
     }
 
     /// The route for `method` (the `*` route for methods no provider declares).

@@ -70,7 +70,7 @@ fn url(s: &str) -> Url {
 impl Env {
     fn registry_url(&self, addr: &str, extra: &str) -> String {
         format!(
-            "zookeeper://{addr}?group={}&session=4000&timeout=3000{extra}",
+            "zookeeper://{addr}?group={}&session=4000&timeout=3000&file.cache=false{extra}",
             self.root
         )
     }
@@ -727,7 +727,7 @@ async fn registry_url_settings_are_used() {
     // A comma list in the host part, a group without a slash, a timeout and a session.
     let group = env.root.trim_start_matches('/').to_owned();
     let reg = ZookeeperRegistry::from_str(&format!(
-        "zookeeper://127.0.0.1:1,{}?group={group}&session=2000&timeout=2000",
+        "zookeeper://127.0.0.1:1,{}?group={group}&session=2000&timeout=2000&file.cache=false",
         env.addr
     ))
     .await
@@ -759,7 +759,7 @@ async fn registry_url_settings_are_used() {
 async fn operations_are_kept_and_retried_while_zookeeper_is_unreachable() {
     logs();
     // Nothing listens on port 1.
-    let unreachable = "zookeeper://127.0.0.1:1?timeout=300&retry.period=200";
+    let unreachable = "zookeeper://127.0.0.1:1?timeout=300&retry.period=200&file.cache=false";
     let err = ZookeeperRegistry::from_str(&format!("{unreachable}&check=true"))
         .await
         .unwrap_err();
@@ -1050,7 +1050,7 @@ async fn an_outage_longer_than_the_session_never_empties_the_provider_list() {
     logs();
     let mut server = ZkServer::start(200).expect("a ZooKeeper server");
     let registry_url = format!(
-        "zookeeper://{}?group={}&session=2000&timeout=1000&retry.period=500",
+        "zookeeper://{}?group={}&session=2000&timeout=1000&retry.period=500&file.cache=false",
         server.addr(),
         unique_path("reg-outage")
     );
@@ -1106,4 +1106,119 @@ async fn an_outage_longer_than_the_session_never_empties_the_provider_list() {
         2
     );
     println!("live {live:?} after the restart; {lists} lists delivered, none empty");
+}
+
+// ---------------------------------------------------------------------------------------------
+// the cache file
+
+/// Live lists go to the cache file; a consumer started while ZooKeeper is unreachable gets
+/// them at once, then live lists as soon as a session is up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_file_serves_a_cold_start_then_live_lists_take_over() {
+    let env = env("reg-cache");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dubbo-registry-test.cache");
+    let registry_url = |addr: &str| {
+        env.registry_url(addr, &format!("&file={}", file.display()))
+            .replace("&file.cache=false", "")
+    };
+
+    let provider_side = env.registry("").await;
+    let a = url("dubbo://10.0.0.5:20880/com.foo.Svc?interface=com.foo.Svc&version=1.0");
+    provider_side.register(&a).await.unwrap();
+    let consumer = url("consumer://10.0.0.1/com.foo.Svc?version=1.0");
+    {
+        let first = ZookeeperRegistry::from_str(&registry_url(&env.addr)).await.unwrap();
+        assert_eq!(first.config().file.as_deref(), Some(file.as_path()));
+        let mut sub = first.subscribe(&consumer).await.unwrap();
+        wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+            !n.is_empty_marker()
+        })
+        .await;
+        // Debounced write.
+        within("cache file written", Duration::from_secs(3), async {
+            loop {
+                let entries = zkdubbo_registry::cache::read_file(&file).unwrap_or_default();
+                if entries
+                    .get("com.foo.Svc:1.0")
+                    .is_some_and(|v| v.split(' ').count() == 3)
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        first.shutdown().await;
+    }
+    let entries = zkdubbo_registry::cache::read_file(&file).unwrap();
+    let cached: Vec<Url> = entries["com.foo.Svc:1.0"].split(' ').map(url).collect();
+    assert!(cached.contains(&a), "{cached:?}");
+    assert!(
+        cached
+            .iter()
+            .any(|u| u.protocol() == "empty" && u.param("category") == Some("routers"))
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("#Dubbo Registry Cache\n"), "{text}");
+    assert!(
+        text.contains("com.foo.Svc\\:1.0=dubbo\\://10.0.0.5\\:20880/com.foo.Svc?"),
+        "{text}"
+    );
+
+    // Cold start: ZooKeeper unreachable (the proxy refuses every connection).
+    let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
+    proxy.partition_with(PartitionMode::Refuse);
+    let cold = ZookeeperRegistry::from_str(&registry_url(&proxy.addr()).replace("timeout=3000", "timeout=500"))
+        .await
+        .unwrap();
+    assert!(!cold.is_available());
+    let start = Instant::now();
+    let mut sub = cold.subscribe(&consumer).await.unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_millis(200), |_| true).await;
+    assert_eq!(n.source, zkdubbo_registry::Source::Cache);
+    assert_eq!(n.version, None);
+    assert_eq!(n.non_empty_urls(), std::slice::from_ref(&a));
+    println!("cached list served {:?} after subscribing", start.elapsed());
+
+    // A provider added meanwhile is seen once ZooKeeper is reachable.
+    let b = url("dubbo://10.0.0.6:20880/com.foo.Svc?interface=com.foo.Svc&version=1.0");
+    provider_side.register(&b).await.unwrap();
+    proxy.heal();
+    let healed = Instant::now();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |n| {
+        n.urls.len() == 2
+    })
+    .await;
+    assert_eq!(n.source, zkdubbo_registry::Source::Live);
+    assert!(n.version.is_some());
+    println!("live list {:?} after ZooKeeper became reachable", healed.elapsed());
+    cold.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_cache_file_is_reported_and_ignored() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("corrupt-ZKDUBBO.cache");
+    let garbage = "#zkdubbo checksum=0123456789abcdef entries=1\ncom.foo.Svc=dubbo\\://10.0.0.5\\:20\n";
+    std::fs::write(&file, garbage).unwrap();
+    let reg = ZookeeperRegistry::from_str(&format!("zookeeper://127.0.0.1:1?timeout=300&file={}", file.display()))
+        .await
+        .unwrap();
+    let mut sub = reg.subscribe(&url("consumer://10.0.0.1/com.foo.Svc")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(sub.try_next().is_none(), "nothing served from a corrupt file");
+    let logs = log_text();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("WARN") && l.contains("corrupt-ZKDUBBO.cache")),
+        "no warning naming the file in:\n{logs}"
+    );
+    reg.shutdown().await;
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        garbage,
+        "never deleted or rewritten"
+    );
 }

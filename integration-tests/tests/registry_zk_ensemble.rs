@@ -40,7 +40,7 @@ async fn views_converge_after_leader_and_follower_loss_under_churn() {
     let mut ensemble = ZkEnsemble::start(200).expect("a 3-node ensemble");
     let root = unique_path("reg-ensemble");
     let registry_url = format!(
-        "zookeeper://{}?group={root}&session=4000&timeout=1000&retry.period=500",
+        "zookeeper://{}?group={root}&session=4000&timeout=1000&retry.period=500&file.cache=false",
         ensemble.connect_string()
     );
     let mut registries = Vec::new();

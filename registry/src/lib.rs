@@ -4,6 +4,7 @@
 //! in Apache Dubbo's layout, and [`MemoryRegistry`] in memory for tests of the layers above.
 //! Subscriptions deliver full, versioned, coalesced lists per category ([`Notification`]).
 
+pub mod cache;
 pub mod error;
 pub mod guard;
 pub mod memory;

@@ -1,5 +1,6 @@
 //! The registry URL: `zookeeper://host:port[,host:port...]?backup=...&group=...&session=...`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use zkdubbo_common::Url;
@@ -55,6 +56,9 @@ pub struct ZookeeperConfig {
     /// `check=true`: [`ZookeeperRegistry::connect`](super::ZookeeperRegistry::connect) fails
     /// when no session can be established at once (default false: connect in the background).
     pub check: bool,
+    /// The cache file (`file` param, else Java's default path, see
+    /// [`cache::default_path`](crate::cache::default_path)); `None` with `file.cache=false`.
+    pub file: Option<PathBuf>,
 }
 
 impl ZookeeperConfig {
@@ -121,6 +125,14 @@ impl ZookeeperConfig {
             retry_period: ms("retry.period", DEFAULT_RETRY_PERIOD_MS)?,
             check_period: ms("registry.check.period", DEFAULT_CHECK_PERIOD_MS)?,
             check: url.param_bool("check", false),
+            file: if url.param_bool("file.cache", true) {
+                match url.param("file").map(str::trim).filter(|f| !f.is_empty()) {
+                    Some(f) => Some(PathBuf::from(f)),
+                    None => crate::cache::default_path(url),
+                }
+            } else {
+                None
+            },
         })
     }
 
@@ -146,9 +158,7 @@ impl std::str::FromStr for ZookeeperConfig {
         let (url, extra) = parse_registry_url(s)?;
         let mut cfg = ZookeeperConfig::from_url(&url)?;
         // The extra host-part addresses come before the backups, in the order written.
-        let n = extra.len();
-        let mut servers = Vec::with_capacity(cfg.servers.len() + n);
-        servers.push(cfg.servers[0].clone());
+        let mut servers: Vec<String> = cfg.servers.iter().take(1).cloned().collect();
         for e in extra {
             add_servers(&mut servers, &e);
         }
@@ -258,6 +268,10 @@ mod tests {
         assert_eq!(c.digest().as_deref(), Some("u:p"));
         assert_eq!(c.retry_period, Duration::from_millis(200));
         assert!(c.check);
+
+        let c = cfg("zookeeper://zk?file=/tmp/x.cache");
+        assert_eq!(c.file, Some(PathBuf::from("/tmp/x.cache")));
+        assert_eq!(cfg("zookeeper://zk?file=/tmp/x.cache&file.cache=false").file, None);
 
         let c = cfg("zookeeper://zk?username=admin&password=secret&group=other");
         assert_eq!(c.root, "/other");

@@ -7,6 +7,8 @@
 //! * `session` — connecting, and the supervisor that follows the session state.
 //! * `watcher` — one watch task per subscribed category path (and one on the root for `*`).
 //! * `retry` — retry until success of own writes, and the periodic self-check.
+//! * the cache file ([`crate::cache`]) — written from live lists, served to subscribers while
+//!   ZooKeeper cannot be reached.
 //!
 //! Consumers register themselves through the caller (see
 //! [`Registration::register_consumer`](crate::Registration::register_consumer)); `subscribe`
@@ -36,9 +38,13 @@ pub use self::paths::{Layout, NodePath};
 pub use self::retry::PendingOperation;
 use self::state::{Inner, Live, Own, OwnEntry, lock, timed};
 use self::watcher::{WatchSet, decode_children};
+use crate::cache::CacheFile;
 use crate::error::RegistryError;
 use crate::notification::{Category, Subscription, SubscriptionSink, matching_list, subscription_channel};
 use crate::registry::Registry;
+
+/// How long cache file changes settle before they are written.
+const CACHE_DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// A [`Registry`] on ZooKeeper, compatible with Java, Go and Python Dubbo.
 ///
@@ -52,6 +58,10 @@ use crate::registry::Registry;
 /// * A registration or unregistration that fails for a transient reason (no session,
 ///   timeout, lost connection) is kept and retried until it succeeds (see
 ///   [`ZookeeperRegistry::pending_operations`]); such calls return `Ok` at once.
+///
+/// * Live lists are written to the cache file (`file` param, Java's default path, or none with
+///   `file.cache=false`); a subscription made while there is no session first gets the cached
+///   lists ([`Source::Cache`](crate::Source::Cache)), then live ones.
 ///
 /// Dropping the last handle ends the session (so ZooKeeper removes its ephemeral nodes);
 /// [`Registry::shutdown`] deletes them at once first.
@@ -95,6 +105,7 @@ impl ZookeeperRegistry {
     /// Connect with an explicit configuration; `url` is used in messages and by
     /// [`Registry::url`].
     pub async fn connect_with(url: Url, config: ZookeeperConfig) -> Result<Arc<ZookeeperRegistry>, RegistryError> {
+        let config_file = config.file.clone();
         let (live, _) = watch::channel(Live::default());
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new(Inner {
@@ -112,6 +123,8 @@ impl ZookeeperRegistry {
             next_subscription: AtomicU64::new(1),
             sessions: AtomicU64::new(0),
             wake_retry: Notify::new(),
+            cache: config_file.map(|path| Arc::new(CacheFile::load(path))),
+            notified: Mutex::new(HashMap::new()),
         });
         match session::connect_client(&inner.config).await {
             Ok(client) => {
@@ -126,6 +139,9 @@ impl ZookeeperRegistry {
         }
         tokio::spawn(session::supervise(inner.clone()));
         tokio::spawn(retry::retry_loop(inner.clone()));
+        if let Some(cache) = &inner.cache {
+            tokio::spawn(cache.clone().run_writer(CACHE_DEBOUNCE, inner.shutdown.subscribe()));
+        }
         Ok(Arc::new(ZookeeperRegistry { inner }))
     }
 
@@ -137,6 +153,11 @@ impl ZookeeperRegistry {
     /// The root path (`/dubbo`).
     pub fn root(&self) -> &str {
         self.inner.layout.root()
+    }
+
+    /// The cache file in use, if any.
+    pub fn cache_file(&self) -> Option<&std::path::Path> {
+        self.inner.cache.as_deref().map(CacheFile::path)
     }
 
     /// The layout (paths of interfaces, categories and nodes).
@@ -228,6 +249,7 @@ async fn drive_subscription(inner: Arc<Inner>, id: u64, sink: SubscriptionSink, 
         }
     }
     drop(watches);
+    lock(&inner.notified).remove(&id);
     lock(&inner.subscriptions).remove(&id);
     lock(&inner.failing_watches).retain(|(sub, _), _| *sub != id);
     if inner.is_shut_down() {
@@ -333,6 +355,9 @@ impl Registry for ZookeeperRegistry {
             });
         }
         let (sink, subscription) = subscription_channel(consumer.clone());
+        if !self.is_available() {
+            inner.serve_cache(&sink, &categories);
+        }
         let id = inner.next_subscription.fetch_add(1, Ordering::Relaxed);
         lock(&inner.subscriptions).insert(id, sink.clone());
         tokio::spawn(drive_subscription(inner.clone(), id, sink, categories));
@@ -427,6 +452,13 @@ impl Registry for ZookeeperRegistry {
         let sinks: Vec<SubscriptionSink> = lock(&inner.subscriptions).drain().map(|(_, s)| s).collect();
         for sink in sinks {
             sink.close();
+        }
+        if let Some(cache) = inner.cache.clone() {
+            match tokio::task::spawn_blocking(move || cache.flush()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot write the registry cache file"),
+                Err(e) => tracing::warn!(error = %e, "the cache file writer failed"),
+            }
         }
         // Dropping the last client (the tasks drop theirs as they stop) closes the session.
         inner.live.send_modify(|live| {

@@ -12,8 +12,9 @@ use zookeeper_client::{Acls, Client, CreateMode, SessionState};
 
 use super::config::ZookeeperConfig;
 use super::paths::{Layout, NodePath};
+use crate::cache::CacheFile;
 use crate::error::RegistryError;
-use crate::notification::SubscriptionSink;
+use crate::notification::{Category, SubscriptionSink};
 
 /// One ZooKeeper session.
 pub(crate) struct Conn {
@@ -72,6 +73,9 @@ pub(crate) struct Own {
     pub deletes: HashMap<String, Url>,
 }
 
+/// The list last delivered per category of one subscription.
+pub(crate) type NotifiedLists = std::collections::BTreeMap<Category, Arc<[Url]>>;
+
 pub(crate) struct Inner {
     pub url: Url,
     pub config: ZookeeperConfig,
@@ -92,6 +96,10 @@ pub(crate) struct Inner {
     /// Sessions established so far.
     pub sessions: AtomicU64,
     pub wake_retry: Notify,
+    /// The cache file, unless `file.cache=false`.
+    pub cache: Option<Arc<CacheFile>>,
+    /// Subscription id → the list last delivered per category (what the cache file holds).
+    pub notified: Mutex<HashMap<u64, NotifiedLists>>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -299,6 +307,67 @@ impl Inner {
             path: leaf.clone(),
             source: zookeeper_client::Error::RuntimeInconsistent,
         })
+    }
+
+    /// Remember the list just delivered to subscription `id` and put the subscription's lists
+    /// of every category into the cache file (DESIGN A4: key = service key, value = all URLs,
+    /// `empty://` markers included). `*` subscriptions are not cached.
+    pub fn cache_notified(&self, id: u64, consumer: &Url, category: Category, urls: &Arc<[Url]>) {
+        let Some(cache) = &self.cache else { return };
+        if consumer.interface() == zkdubbo_common::keys::ANY_VALUE {
+            return;
+        }
+        let all: Vec<Url> = {
+            let mut notified = lock(&self.notified);
+            let lists = notified.entry(id).or_default();
+            lists.insert(category, urls.clone());
+            lists.values().flat_map(|l| l.iter().cloned()).collect()
+        };
+        cache.store(&consumer.service_key(), &all);
+    }
+
+    /// Serve the cached lists of `sink`'s consumer (when ZooKeeper cannot be read): one
+    /// unversioned [`Source::Cache`](crate::Source::Cache) notification per subscribed category
+    /// found in the cache. Live lists replace them as soon as they are read.
+    pub fn serve_cache(&self, sink: &SubscriptionSink, categories: &[Category]) -> bool {
+        let Some(cache) = &self.cache else { return false };
+        let consumer = sink.consumer();
+        if consumer.interface() == zkdubbo_common::keys::ANY_VALUE {
+            return false;
+        }
+        let Some(urls) = cache.urls(&consumer.service_key()) else {
+            return false;
+        };
+        let interface: Arc<str> = Arc::from(consumer.interface());
+        let mut served = false;
+        for &category in categories {
+            let in_category: Vec<Url> = urls
+                .iter()
+                .filter(|u| u.category() == category.as_str())
+                .cloned()
+                .collect();
+            if in_category.is_empty() {
+                continue;
+            }
+            let found = in_category
+                .into_iter()
+                .filter(|u| u.protocol() != zkdubbo_common::keys::EMPTY_PROTOCOL);
+            served |= sink.push(crate::Notification {
+                interface: interface.clone(),
+                category,
+                urls: crate::notification::matching_list(consumer, category, found),
+                version: None,
+                source: crate::Source::Cache,
+            });
+        }
+        if served {
+            tracing::info!(
+                consumer = %consumer,
+                path = %cache.path().display(),
+                "ZooKeeper unavailable: serving the cached lists"
+            );
+        }
+        served
     }
 
     /// Delete a leaf; an absent one is fine.

@@ -84,13 +84,18 @@ pub(crate) struct CategoryWatch {
 impl CategoryWatch {
     fn deliver(&self, urls: Vec<Url>, version: ListVersion) {
         let consumer = self.sink.consumer();
-        self.sink.push(Notification {
+        let list = matching_list(consumer, self.category, urls);
+        let accepted = self.sink.push(Notification {
             interface: self.interface.clone(),
             category: self.category,
-            urls: matching_list(consumer, self.category, urls),
+            urls: list.clone(),
             version: Some(version),
             source: Source::Live,
         });
+        if accepted {
+            self.inner
+                .cache_notified(self.subscription, consumer, self.category, &list);
+        }
     }
 
     /// The category node does not exist: its list is authoritatively empty. Versioned as the

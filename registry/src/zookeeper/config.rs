@@ -43,7 +43,9 @@ pub struct ZookeeperConfig {
     pub root: String,
     /// Requested session timeout (`session`; the server clamps it to 2–20 × its tickTime).
     pub session_timeout: Duration,
-    /// Bound of every single ZooKeeper call and of each connection attempt (`timeout`).
+    /// Bound of every single ZooKeeper call and of each connection attempt (`timeout`); also
+    /// how long a silent connection lasts before it counts as lost (when that is below 3/5 of
+    /// the session timeout).
     pub timeout: Duration,
     /// Digest user (URL user info or `username` param).
     pub username: Option<String>,

@@ -57,8 +57,9 @@ const CACHE_DEBOUNCE: Duration = Duration::from_millis(200);
 ///   are re-created and every category re-read.
 /// * A registration or unregistration that fails for a transient reason (no session,
 ///   timeout, lost connection) is kept and retried until it succeeds (see
-///   [`ZookeeperRegistry::pending_operations`]); such calls return `Ok` at once.
-///
+///   [`ZookeeperRegistry::pending_operations`]); such calls return `Ok` (at once when there
+///   is no connected session, else after the failed attempt). Invalid URLs, missing rights
+///   and calls after shutdown return errors.
 /// * Live lists are written to the cache file (`file` param, Java's default path, or none with
 ///   `file.cache=false`); a subscription made while there is no session first gets the cached
 ///   lists ([`Source::Cache`](crate::Source::Cache)), then live ones.

@@ -11,6 +11,14 @@
 //! - an exponentially weighted moving average of successful latencies
 //!   ([`MethodStats::ewma_nanos`]), for power-of-two-choices.
 //!
+//! The numbers a pick reads ([`HotStats`]: in flight and the window average) sit in 16-byte
+//! slots of per-method arrays; [`CallStats::handles`] gives a set of providers adjacent
+//! slots, so a strategy that looks at every provider reads one compact array instead of a
+//! cache line per provider. (Neighbouring providers then share cache lines on writes: a few
+//! more cache-line transfers per call, for scans that are several times faster.) Slots live
+//! as long as the process (`&'static`), so readers hold plain references; they are never
+//! reused, which costs 16 bytes per provider identity and method ever seen.
+//!
 //! ```
 //! use std::time::Duration;
 //! use zkdubbo_common::stats::CallStats;
@@ -24,8 +32,9 @@
 //! assert_eq!(handle.window_average(), Some(Duration::from_millis(3)));
 //! ```
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -38,6 +47,54 @@ pub const WINDOW_BUCKETS: usize = 6;
 
 /// Weight of a new sample in the EWMA, as a right shift (1/8).
 const EWMA_SHIFT: u32 = 3;
+
+/// Number of slots in a method's first chunk; each next chunk doubles, up to [`MAX_CHUNK`].
+const MIN_CHUNK: usize = 64;
+/// Largest chunk allocated for single slots.
+const MAX_CHUNK: usize = 4096;
+
+/// What a load balancer reads of one provider and method on every pick: 16 bytes, side by
+/// side with the other providers' in a [`HotChunk`].
+#[derive(Debug, Default)]
+#[repr(C, align(16))]
+pub struct HotStats {
+    in_flight: AtomicI32,
+    /// Time slice (truncated) in which `avg_nanos` was computed.
+    avg_slice: AtomicU32,
+    /// Window average of successful latencies in ns (0 = none).
+    avg_nanos: AtomicU64,
+}
+
+impl HotStats {
+    /// Calls begun and not yet ended.
+    #[inline]
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    /// The average latency of successful calls in the window in ns, 0 when there was none,
+    /// given the current slice from [`MethodStats::current_slice`].
+    #[inline]
+    pub fn window_average_nanos_at(&self, slice: u64) -> u64 {
+        let at = self.avg_slice.load(Ordering::Relaxed);
+        if (slice as u32).wrapping_sub(at) >= WINDOW_BUCKETS as u32 {
+            return 0;
+        }
+        self.avg_nanos.load(Ordering::Relaxed)
+    }
+}
+
+/// A new array of `len` slots that lives as long as the process.
+fn new_chunk(len: usize) -> &'static [HotStats] {
+    Box::leak((0..len).map(|_| HotStats::default()).collect::<Box<[HotStats]>>())
+}
+
+/// Where a method's next slots come from.
+#[derive(Debug)]
+struct Slab {
+    chunk: &'static [HotStats],
+    next: usize,
+}
 
 /// Milliseconds since the first use of this module in the process: a monotonic clock shared
 /// by every [`MethodStats`].
@@ -55,6 +112,7 @@ type ByMethod = DashMap<Box<str>, Arc<MethodStats>>;
 #[derive(Debug)]
 pub struct CallStats {
     providers: DashMap<Box<str>, Arc<ByMethod>>,
+    slabs: Mutex<HashMap<Box<str>, Slab>>,
     window: Duration,
 }
 
@@ -74,6 +132,7 @@ impl CallStats {
     pub fn with_window(window: Duration) -> Self {
         CallStats {
             providers: DashMap::new(),
+            slabs: Mutex::new(HashMap::new()),
             window,
         }
     }
@@ -88,17 +147,65 @@ impl CallStats {
     /// The statistics of `method` on the provider `identity`, created if missing. Does not
     /// allocate when the entry exists.
     pub fn handle(&self, identity: &str, method: &str) -> Arc<MethodStats> {
+        if let Some(s) = self.get(identity, method) {
+            return s;
+        }
+        let (chunk, start) = self.reserve(method, 1);
+        self.insert(identity, method, chunk, start)
+    }
+
+    /// The statistics of `method` on each of `identities`, created if missing; the missing
+    /// ones get adjacent [`HotStats`] slots, in order, so that a provider set resolved for
+    /// the first time reads one contiguous array.
+    pub fn handles<S: AsRef<str>>(&self, identities: &[S], method: &str) -> Vec<Arc<MethodStats>> {
+        let existing: Vec<Option<Arc<MethodStats>>> =
+            identities.iter().map(|id| self.get(id.as_ref(), method)).collect();
+        let missing = existing.iter().filter(|e| e.is_none()).count();
+        let (chunk, mut next) = if missing > 0 {
+            self.reserve(method, missing)
+        } else {
+            (&[][..], 0)
+        };
+        existing
+            .into_iter()
+            .zip(identities)
+            .map(|(e, id)| match e {
+                Some(s) => s,
+                None => {
+                    next += 1;
+                    self.insert(id.as_ref(), method, chunk, next - 1)
+                }
+            })
+            .collect()
+    }
+
+    /// Reserve `count` adjacent slots for `method`.
+    fn reserve(&self, method: &str, count: usize) -> (&'static [HotStats], usize) {
+        let mut slabs = self.slabs.lock().unwrap_or_else(PoisonError::into_inner);
+        let slab = slabs.entry(method.into()).or_insert_with(|| Slab {
+            chunk: new_chunk(MIN_CHUNK.max(count)),
+            next: 0,
+        });
+        if slab.next + count > slab.chunk.len() {
+            let len = (2 * slab.chunk.len()).min(MAX_CHUNK).max(count);
+            *slab = Slab {
+                chunk: new_chunk(len),
+                next: 0,
+            };
+        }
+        slab.next += count;
+        (slab.chunk, slab.next - count)
+    }
+
+    fn insert(&self, identity: &str, method: &str, chunk: &'static [HotStats], slot: usize) -> Arc<MethodStats> {
         let methods = match self.providers.get(identity) {
             Some(m) => Arc::clone(m.value()),
             None => Arc::clone(self.providers.entry(identity.into()).or_default().value()),
         };
-        if let Some(s) = methods.get(method) {
-            return Arc::clone(s.value());
-        }
         Arc::clone(
             methods
                 .entry(method.into())
-                .or_insert_with(|| Arc::new(MethodStats::new(self.window)))
+                .or_insert_with(|| Arc::new(MethodStats::in_slot(self.window, chunk, slot)))
                 .value(),
         )
     }
@@ -155,15 +262,14 @@ struct Bucket {
 /// each successful call and published in one atomic, so reading it costs two loads. Under
 /// concurrent writers crossing a bucket boundary a sample may be lost: an estimate, not an
 /// account.
+///
+/// Slots are never reused: an entry dropped by [`CallStats::purge_idle`]
+/// leaves its 16 bytes behind.
 #[derive(Debug)]
 #[repr(align(128))]
 pub struct MethodStats {
-    // Read by the load balancers on every pick: keep together.
-    in_flight: AtomicI64,
-    /// Window average in ns (0 = none).
-    window_avg_nanos: AtomicU64,
-    /// Slice in which `window_avg_nanos` was computed.
-    window_avg_slice: AtomicU64,
+    chunk: &'static [HotStats],
+    slot: usize,
     ewma_nanos: AtomicU64,
     // Written at the end of calls.
     last_used_ms: AtomicU64,
@@ -174,13 +280,17 @@ pub struct MethodStats {
 }
 
 impl MethodStats {
-    /// Fresh statistics with the given window length.
+    /// Fresh statistics with the given window length, with a slot of their own.
     pub fn new(window: Duration) -> Self {
+        Self::in_slot(window, new_chunk(1), 0)
+    }
+
+    fn in_slot(window: Duration, chunk: &'static [HotStats], slot: usize) -> Self {
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        assert!(slot < chunk.len(), "slot within its chunk");
         MethodStats {
-            in_flight: AtomicI64::new(0),
-            window_avg_nanos: AtomicU64::new(0),
-            window_avg_slice: AtomicU64::new(0),
+            chunk,
+            slot,
             ewma_nanos: AtomicU64::new(0),
             last_used_ms: AtomicU64::new(monotonic_ms()),
             succeeded: AtomicU64::new(0),
@@ -192,17 +302,28 @@ impl MethodStats {
 
     /// Start a call: in flight until the returned guard ends or drops.
     pub fn begin(self: &Arc<Self>) -> CallGuard {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.hot().in_flight.fetch_add(1, Ordering::Relaxed);
         CallGuard {
             stats: Some(Arc::clone(self)),
             started: Instant::now(),
         }
     }
 
+    /// The numbers a pick reads.
+    #[inline]
+    pub fn hot(&self) -> &'static HotStats {
+        &self.chunk[self.slot]
+    }
+
+    /// The array holding [`MethodStats::hot`] and its index there.
+    pub fn slot(&self) -> (&'static [HotStats], usize) {
+        (self.chunk, self.slot)
+    }
+
     /// Calls begun and not yet ended.
     #[inline]
     pub fn in_flight(&self) -> u64 {
-        u64::try_from(self.in_flight.load(Ordering::Relaxed)).unwrap_or(0)
+        self.hot().in_flight()
     }
 
     /// Successful calls recorded in total.
@@ -231,11 +352,7 @@ impl MethodStats {
     /// given the current slice from [`MethodStats::current_slice`].
     #[inline]
     pub fn window_average_nanos_at(&self, slice: u64) -> u64 {
-        let at = self.window_avg_slice.load(Ordering::Relaxed);
-        if slice.saturating_sub(at) >= WINDOW_BUCKETS as u64 {
-            return 0;
-        }
-        self.window_avg_nanos.load(Ordering::Relaxed)
+        self.hot().window_average_nanos_at(slice)
     }
 
     /// The average latency of successful calls in the window, if there were any.
@@ -307,12 +424,13 @@ impl MethodStats {
             }
         }
         let avg = sum.checked_div(count).map_or(0, |a| a.max(1));
-        self.window_avg_nanos.store(avg, Ordering::Relaxed);
-        self.window_avg_slice.store(slice, Ordering::Relaxed);
+        let hot = self.hot();
+        hot.avg_nanos.store(avg, Ordering::Relaxed);
+        hot.avg_slice.store(slice as u32, Ordering::Relaxed);
     }
 
     fn end(&self, success: bool, latency: Duration) {
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.hot().in_flight.fetch_sub(1, Ordering::Relaxed);
         self.record(success, latency);
     }
 }
@@ -418,6 +536,23 @@ mod tests {
         assert!(stats.get("busy", "m").is_some());
         assert!(stats.get("idle", "m").is_none());
         drop((held, busy));
+    }
+
+    #[test]
+    fn handles_are_adjacent_and_shared() {
+        let stats = CallStats::new();
+        let early = stats.handle("b", "m");
+        let hs = stats.handles(&["a", "b", "c", "d"], "m");
+        assert!(Arc::ptr_eq(&hs[1], &early));
+        let (chunk, a) = hs[0].slot();
+        for (k, h) in [&hs[2], &hs[3]].into_iter().enumerate() {
+            let (c, s) = h.slot();
+            assert!(std::ptr::eq(c, chunk));
+            assert_eq!(s, a + 1 + k);
+        }
+        let _g = hs[2].begin();
+        assert_eq!(chunk[a + 1].in_flight(), 1);
+        assert_eq!(stats.handle("c", "m").in_flight(), 1);
     }
 
     #[test]

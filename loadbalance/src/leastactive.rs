@@ -2,14 +2,16 @@
 
 use rand::Rng;
 use zkdubbo_common::Invocation;
+use zkdubbo_common::stats::HotStats;
 
 use crate::balance::impl_load_balance;
-use crate::least::pick_least;
+use crate::least::pick_least_hot;
 use crate::prepared::SetView;
 
 /// The provider with the fewest calls in flight for this method; ties by weighted random
 /// among them. In-flight counts come from the set's call statistics, which the cluster layer
-/// keeps for every call (no `actives` setting needed). O(n) atomic loads per pick.
+/// keeps for every call (no `actives` setting needed). O(n) atomic loads per pick, from one
+/// compact array in the common case.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LeastActiveLoadBalance;
 
@@ -19,8 +21,7 @@ impl LeastActiveLoadBalance {
 
     #[inline]
     fn pick<R: Rng + ?Sized>(&self, set: &SetView, _inv: &Invocation, rng: &mut R) -> Option<usize> {
-        let stats = set.stats();
-        set.with_weights(|t| pick_least(t, |i| u128::from(stats[i].in_flight()), rng))
+        pick_least_hot(set, HotStats::in_flight, rng)
     }
 }
 

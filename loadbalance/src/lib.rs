@@ -64,7 +64,7 @@ pub use consistenthash::ConsistentHashLoadBalance;
 pub use ketama::{HashSpec, KetamaRing};
 pub use leastactive::LeastActiveLoadBalance;
 pub use p2c::P2cLoadBalance;
-pub use prepared::{PreparedSet, SetView, wall_clock_ms};
+pub use prepared::{HotView, PreparedSet, SetView, wall_clock_ms};
 pub use provider::Provider;
 pub use random::RandomLoadBalance;
 pub use registry::{NAMES, UnknownLoadBalance, by_name, for_method};

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use zkdubbo_common::stats::{CallStats, MethodStats};
+use zkdubbo_common::stats::{CallStats, HotStats, MethodStats};
 use zkdubbo_common::{Invocation, Url, keys};
 
 use crate::balance::LoadBalance;
@@ -129,6 +129,7 @@ pub struct SetView {
     ring: OnceLock<KetamaRing>,
     stats_source: Arc<CallStats>,
     stats: OnceLock<Box<[Arc<MethodStats>]>>,
+    hot: OnceLock<HotLayout>,
     pub(crate) rr: OnceLock<RrBinding>,
 }
 
@@ -164,6 +165,7 @@ impl SetView {
             ring: OnceLock::new(),
             stats_source: stats,
             stats: OnceLock::new(),
+            hot: OnceLock::new(),
             rr: OnceLock::new(),
         }
     }
@@ -283,20 +285,58 @@ impl SetView {
             .get_or_init(|| KetamaRing::build(&self.addresses, self.hash.nodes()))
     }
 
-    /// Call statistics of each provider for this set's method, resolved on first use.
+    /// Call statistics of each provider for this set's method, resolved on first use
+    /// (providers seen for the first time get adjacent slots, see [`CallStats::handles`]).
     #[inline]
     pub fn stats(&self) -> &[Arc<MethodStats>] {
         self.stats.get_or_init(|| {
-            self.identities
-                .iter()
-                .map(|id| self.stats_source.handle(id, &self.method))
-                .collect()
+            self.stats_source
+                .handles(&self.identities, &self.method)
+                .into_boxed_slice()
         })
+    }
+
+    /// Where the providers' [`HotStats`] lie, for strategies that read all of them.
+    #[inline]
+    pub fn hot_view(&self) -> HotView<'_> {
+        match self.hot.get_or_init(|| HotLayout::of(self.stats())) {
+            HotLayout::Dense(run) => HotView::Dense(run),
+            HotLayout::Refs(refs) => HotView::Refs(refs),
+        }
     }
 
     /// The registry the statistics come from.
     pub fn stats_source(&self) -> &Arc<CallStats> {
         &self.stats_source
+    }
+}
+
+/// Where the [`HotStats`] of a set's providers lie in memory.
+#[derive(Debug, Clone, Copy)]
+pub enum HotView<'a> {
+    /// One contiguous run, in set order: provider `i` is at `[i]`.
+    Dense(&'a [HotStats]),
+    /// Anywhere: provider `i` is at `*refs[i]`.
+    Refs(&'a [&'static HotStats]),
+}
+
+/// The owned form of [`HotView`].
+enum HotLayout {
+    Dense(&'static [HotStats]),
+    Refs(Box<[&'static HotStats]>),
+}
+
+impl HotLayout {
+    fn of(stats: &[Arc<MethodStats>]) -> Self {
+        if let Some((chunk, start)) = stats.first().map(|s| s.slot())
+            && stats
+                .iter()
+                .enumerate()
+                .all(|(i, s)| std::ptr::eq(s.slot().0, chunk) && s.slot().1 == start + i)
+        {
+            return HotLayout::Dense(&chunk[start..start + stats.len()]);
+        }
+        HotLayout::Refs(stats.iter().map(|s| s.hot()).collect())
     }
 }
 

@@ -125,3 +125,58 @@ fn p2c_candidates_are_distinct() {
         assert_eq!(P2cLoadBalance.select_with_rng(&set, &inv, &mut r), Some(0));
     }
 }
+
+#[test]
+fn every_memory_layout_of_the_statistics_reads_the_right_provider() {
+    use zkdubbo_loadbalance::HotView;
+    let layouts = ["dense", "gather", "scattered"];
+    let expected = |layout: &str| if layout == "dense" { "dense" } else { "refs" };
+    for layout in layouts {
+        let stats = Arc::new(CallStats::new());
+        let u = four();
+        match layout {
+            // Created in reverse order: one chunk, not in set order.
+            "gather" => {
+                for url in u.iter().rev() {
+                    stats.handle(&url.identity(), "m");
+                }
+            }
+            // Fill the first chunk so the first provider ends it and the others start another.
+            "scattered" => {
+                for k in 0..63 {
+                    stats.handle(&format!("filler-{k}"), "m");
+                }
+                stats.handle(&u[0].identity(), "m");
+            }
+            _ => {}
+        }
+        let set = set_with_stats(u.clone(), &stats);
+        let kind = match set.hot_view() {
+            HotView::Dense(_) => "dense",
+            HotView::Refs(_) => "refs",
+        };
+        assert_eq!(kind, expected(layout), "{layout}");
+        // Equal latencies, so that in-flight calls decide for shortestresponse too.
+        for s in set.stats() {
+            s.record(true, Duration::from_millis(1));
+        }
+        for idle in 0..4 {
+            let _busy: Vec<_> = (0..4)
+                .filter(|&i| i != idle)
+                .map(|i| stats.begin(&u[i].identity(), "m"))
+                .collect();
+            let mut r = rng(idle as u64);
+            let inv = Invocation::new("m");
+            assert_eq!(
+                LeastActiveLoadBalance.select_with_rng(&set, &inv, &mut r),
+                Some(idle),
+                "{layout}"
+            );
+            assert_eq!(
+                ShortestResponseLoadBalance.select_with_rng(&set, &inv, &mut r),
+                Some(idle),
+                "{layout}"
+            );
+        }
+    }
+}

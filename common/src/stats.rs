@@ -54,7 +54,7 @@ const MIN_CHUNK: usize = 64;
 const MAX_CHUNK: usize = 4096;
 
 /// What a load balancer reads of one provider and method on every pick: 16 bytes, side by
-/// side with the other providers' in a [`HotChunk`].
+/// side with the other providers' in a per-method array.
 #[derive(Debug, Default)]
 #[repr(C, align(16))]
 pub struct HotStats {

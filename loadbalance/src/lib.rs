@@ -41,6 +41,8 @@
 //! assert_eq!(set.select(&*lb, &inv).unwrap(), first, "same key, same provider");
 //! ```
 
+#![warn(missing_docs)]
+
 mod alias;
 mod balance;
 pub mod consistenthash;

@@ -161,7 +161,10 @@ fn bench_list(c: &mut Criterion) {
         });
         let snap = dir.snapshot();
         g.bench_function(format!("snapshot_with_route_no_arcswap/{n}"), |b| {
-            b.iter(|| snap.with_route(black_box(&inv), |r| r.providers().len()).expect("providers"))
+            b.iter(|| {
+                snap.with_route(black_box(&inv), |r| r.providers().len())
+                    .expect("providers")
+            })
         });
         g.bench_function(format!("list/{n}"), |b| {
             b.iter(|| {
@@ -197,6 +200,19 @@ fn bench_refresh(c: &mut Criterion) {
     let mut g = c.benchmark_group("directory_refresh_10k");
     g.sample_size(20).measurement_time(Duration::from_secs(10));
 
+    g.bench_function("component_prepared_set_one_method", |b| {
+        let members: Vec<Url> = urls.clone();
+        b.iter(|| zkdubbo_loadbalance::PreparedSet::new(members.clone(), "get"))
+    });
+    g.bench_function("component_merge_and_configure_all", |b| {
+        let consumer = consumer();
+        let configurators = Configurators::parse(&[configurator()]).0;
+        b.iter(|| {
+            urls.iter()
+                .map(|u| configurators.apply(merge_url(u, consumer.params()), consumer.host()))
+                .count()
+        })
+    });
     g.bench_function("full_rebuild", |b| {
         b.iter_batched(
             directory,

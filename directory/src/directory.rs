@@ -381,6 +381,7 @@ impl Directory for GroupDirectory {
 struct CacheEntry {
     merged: Url,
     configured: Url,
+    disabled: bool,
     identity: Arc<str>,
     generation: u64,
     seen: u64,
@@ -493,25 +494,28 @@ impl Core {
         list.reserve(urls.len());
         members.reserve(urls.len());
         for raw in urls.iter() {
-            let (url, identity) = match self.cache.get_mut(raw) {
+            let (url, identity, disabled) = match self.cache.get_mut(raw) {
                 Some(e) => {
                     if e.generation != self.generation {
                         e.configured = self.configurators.apply(e.merged.clone(), &self.consumer_host);
+                        e.disabled = is_disabled(&e.configured);
                         e.generation = self.generation;
                     }
                     e.seen = refresh;
-                    (e.configured.clone(), e.identity.clone())
+                    (e.configured.clone(), e.identity.clone(), e.disabled)
                 }
                 None => {
                     let merged = merge_url(raw, self.consumer.params());
                     let configured = self.configurators.apply(merged.clone(), &self.consumer_host);
                     let identity: Arc<str> = raw.identity().into();
-                    let out = (configured.clone(), identity.clone());
+                    let disabled = is_disabled(&configured);
+                    let out = (configured.clone(), identity.clone(), disabled);
                     self.cache.insert(
                         raw.clone(),
                         CacheEntry {
                             merged,
                             configured,
+                            disabled,
                             identity,
                             generation: self.generation,
                             seen: refresh,
@@ -521,7 +525,7 @@ impl Core {
                 }
             };
             let url = &url;
-            if url.param_bool(keys::DISABLED, false) || !url.param_bool(keys::ENABLED, true) {
+            if disabled {
                 counts.disabled += 1;
                 excluded.push((raw.clone(), Exclusion::Disabled));
                 continue;
@@ -652,6 +656,11 @@ fn report(info: &ServiceInfo, errors: Vec<RuleError>) -> Vec<String> {
             e.to_string()
         })
         .collect()
+}
+
+/// `disabled=true` or `enabled=false`.
+fn is_disabled(url: &Url) -> bool {
+    url.param_bool(keys::DISABLED, false) || !url.param_bool(keys::ENABLED, true)
 }
 
 /// Whether `list` (a consumer `protocol` list) accepts `protocol`.

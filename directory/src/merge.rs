@@ -17,6 +17,9 @@
 //! assert_eq!(merged.param("remote.application"), Some("bar"));
 //! ```
 
+use std::cmp::Ordering;
+
+use zkdubbo_common::params::java_cmp;
 use zkdubbo_common::{Params, Url, keys};
 
 /// Provider execution keys that make no sense on the consumer side and are dropped.
@@ -43,28 +46,56 @@ pub const SUBSCRIPTION_KEYS: [&str; 1] = [keys::CATEGORY];
 pub const REMOTE_APPLICATION_KEY: &str = "remote.application";
 
 /// The provider URL with the consumer's parameters merged in (DESIGN A5).
+///
+/// One pass over both sorted parameter lists; the result is built once.
 pub fn merge_url(provider: &Url, consumer: &Params) -> Url {
-    let mut out = provider.clone();
-    for key in PROVIDER_ONLY_KEYS {
-        if out.param(key).is_some() {
-            out.remove_param(key);
-        }
-    }
-    for (k, v) in consumer.iter() {
-        if PROVIDER_FIXED_KEYS.contains(&k) || SUBSCRIPTION_KEYS.contains(&k) {
-            continue;
-        }
-        if PROVIDER_PREFERRED_KEYS.contains(&k) && provider.param(k).is_some_and(|p| !p.is_empty()) {
-            continue;
-        }
-        if out.param(k) != Some(v) {
-            out.set_param(k, v);
+    let mut out: Vec<(&str, &str)> = Vec::with_capacity(provider.params().len() + consumer.len() + 1);
+    let keep_provider = |k: &str| !PROVIDER_ONLY_KEYS.contains(&k);
+    let take_consumer = |k: &str| !PROVIDER_FIXED_KEYS.contains(&k) && !SUBSCRIPTION_KEYS.contains(&k);
+    let mut p = provider.params().iter().peekable();
+    let mut c = consumer.iter().peekable();
+    loop {
+        match (p.peek().copied(), c.peek().copied()) {
+            (Some(pp), Some(cc)) => match java_cmp(pp.0, cc.0) {
+                Ordering::Less => {
+                    if keep_provider(pp.0) {
+                        out.push(pp);
+                    }
+                    p.next();
+                }
+                Ordering::Greater => {
+                    if take_consumer(cc.0) {
+                        out.push(cc);
+                    }
+                    c.next();
+                }
+                Ordering::Equal => {
+                    let provider_wins =
+                        !take_consumer(cc.0) || (PROVIDER_PREFERRED_KEYS.contains(&pp.0) && !pp.1.is_empty());
+                    out.push(if provider_wins { pp } else { cc });
+                    p.next();
+                    c.next();
+                }
+            },
+            (Some(pp), None) => {
+                if keep_provider(pp.0) {
+                    out.push(pp);
+                }
+                p.next();
+            }
+            (None, Some(cc)) => {
+                if take_consumer(cc.0) {
+                    out.push(cc);
+                }
+                c.next();
+            }
+            (None, None) => break,
         }
     }
     if let Some(app) = provider.param(keys::APPLICATION).filter(|a| !a.is_empty()) {
-        out.set_param(REMOTE_APPLICATION_KEY, app);
+        out.push((REMOTE_APPLICATION_KEY, app));
     }
-    out
+    provider.clone().with_param_map(out.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -22,12 +22,17 @@ pub struct Member {
     registered: Url,
     identity: Arc<str>,
     invoker: Arc<dyn Invoker>,
+    /// `dubbo.tag` and `methods` of `url`, read once.
+    tag: Option<Box<str>>,
+    methods: Option<Box<str>>,
 }
 
 impl Member {
     /// A member from its merged URL, the URL it was registered with, and its invoker.
     pub fn new(url: Url, registered: Url, identity: Arc<str>, invoker: Arc<dyn Invoker>) -> Self {
         Member {
+            tag: tag::provider_tag(&url).map(Into::into),
+            methods: url.param(keys::METHODS).filter(|m| !m.is_empty()).map(Into::into),
             url,
             registered,
             identity,
@@ -38,12 +43,7 @@ impl Member {
     /// A member for an invoker used as is (static directories).
     pub fn from_invoker(invoker: Arc<dyn Invoker>) -> Self {
         let url = invoker.url().clone();
-        Member {
-            identity: url.identity().into(),
-            registered: url.clone(),
-            url,
-            invoker,
-        }
+        Member::new(url.clone(), url.clone(), url.identity().into(), invoker)
     }
 
     /// The merged, configured URL: what load balancing and the cluster read.
@@ -59,6 +59,16 @@ impl Member {
     /// `protocol://host:port/path`: the key invokers are shared by.
     pub fn identity(&self) -> &str {
         &self.identity
+    }
+
+    /// The provider's `dubbo.tag`, if any.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// The provider's `methods` list, if it declares one.
+    pub fn methods(&self) -> Option<&str> {
+        self.methods.as_deref()
     }
 
     /// The invoker (shared by every snapshot while the provider stays).
@@ -722,7 +732,7 @@ impl RouteBuilder<'_> {
             let list = base.clone();
             Rest::Tag(TagGroups::build(
                 &list,
-                |m: &Arc<Member>| m.url(),
+                |m: &Arc<Member>| m.tag(),
                 |idx| {
                     if idx.len() == list.len() {
                         list.clone()
@@ -750,7 +760,7 @@ fn method_lists(providers: &Members) -> Vec<(&str, Option<Members>)> {
     let mut groups: FastMap<&str, Vec<usize>> = FastMap::default();
     let mut undeclared: Vec<usize> = Vec::new();
     for (i, m) in providers.iter().enumerate() {
-        match m.url().param(keys::METHODS).filter(|s| !s.is_empty()) {
+        match m.methods() {
             Some(list) => groups.entry(list).or_default().push(i),
             None => undeclared.push(i),
         }

@@ -10,7 +10,7 @@
 //! use zkdubbo_common::{Invocation, Url};
 //! use zkdubbo_directory::router::tag::{TagGroups, request_tag, force_tag};
 //! let providers: Vec<Url> = ["dubbo://a:1/x?dubbo.tag=gray", "dubbo://b:1/x"].iter().map(|s| s.parse().unwrap()).collect();
-//! let groups = TagGroups::build(&providers, |u| u, |idx| idx);
+//! let groups = TagGroups::build(&providers, |u| zkdubbo_directory::router::tag::provider_tag(u), |idx| idx);
 //! let consumer: Url = "consumer://c/x".parse().unwrap();
 //! let inv = Invocation::new("get").with_attachment("dubbo.tag", "gray");
 //! assert_eq!(groups.select(request_tag(&consumer, Some(&inv)), force_tag(&consumer, Some(&inv))), Some(&vec![0]));
@@ -78,12 +78,17 @@ pub struct TagGroups<T> {
 }
 
 impl<T> TagGroups<T> {
-    /// Partition `providers` by their `dubbo.tag`; `make` turns each part's indices into `T`.
-    pub fn build<P>(providers: &[P], url_of: impl Fn(&P) -> &Url, mut make: impl FnMut(Vec<usize>) -> T) -> Self {
+    /// Partition `providers` by their tag (`tag_of`, usually [`provider_tag`] of the URL);
+    /// `make` turns each part's indices into `T`.
+    pub fn build<P>(
+        providers: &[P],
+        tag_of: impl Fn(&P) -> Option<&str>,
+        mut make: impl FnMut(Vec<usize>) -> T,
+    ) -> Self {
         let mut parts: HashMap<Box<str>, Vec<usize>> = HashMap::new();
         let mut untagged = Vec::new();
         for (i, p) in providers.iter().enumerate() {
-            match provider_tag(url_of(p)) {
+            match tag_of(p) {
                 Some(t) => parts.entry(t.into()).or_default().push(i),
                 None => untagged.push(i),
             }
@@ -199,7 +204,7 @@ mod tests {
             let (tag, force) = (request_tag(&consumer, Some(&inv)), force_tag(&consumer, Some(&inv)));
             let hosts = |idx: &[usize]| idx.iter().map(|&i| providers[i].host().to_owned()).collect::<Vec<_>>();
             assert_eq!(hosts(&route(&providers, |u| u, tag, force)), *want, "route: {case}");
-            let groups = TagGroups::build(&providers, |u| u, |v| v);
+            let groups = TagGroups::build(&providers, |u| provider_tag(u), |v| v);
             let got = groups.select(tag, force).map(|v| hosts(v)).unwrap_or_default();
             assert_eq!(got, *want, "groups: {case}");
         }

@@ -204,7 +204,7 @@ mod tests {
             let (tag, force) = (request_tag(&consumer, Some(&inv)), force_tag(&consumer, Some(&inv)));
             let hosts = |idx: &[usize]| idx.iter().map(|&i| providers[i].host().to_owned()).collect::<Vec<_>>();
             assert_eq!(hosts(&route(&providers, |u| u, tag, force)), *want, "route: {case}");
-            let groups = TagGroups::build(&providers, |u| provider_tag(u), |v| v);
+            let groups = TagGroups::build(&providers, provider_tag, |v| v);
             let got = groups.select(tag, force).map(|v| hosts(v)).unwrap_or_default();
             assert_eq!(got, *want, "groups: {case}");
         }

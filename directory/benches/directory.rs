@@ -210,7 +210,7 @@ fn bench_refresh(c: &mut Criterion) {
         b.iter(|| {
             urls.iter()
                 .map(|u| configurators.apply(merge_url(u, consumer.params()), consumer.host()))
-                .count()
+                .collect::<Vec<_>>()
         })
     });
     g.bench_function("full_rebuild", |b| {

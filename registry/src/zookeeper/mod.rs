@@ -126,6 +126,7 @@ impl ZookeeperRegistry {
             wake_retry: Notify::new(),
             cache: config_file.map(|path| Arc::new(CacheFile::load(path))),
             notified: Mutex::new(HashMap::new()),
+            tasks: Mutex::new(Vec::new()),
         });
         match session::connect_client(&inner.config).await {
             Ok(client) => {
@@ -138,10 +139,10 @@ impl ZookeeperRegistry {
                 "no ZooKeeper session yet; connecting in the background"
             ),
         }
-        tokio::spawn(session::supervise(inner.clone()));
-        tokio::spawn(retry::retry_loop(inner.clone()));
+        inner.spawn(session::supervise(inner.clone()));
+        inner.spawn(retry::retry_loop(inner.clone()));
         if let Some(cache) = &inner.cache {
-            tokio::spawn(cache.clone().run_writer(CACHE_DEBOUNCE, inner.shutdown.subscribe()));
+            inner.spawn(cache.clone().run_writer(CACHE_DEBOUNCE, inner.shutdown.subscribe()));
         }
         Ok(Arc::new(ZookeeperRegistry { inner }))
     }
@@ -249,7 +250,7 @@ async fn drive_subscription(inner: Arc<Inner>, id: u64, sink: SubscriptionSink, 
             _ = watches.keep_alive() => {}
         }
     }
-    drop(watches);
+    watches.stop().await;
     lock(&inner.notified).remove(&id);
     lock(&inner.subscriptions).remove(&id);
     lock(&inner.failing_watches).retain(|(sub, _), _| *sub != id);
@@ -361,7 +362,7 @@ impl Registry for ZookeeperRegistry {
         }
         let id = inner.next_subscription.fetch_add(1, Ordering::Relaxed);
         lock(&inner.subscriptions).insert(id, sink.clone());
-        tokio::spawn(drive_subscription(inner.clone(), id, sink, categories));
+        inner.spawn(drive_subscription(inner.clone(), id, sink, categories));
         Ok(subscription)
     }
 
@@ -461,7 +462,15 @@ impl Registry for ZookeeperRegistry {
                 Err(e) => tracing::warn!(error = %e, "the cache file writer failed"),
             }
         }
-        // Dropping the last client (the tasks drop theirs as they stop) closes the session.
+        // Wait for every task of ours to stop (they drop their clients as they do), then drop
+        // the last client: that closes the session.
+        let tasks: Vec<_> = lock(&inner.tasks).drain(..).collect();
+        for task in tasks {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(inner.config.timeout, task).await.is_err() {
+                abort.abort();
+            }
+        }
         inner.live.send_modify(|live| {
             live.conn = None;
             live.epoch += 1;

@@ -98,6 +98,9 @@ pub(crate) struct Inner {
     pub wake_retry: Notify,
     /// The cache file, unless `file.cache=false`.
     pub cache: Option<Arc<CacheFile>>,
+    /// The registry's own tasks (supervisor, retry, cache writer, subscriptions), awaited by
+    /// a graceful shutdown.
+    pub tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Subscription id → the list last delivered per category (what the cache file holds).
     pub notified: Mutex<HashMap<u64, NotifiedLists>>,
 }
@@ -129,6 +132,14 @@ pub(crate) async fn timed<T>(
 }
 
 impl Inner {
+    /// Run `task` as one of the registry's own tasks.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(task);
+        let mut tasks = lock(&self.tasks);
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle);
+    }
+
     pub fn registry_name(&self) -> String {
         super::config::redact(&self.url)
     }

@@ -267,6 +267,12 @@ impl WatchSet {
         });
     }
 
+    /// Stop every task and wait until they are gone.
+    pub async fn stop(mut self) {
+        self.by_key.clear();
+        self.tasks.shutdown().await;
+    }
+
     /// Restart tasks that die; never returns (cancel-safe, for `select!`).
     pub async fn keep_alive(&mut self) {
         loop {

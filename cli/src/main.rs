@@ -10,7 +10,8 @@ mod shutdown;
 mod target;
 
 use commands::{
-    pick::PickArgs, providers::ProvidersArgs, register::RegisterArgs, status::StatusArgs, watch::WatchArgs,
+    describe::DescribeArgs, pick::PickArgs, providers::ProvidersArgs, register::RegisterArgs, status::StatusArgs,
+    watch::WatchArgs,
 };
 use target::Target;
 
@@ -53,6 +54,8 @@ enum Command {
         /// The URL, e.g. `dubbo://10.0.0.5:20880/com.foo.Bar?side=provider`.
         url: String,
     },
+    /// Print what a consumer sees after configurators and routers.
+    Describe(DescribeArgs),
     /// Print the provider each key or call would be balanced to (offline).
     Pick(PickArgs),
     /// Print the URL a node name stands for (offline).
@@ -105,5 +108,13 @@ async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Encode { url } => commands::encode::encode(&url, out),
         Command::Decode { node_name } => commands::encode::decode(&node_name, out),
         Command::Pick(args) => commands::pick::run(&args, out),
+        Command::Describe(args) => {
+            let registry = target.registry(&target::SessionArgs::default()).await?;
+            // `describe` takes a `Send` writer; stdout's handle is one (the lock is re-entrant).
+            let mut stdout = std::io::stdout();
+            let result = commands::describe::run(&args, registry.clone(), &mut stdout).await;
+            zkdubbo_registry::Registry::shutdown(&*registry).await;
+            result
+        }
     }
 }

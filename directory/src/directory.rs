@@ -219,13 +219,13 @@ impl RegistryDirectory {
         self.inner.changes.subscribe()
     }
 
-    /// Wait until the provider list has been received (or `timeout` passes); returns the
-    /// snapshot either way.
+    /// Wait until every subscribed category has been received (or `timeout` passes);
+    /// returns the snapshot either way.
     pub async fn ready(&self, timeout: std::time::Duration) -> Arc<Snapshot> {
         let mut rx = self.changes();
         let _ = tokio::time::timeout(timeout, async {
             loop {
-                if self.inner.snapshot.load().is_notified() {
+                if self.inner.snapshot.load().is_complete() {
                     return;
                 }
                 if rx.changed().await.is_err() {
@@ -406,6 +406,9 @@ struct Core {
     members: FastMap<Arc<str>, Arc<Member>>,
     refresh: u64,
     version: u64,
+    /// Categories received so far, and those subscribed.
+    received: Vec<Category>,
+    expected: Vec<Category>,
 }
 
 impl Core {
@@ -419,6 +422,7 @@ impl Core {
         let multi_group = consumer
             .group()
             .is_some_and(|g| g == keys::ANY_VALUE || g.contains(','));
+        let consumer_for_expected = consumer.clone();
         Core {
             consumer_host: consumer.host().to_owned(),
             consumer,
@@ -437,6 +441,8 @@ impl Core {
             members: FastMap::default(),
             refresh: 0,
             version: 0,
+            received: Vec::new(),
+            expected: Category::subscribed_by(&subscription_url(&consumer_for_expected)),
         }
     }
 
@@ -445,6 +451,9 @@ impl Core {
         if *n.interface != *self.consumer.interface() && self.consumer.interface() != keys::ANY_VALUE {
             tracing::debug!(interface = %n.interface, "ignoring a notification for another interface");
             return false;
+        }
+        if !self.received.contains(&n.category) {
+            self.received.push(n.category);
         }
         match n.category {
             Category::Providers => {
@@ -587,6 +596,7 @@ impl Core {
             prev,
         );
         snapshot.excluded = Arc::from(excluded);
+        snapshot.complete = self.expected.iter().all(|c| self.received.contains(c));
         snapshot.warnings = self
             .configurator_warnings
             .iter()

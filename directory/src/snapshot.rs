@@ -329,6 +329,7 @@ pub struct Snapshot {
     pub(crate) consumer: Url,
     pub(crate) info: Arc<ServiceInfo>,
     pub(crate) notified: bool,
+    pub(crate) complete: bool,
     pub(crate) destroyed: bool,
     pub(crate) providers: Arc<[Arc<Member>]>,
     pub(crate) methods: MethodTable,
@@ -358,6 +359,7 @@ impl Snapshot {
             consumer,
             info,
             notified: false,
+            complete: false,
             destroyed: false,
             providers: Arc::from(Vec::new()),
             methods: MethodTable::default(),
@@ -421,6 +423,7 @@ impl Snapshot {
             consumer,
             info,
             notified,
+            complete: false,
             destroyed: false,
             providers,
             methods: MethodTable::new(methods),
@@ -497,6 +500,12 @@ impl Snapshot {
     /// Information about the service, for messages.
     pub fn info(&self) -> &Arc<ServiceInfo> {
         &self.info
+    }
+
+    /// Whether every subscribed category (providers, configurators, routers) has been
+    /// received at least once.
+    pub fn is_complete(&self) -> bool {
+        self.complete
     }
 
     /// Whether the provider list has been received at least once.

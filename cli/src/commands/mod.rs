@@ -1,5 +1,6 @@
 //! One module per `zkdubbo` subcommand.
 
+pub mod describe;
 pub mod encode;
 pub mod pick;
 pub mod providers;

@@ -391,31 +391,43 @@ impl Snapshot {
             consumer: &consumer,
             chain: &chain,
         };
+        // Routing (cheap) first, sequentially: one shape per method, shared where equal.
         let any_shape = builder.shape(providers.clone(), None);
-        let any = Arc::new(any_shape.materialize(keys::ANY_VALUE, prev.map(|p| &*p.any)));
-        let mut methods: FastMap<Box<str>, Arc<MethodRoute>> = FastMap::default();
         let method_sensitive = chain.is_method_sensitive();
-        let mut full_shape: Option<Shape> = (!method_sensitive).then_some(any_shape);
-        for (method, list) in method_lists(&providers) {
+        let mut full_shape: Option<Shape> = (!method_sensitive).then(|| any_shape.clone());
+        let mut jobs: Vec<(&str, Shape, Option<&MethodRoute>)> = Vec::new();
+        let lists = method_lists(&providers);
+        for (method, list) in &lists {
             let prev_route = prev.and_then(|p| p.methods.get(method)).map(|r| &**r);
-            let route = match list {
-                None => {
-                    let shape = match &full_shape {
-                        Some(shape) => shape.clone(),
-                        None => {
-                            let shape = builder.shape(providers.clone(), Some(method));
-                            if !method_sensitive {
-                                full_shape = Some(shape.clone());
-                            }
-                            shape
+            let shape = match list {
+                None => match &full_shape {
+                    Some(shape) => shape.clone(),
+                    None => {
+                        let shape = builder.shape(providers.clone(), Some(method));
+                        if !method_sensitive {
+                            full_shape = Some(shape.clone());
                         }
-                    };
-                    shape.materialize(method, prev_route)
-                }
-                Some(list) => builder.shape(list, Some(method)).materialize(method, prev_route),
+                        shape
+                    }
+                },
+                Some(list) => builder.shape(list.clone(), Some(method)),
             };
-            methods.insert(method.into(), Arc::new(route));
+            jobs.push((method, shape, prev_route));
         }
+        jobs.push((keys::ANY_VALUE, any_shape, prev.map(|p| &*p.any)));
+        // Then the load-balancing sets (the expensive part), in parallel for large lists.
+        let work = providers.len() * jobs.len();
+        let mut routes = parallel_map(jobs, work >= PARALLEL_WORK, |(method, shape, prev)| {
+            (method, Arc::new(shape.materialize(method, prev)))
+        });
+        let any = routes.pop().map(|(_, r)| r).unwrap_or_else(|| {
+            Arc::new(MethodRoute::Fixed(Arc::new(Route::new(
+                Arc::from(Vec::new()),
+                keys::ANY_VALUE,
+                None,
+            ))))
+        });
+        let methods: FastMap<Box<str>, Arc<MethodRoute>> = routes.into_iter().map(|(m, r)| (m.into(), r)).collect();
         Snapshot {
             version,
             changed_at: SystemTime::now(),
@@ -756,6 +768,39 @@ impl RouteBuilder<'_> {
         };
         Shape { base, emptied_by, rest }
     }
+}
+
+/// Providers × routes above which load-balancing sets are prepared on several threads.
+const PARALLEL_WORK: usize = 20_000;
+
+/// `f` over `items`, on up to `available_parallelism` scoped threads when `parallel`.
+fn parallel_map<T: Send, R: Send>(items: Vec<T>, parallel: bool, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if !parallel || threads <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let mut chunks: Vec<Vec<(usize, T)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        chunks[i % threads].push((i, item));
+    }
+    let f = &f;
+    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(|(i, t)| (i, f(t))).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 /// A provider list shared between snapshots and routes.

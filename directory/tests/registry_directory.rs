@@ -613,3 +613,30 @@ fn prepared_sets_pick_and_are_reused_when_providers_are_unchanged() {
     ));
     assert!(!Arc::ptr_eq(listed.route(), dir.list(&get()).unwrap().route()));
 }
+
+#[test]
+fn large_lists_route_every_method() {
+    // 6,000 providers × 4 routes crosses the threshold for preparing sets on several threads.
+    let (dir, _) = directory("");
+    let providers: Vec<zkdubbo_common::Url> = (0..6000)
+        .map(|i| {
+            let methods = if i % 2 == 0 { "get,put" } else { "get,del" };
+            url(&format!(
+                "dubbo://10.{}.{}.{}:20880/com.foo.Bar?methods={methods}",
+                i / 65536,
+                (i / 256) % 256,
+                i % 256
+            ))
+        })
+        .collect();
+    dir.notify(&note(Category::Providers, &providers, 1));
+    let len = |m: &str| dir.list(&Invocation::new(m)).unwrap().len();
+    assert_eq!(
+        (len("get"), len("put"), len("del"), len("other")),
+        (6000, 3000, 3000, 6000)
+    );
+    let listed = dir.list(&Invocation::new("put")).unwrap();
+    assert_eq!(listed.prepared().method(), "put");
+    assert_eq!(listed.prepared().len(), 3000);
+    assert_eq!(dir.list(&Invocation::new("other")).unwrap().prepared().method(), "*");
+}

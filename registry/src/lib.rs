@@ -16,7 +16,8 @@ pub use error::RegistryError;
 pub use guard::Registration;
 pub use memory::MemoryRegistry;
 pub use notification::{
-    Category, ListVersion, Notification, Source, Subscription, SubscriptionSink, subscription_channel,
+    Category, ListVersion, Notification, SinkOptions, Source, Subscription, SubscriptionSink, subscription_channel,
+    subscription_channel_with,
 };
 pub use registry::Registry;
 pub use zookeeper::ZookeeperRegistry;

@@ -8,7 +8,8 @@ use zkdubbo_common::{Url, keys};
 
 use crate::error::RegistryError;
 use crate::notification::{
-    Category, ListVersion, Notification, Source, Subscription, SubscriptionSink, matching_list, subscription_channel,
+    Category, ListVersion, Notification, SinkOptions, Source, Subscription, SubscriptionSink, matching_list,
+    subscription_channel_with,
 };
 use crate::registry::Registry;
 
@@ -27,6 +28,7 @@ struct State {
     subscribers: Vec<SubscriptionSink>,
     available: bool,
     shut_down: bool,
+    options: SinkOptions,
 }
 
 impl Default for MemoryRegistry {
@@ -52,6 +54,12 @@ impl MemoryRegistry {
         let mut st = self.lock();
         st.lists.insert((interface.to_owned(), category), urls);
         Self::changed(&mut st, interface, category);
+    }
+
+    /// Turn empty protection on or off for subscriptions made from now on (the ZooKeeper
+    /// registry's `empty.protection` param; see [`SinkOptions::empty_protection`]).
+    pub fn set_empty_protection(&self, on: bool) {
+        self.lock().options.empty_protection = on;
     }
 
     /// Make [`Registry::is_available`] report `available`.
@@ -150,9 +158,9 @@ impl Registry for MemoryRegistry {
     }
 
     async fn subscribe(&self, consumer: &Url) -> Result<Subscription, RegistryError> {
-        let (sink, sub) = subscription_channel(consumer.clone());
         let mut st = self.lock();
         self.check_open(&st)?;
+        let (sink, sub) = subscription_channel_with(consumer.clone(), st.options);
         let mut interfaces: Vec<String> = if consumer.interface() == keys::ANY_VALUE {
             st.lists.keys().map(|(i, _)| i.clone()).collect()
         } else {
@@ -234,6 +242,50 @@ mod tests {
             reg.register(&url("dubbo://a:1/x")).await,
             Err(RegistryError::Shutdown { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn empty_protection_keeps_the_last_providers_per_subscription() {
+        let reg = MemoryRegistry::new();
+        let unprotected = reg
+            .subscribe(&url("consumer://c/com.foo.Bar?category=providers"))
+            .await
+            .unwrap();
+        reg.set_empty_protection(true);
+        let mut sub = reg
+            .subscribe(&url("consumer://c/com.foo.Bar?category=providers"))
+            .await
+            .unwrap();
+        let mut unprotected = unprotected;
+        assert!(sub.next().await.unwrap().is_empty_marker(), "nothing to keep yet");
+        assert!(unprotected.next().await.unwrap().is_empty_marker());
+
+        let a = url("dubbo://a:1/com.foo.Bar");
+        reg.register(&a).await.unwrap();
+        assert_eq!(&*sub.next().await.unwrap().urls, std::slice::from_ref(&a));
+        assert_eq!(&*unprotected.next().await.unwrap().urls, std::slice::from_ref(&a));
+
+        reg.unregister(&a).await.unwrap();
+        reg.set_category("com.foo.Bar", Category::Providers, Vec::new());
+        assert!(unprotected.next().await.unwrap().is_empty_marker());
+        assert!(sub.try_next().is_none(), "the protected subscriber keeps its provider");
+
+        // Configurators and routers are never held back.
+        let mut rules = reg.subscribe(&url("consumer://c/com.foo.Bar")).await.unwrap();
+        for _ in 0..3 {
+            rules.next().await.unwrap();
+        }
+        reg.register(&url("override://0.0.0.0/com.foo.Bar?category=configurators&weight=5"))
+            .await
+            .unwrap();
+        reg.set_category("com.foo.Bar", Category::Configurators, Vec::new());
+        let n = rules.next().await.unwrap();
+        assert_eq!(n.category, Category::Configurators);
+        assert!(n.is_empty_marker());
+
+        let b = url("dubbo://b:1/com.foo.Bar");
+        reg.register(&b).await.unwrap();
+        assert_eq!(&*sub.next().await.unwrap().urls, std::slice::from_ref(&b));
     }
 
     #[tokio::test]

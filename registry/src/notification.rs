@@ -1,6 +1,6 @@
 //! What a subscriber receives: one full list per category per change, coalesced and ordered.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -174,10 +174,26 @@ struct Pending {
     order: VecDeque<Key>,
     latest: HashMap<Key, Notification>,
     delivered: HashMap<Key, Option<ListVersion>>,
+    /// With empty protection: the last non-empty provider list accepted per interface.
+    kept: HashMap<Key, Arc<[Url]>>,
+    /// With empty protection: the interfaces whose empty provider list is being held back.
+    protecting: HashSet<Key>,
+}
+
+/// Options of a subscription, fixed when its channel is created (see
+/// [`subscription_channel_with`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SinkOptions {
+    /// Empty protection (registry param `empty.protection`, default false): an authoritative
+    /// empty provider list (the `empty://` marker of category providers) does not replace the
+    /// last non-empty one; the subscriber keeps its providers until a non-empty list arrives.
+    /// Other categories are never held back.
+    pub empty_protection: bool,
 }
 
 struct Shared {
     pending: Mutex<Pending>,
+    options: SinkOptions,
     wake_subscriber: Notify,
     wake_registry: Notify,
     cancelled: AtomicBool,
@@ -193,10 +209,16 @@ impl Shared {
 }
 
 /// Create a connected pair: the registry keeps the [`SubscriptionSink`], the subscriber gets
-/// the [`Subscription`].
+/// the [`Subscription`]. Default options (no empty protection).
 pub fn subscription_channel(consumer: Url) -> (SubscriptionSink, Subscription) {
+    subscription_channel_with(consumer, SinkOptions::default())
+}
+
+/// [`subscription_channel`] with explicit [`SinkOptions`] (e.g. empty protection).
+pub fn subscription_channel_with(consumer: Url, options: SinkOptions) -> (SubscriptionSink, Subscription) {
     let shared = Arc::new(Shared {
         pending: Mutex::new(Pending::default()),
+        options,
         wake_subscriber: Notify::new(),
         wake_registry: Notify::new(),
         cancelled: AtomicBool::new(false),
@@ -218,6 +240,11 @@ pub fn subscription_channel(consumer: Url) -> (SubscriptionSink, Subscription) {
 /// the same interface and category is dropped; an unversioned one (from the cache file) is
 /// accepted only while nothing versioned has been seen; and a pending notification that was
 /// not yet taken is replaced by a newer one, so a slow subscriber only sees the latest list.
+///
+/// With [`SinkOptions::empty_protection`], an empty provider list that would replace a
+/// non-empty one is held back (its version still counts for ordering): the subscriber keeps
+/// the last non-empty list. A warning is logged when protection starts holding an interface's
+/// list back and an info line when a non-empty list ends it, not on every notification.
 #[derive(Clone)]
 pub struct SubscriptionSink {
     shared: Arc<Shared>,
@@ -230,7 +257,13 @@ impl SubscriptionSink {
         &self.consumer
     }
 
-    /// Queue `n` for the subscriber. Returns whether it was accepted (not stale, not cancelled).
+    /// The options the channel was created with.
+    pub fn options(&self) -> SinkOptions {
+        self.shared.options
+    }
+
+    /// Queue `n` for the subscriber. Returns whether it was accepted for delivery: false when
+    /// it is stale, the subscription is cancelled, or empty protection held it back.
     pub fn push(&self, n: Notification) -> bool {
         if self.is_cancelled() || self.shared.closed.load(Ordering::Acquire) {
             return false;
@@ -250,12 +283,52 @@ impl SubscriptionSink {
                     _ => {}
                 }
             }
+            if self.shared.options.empty_protection && n.category == Category::Providers {
+                if n.is_empty_marker() {
+                    if let Some(kept) = p.kept.get(&key).map(|k| k.len()) {
+                        // The subscriber has (or is about to take) the kept list: only the
+                        // version moves on, so that older lists stay stale.
+                        match p.latest.get_mut(&key) {
+                            Some(queued) => queued.version = n.version,
+                            None => {
+                                p.delivered.insert(key.clone(), n.version);
+                            }
+                        }
+                        if p.protecting.insert(key) {
+                            tracing::warn!(
+                                consumer = %self.consumer,
+                                interface = %n.interface,
+                                kept,
+                                "the registry reports no provider; empty protection keeps the last provider list"
+                            );
+                        }
+                        return false;
+                    }
+                } else {
+                    p.kept.insert(key.clone(), n.urls.clone());
+                    if p.protecting.remove(&key) {
+                        tracing::info!(
+                            consumer = %self.consumer,
+                            interface = %n.interface,
+                            providers = n.urls.len(),
+                            "providers are back; empty protection no longer holds the list"
+                        );
+                    }
+                }
+            }
             if p.latest.insert(key.clone(), n).is_none() {
                 p.order.push_back(key);
             }
         }
         self.shared.wake_subscriber.notify_one();
         true
+    }
+
+    /// Whether empty protection is holding back the empty provider list of `interface`
+    /// right now (the subscriber keeps the last non-empty one).
+    pub fn is_protecting(&self, interface: &str) -> bool {
+        let key: Key = (Arc::from(interface), Category::Providers);
+        self.shared.lock().protecting.contains(&key)
     }
 
     /// The version last delivered or queued for `interface`/`category`, if any.
@@ -416,6 +489,70 @@ mod tests {
         sink.close();
         assert!(sub.next().await.is_some(), "queued notifications are still delivered");
         assert!(sub.next().await.is_none());
+    }
+
+    fn protected() -> (SubscriptionSink, Subscription) {
+        subscription_channel_with(consumer(), SinkOptions { empty_protection: true })
+    }
+
+    #[tokio::test]
+    async fn empty_protection_keeps_the_last_non_empty_provider_list() {
+        let (sink, mut sub) = protected();
+        assert!(sink.options().empty_protection);
+        // Nothing kept yet: an empty first list is delivered as it is.
+        assert!(sink.push(note(Category::Providers, &["empty://c"], Some((1, 1)))));
+        assert!(sub.next().await.unwrap().is_empty_marker());
+        assert!(sink.push(note(Category::Providers, &["dubbo://a:1/x"], Some((1, 2)))));
+        assert_eq!(sub.next().await.unwrap().urls[0].host(), "a");
+
+        // An authoritative empty list is held back; its version still counts.
+        assert!(!sink.push(note(Category::Providers, &["empty://c"], Some((1, 3)))));
+        assert!(sink.is_protecting("com.foo.Bar"));
+        assert!(sub.try_next().is_none());
+        assert_eq!(
+            sink.last_version("com.foo.Bar", Category::Providers),
+            Some(ListVersion { czxid: 1, cversion: 3 })
+        );
+        assert!(!sink.push(note(Category::Providers, &["dubbo://old:1/x"], Some((1, 2)))));
+        // The category node deleted (the registry's "missing" version) is held back too.
+        assert!(!sink.push(note(Category::Providers, &["empty://c"], Some((1, i32::MAX)))));
+
+        // Other categories are never protected.
+        assert!(sink.push(note(Category::Routers, &["condition://r"], Some((2, 1)))));
+        assert!(sink.push(note(Category::Routers, &["empty://r"], Some((2, 2)))));
+        assert!(sub.next().await.unwrap().is_empty_marker());
+
+        // Providers come back (a re-created node): delivered, protection ends.
+        assert!(sink.push(note(Category::Providers, &["dubbo://b:1/x"], Some((7, 1)))));
+        assert!(!sink.is_protecting("com.foo.Bar"));
+        assert_eq!(sub.next().await.unwrap().urls[0].host(), "b");
+    }
+
+    #[tokio::test]
+    async fn empty_protection_keeps_a_queued_list_and_moves_its_version() {
+        let (sink, mut sub) = protected();
+        assert!(sink.push(note(Category::Providers, &["dubbo://a:1/x"], Some((1, 1)))));
+        // Not taken yet when the empty list arrives: the queued list stays, with its version.
+        assert!(!sink.push(note(Category::Providers, &["empty://c"], Some((1, 2)))));
+        let n = sub.next().await.unwrap();
+        assert_eq!(n.urls[0].host(), "a");
+        assert_eq!(n.version, Some(ListVersion { czxid: 1, cversion: 2 }));
+        assert!(sub.try_next().is_none());
+
+        // A cached list counts as the last non-empty one too.
+        let (sink, mut sub) = protected();
+        assert!(sink.push(note(Category::Providers, &["dubbo://cache:1/x"], None)));
+        assert_eq!(sub.next().await.unwrap().urls[0].host(), "cache");
+        assert!(!sink.push(note(Category::Providers, &["empty://c"], Some((3, 0)))));
+        assert!(sub.try_next().is_none());
+
+        // Without protection the empty list goes through.
+        let (sink, mut sub) = subscription_channel(consumer());
+        assert!(!sink.options().empty_protection);
+        sink.push(note(Category::Providers, &["dubbo://a:1/x"], Some((1, 1))));
+        sub.next().await.unwrap();
+        assert!(sink.push(note(Category::Providers, &["empty://c"], Some((1, 2)))));
+        assert!(sub.next().await.unwrap().is_empty_marker());
     }
 
     #[test]

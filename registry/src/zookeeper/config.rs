@@ -23,6 +23,11 @@ pub const DEFAULT_RETRY_PERIOD_MS: u64 = 5_000;
 /// (`registry.check.period`), in ms.
 pub const DEFAULT_CHECK_PERIOD_MS: u64 = 30_000;
 
+/// Registry param turning empty protection on.
+pub const EMPTY_PROTECTION_KEY: &str = "empty.protection";
+/// Dubbo 3.2's name of the same switch, accepted as well.
+pub const DUBBO_EMPTY_PROTECTION_KEY: &str = "enable-empty-protection";
+
 /// Everything [`ZookeeperRegistry`](super::ZookeeperRegistry) takes from its registry URL.
 ///
 /// ```
@@ -61,6 +66,10 @@ pub struct ZookeeperConfig {
     /// The cache file (`file` param, else Java's default path, see
     /// [`cache::default_path`](crate::cache::default_path)); `None` with `file.cache=false`.
     pub file: Option<PathBuf>,
+    /// Empty protection (`empty.protection`, or Dubbo 3's `enable-empty-protection`; default
+    /// false): subscribers keep the last non-empty provider list when the registry reports
+    /// none (see [`SinkOptions`](crate::SinkOptions)).
+    pub empty_protection: bool,
 }
 
 impl ZookeeperConfig {
@@ -127,6 +136,8 @@ impl ZookeeperConfig {
             retry_period: ms("retry.period", DEFAULT_RETRY_PERIOD_MS)?,
             check_period: ms("registry.check.period", DEFAULT_CHECK_PERIOD_MS)?,
             check: url.param_bool("check", false),
+            empty_protection: url.param_bool(EMPTY_PROTECTION_KEY, false)
+                || url.param_bool(DUBBO_EMPTY_PROTECTION_KEY, false),
             file: if url.param_bool("file.cache", true) {
                 match url.param("file").map(str::trim).filter(|f| !f.is_empty()) {
                     Some(f) => Some(PathBuf::from(f)),
@@ -263,6 +274,10 @@ mod tests {
         assert_eq!(c.retry_period, Duration::from_millis(DEFAULT_RETRY_PERIOD_MS));
         assert_eq!(c.digest(), None);
         assert!(!c.check);
+        assert!(!c.empty_protection);
+        assert!(cfg("zookeeper://zk?empty.protection=true").empty_protection);
+        assert!(cfg("zookeeper://zk?enable-empty-protection=true").empty_protection);
+        assert!(!cfg("zookeeper://zk?empty.protection=false").empty_protection);
 
         let c = cfg("zookeeper://u:p@zk1,zk2:2182,[::1]?group=/apps/dubbo/&retry.period=200&check=true");
         assert_eq!(c.servers, ["zk1:2181", "zk2:2182", "[::1]:2181"]);

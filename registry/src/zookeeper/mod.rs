@@ -32,7 +32,7 @@ use zkdubbo_common::{Url, keys};
 
 pub use self::config::{
     DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS,
-    DEFAULT_TIMEOUT_MS, ZOOKEEPER_PROTOCOL, ZookeeperConfig,
+    DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY, EMPTY_PROTECTION_KEY, ZOOKEEPER_PROTOCOL, ZookeeperConfig,
 };
 pub use self::paths::{Layout, NodePath};
 pub use self::retry::PendingOperation;
@@ -40,7 +40,9 @@ use self::state::{Inner, Live, Own, OwnEntry, lock, timed};
 use self::watcher::{WatchSet, decode_children};
 use crate::cache::CacheFile;
 use crate::error::RegistryError;
-use crate::notification::{Category, Subscription, SubscriptionSink, matching_list, subscription_channel};
+use crate::notification::{
+    Category, SinkOptions, Subscription, SubscriptionSink, matching_list, subscription_channel_with,
+};
 use crate::registry::Registry;
 
 /// How long cache file changes settle before they are written.
@@ -60,6 +62,8 @@ const CACHE_DEBOUNCE: Duration = Duration::from_millis(200);
 ///   [`ZookeeperRegistry::pending_operations`]); such calls return `Ok` (at once when there
 ///   is no connected session, else after the failed attempt). Invalid URLs, missing rights
 ///   and calls after shutdown return errors.
+/// * With `empty.protection=true`, an empty provider list never replaces a non-empty one
+///   ([`SinkOptions::empty_protection`]).
 /// * Live lists are written to the cache file (`file` param, Java's default path, or none with
 ///   `file.cache=false`); a subscription made while there is no session first gets the cached
 ///   lists ([`Source::Cache`](crate::Source::Cache)), then live ones.
@@ -356,7 +360,10 @@ impl Registry for ZookeeperRegistry {
                 ),
             });
         }
-        let (sink, subscription) = subscription_channel(consumer.clone());
+        let options = SinkOptions {
+            empty_protection: inner.config.empty_protection,
+        };
+        let (sink, subscription) = subscription_channel_with(consumer.clone(), options);
         if !self.is_available() {
             inner.serve_cache(&sink, &categories);
         }

@@ -154,6 +154,16 @@ async fn mkdirs(raw: &Client, path: &str) {
         .unwrap_or_else(|e| panic!("mkdir {path}: {e}"));
 }
 
+/// One figure of a fault-injection scenario, in the grep-able form `scripts/reliability.sh`
+/// collects into RELIABILITY.md.
+fn figure(scenario: &str, name: &str, value: impl std::fmt::Display) {
+    println!("RELIABILITY| {scenario} | {name} | {value}");
+}
+
+fn ms(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
+}
+
 async fn create(raw: &Client, path: &str, mode: CreateMode) {
     raw.create(path, &[], &mode.with_acls(Acls::anyone_all()))
         .await
@@ -693,12 +703,14 @@ async fn a_category_node_deleted_by_hand_does_not_break_the_watch() {
     // `deleteall`: the child, then the category node.
     raw.delete(&format!("{path}/{}", a.to_node_name()), None).await.unwrap();
     raw.delete(&path, None).await.unwrap();
+    let deleted = Instant::now();
     let emptied = wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
         n.is_empty_marker()
     })
     .await;
     // The watch re-created the category node and keeps following it.
     wait_for_path(&raw, &path).await;
+    let recreated = deleted.elapsed();
     let b = url("dubbo://10.0.0.6:20880/com.foo.Svc?interface=com.foo.Svc");
     create(&raw, &format!("{path}/{}", b.to_node_name()), CreateMode::Ephemeral).await;
     let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
@@ -710,6 +722,28 @@ async fn a_category_node_deleted_by_hand_does_not_break_the_watch() {
     assert!(
         n.version.unwrap().czxid > with_a.version.unwrap().czxid,
         "a new incarnation"
+    );
+    // Changes keep flowing: each of several more providers is notified in turn.
+    const MORE: usize = 5;
+    let mut seen = 0;
+    for i in 0..MORE {
+        let p = url(&format!("dubbo://10.0.1.{i}:20880/com.foo.Svc?interface=com.foo.Svc"));
+        create(&raw, &format!("{path}/{}", p.to_node_name()), CreateMode::Ephemeral).await;
+        wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+            n.urls.len() == i + 2
+        })
+        .await;
+        seen += 1;
+    }
+    figure(
+        "6 providers node deleted by hand",
+        "category node re-created after",
+        ms(recreated),
+    );
+    figure(
+        "6 providers node deleted by hand",
+        "changes notified after re-creation / made",
+        format!("{}/{}", seen + 1, MORE + 1),
     );
 }
 
@@ -798,19 +832,21 @@ async fn operations_are_kept_and_retried_while_zookeeper_is_unreachable() {
 async fn a_provider_whose_session_expired_registers_again() {
     let env = env("reg-expiry-provider");
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
-    let provider_side = ZookeeperRegistry::from_str(&format!(
-        "{}&retry.period=500",
-        env.registry_url(&proxy.addr(), "")
-            .replace("session=4000", "session=1000")
-    ))
+    // Default retry.period: the session comes back within a second of the network anyway.
+    let provider_side = ZookeeperRegistry::from_str(
+        &env.registry_url(&proxy.addr(), "")
+            .replace("session=4000", "session=1000"),
+    )
     .await
     .unwrap();
     let consumer_side = env.registry("").await;
+    let raw = env.raw().await;
     let mut sub = consumer_side
         .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
         .await
         .unwrap();
     let provider = url("dubbo://10.0.0.5:20880/com.foo.Svc?interface=com.foo.Svc");
+    let leaf = format!("{}/{}", env.path("com.foo.Svc", "providers"), provider.to_node_name());
     provider_side.register(&provider).await.unwrap();
     wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
         !n.is_empty_marker()
@@ -836,8 +872,17 @@ async fn a_provider_whose_session_expired_registers_again() {
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
+    assert!(raw.check_stat(&leaf).await.unwrap().is_none());
+
     proxy.heal();
     let healed = Instant::now();
+    let node_back = within("node re-created", Duration::from_secs(10), async {
+        while raw.check_stat(&leaf).await.unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        healed.elapsed()
+    })
+    .await;
     let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(10), |n| {
         !n.is_empty_marker()
     })
@@ -848,18 +893,25 @@ async fn a_provider_whose_session_expired_registers_again() {
     assert_ne!(first_session, second_session);
     assert!(provider_side.sessions_established() >= 2);
     assert!(provider_side.pending_operations().is_empty());
-    let raw = env.raw().await;
-    let (_, stat) = raw
-        .get_data(&format!(
-            "{}/{}",
-            env.path("com.foo.Svc", "providers"),
-            provider.to_node_name()
-        ))
-        .await
-        .unwrap();
+    let (_, stat) = raw.get_data(&leaf).await.unwrap();
     assert_eq!(stat.ephemeral_owner, second_session);
-    println!("provider node vanished {vanished:?} after the cut, back {back:?} after the heal");
-    assert!(back < Duration::from_secs(3), "re-registered {back:?} after the heal");
+    assert_eq!(
+        consumer_side.sessions_established(),
+        1,
+        "the partition hit only the provider"
+    );
+    figure("2 provider session expiry", "node vanished after the cut", ms(vanished));
+    figure(
+        "2 provider session expiry",
+        "node re-created after the heal",
+        ms(node_back),
+    );
+    figure("2 provider session expiry", "consumer sees it after the heal", ms(back));
+    // The bound: re-created within 1 s of the connection returning.
+    assert!(
+        node_back < Duration::from_secs(1),
+        "re-created {node_back:?} after the heal"
+    );
 }
 
 /// A consumer's session expires: it re-subscribes, and a provider registered meanwhile is seen.
@@ -901,7 +953,7 @@ async fn a_consumer_whose_session_expired_subscribes_again() {
         n.urls.len() == 2
     })
     .await;
-    println!("consumer re-subscribed {:?} after the heal", healed.elapsed());
+    let resubscribed = healed.elapsed();
     assert_eq!(hosts(&n), ["10.0.0.5:20880", "10.0.0.6:20880"]);
     assert_ne!(consumer_side.session_id().unwrap(), first_session);
 
@@ -912,6 +964,16 @@ async fn a_consumer_whose_session_expired_subscribes_again() {
     })
     .await;
     assert_eq!(hosts(&n), ["10.0.0.6:20880"]);
+    figure(
+        "3 consumer session expiry",
+        "provider registered during the outage seen after the heal",
+        ms(resubscribed),
+    );
+    figure(
+        "3 consumer session expiry",
+        "sessions of the consumer",
+        consumer_side.sessions_established(),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -927,7 +989,11 @@ async fn own_nodes_deleted_by_hand_are_re_created_by_the_self_check() {
     let back = wait_children(&raw, &path, 1, Duration::from_secs(3)).await;
     let (_, stat) = raw.get_data(&leaf).await.unwrap();
     assert_eq!(Some(stat.ephemeral_owner), reg.session_id());
-    println!("own node re-created {back:?} after it was deleted by hand");
+    figure(
+        "6 own node deleted by hand",
+        "re-created after (registry.check.period=300 ms)",
+        ms(back),
+    );
 
     // Unregistered nodes are not resurrected.
     reg.unregister(&provider).await.unwrap();
@@ -1119,7 +1185,16 @@ async fn an_outage_longer_than_the_session_never_empties_the_provider_list() {
             .len(),
         2
     );
-    println!("live {live:?} after the restart; {lists} lists delivered, none empty");
+    figure(
+        "1 ZooKeeper down 4 s > session 2 s",
+        "live (new provider seen) after the restart",
+        ms(live),
+    );
+    figure(
+        "1 ZooKeeper down 4 s > session 2 s",
+        "provider lists delivered / empty",
+        format!("{lists} / 0"),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1193,7 +1268,7 @@ async fn the_cache_file_serves_a_cold_start_then_live_lists_take_over() {
     assert_eq!(n.source, zkdubbo_registry::Source::Cache);
     assert_eq!(n.version, None);
     assert_eq!(n.non_empty_urls(), std::slice::from_ref(&a));
-    println!("cached list served {:?} after subscribing", start.elapsed());
+    let served = start.elapsed();
 
     // A provider added meanwhile is seen once ZooKeeper is reachable.
     let b = url("dubbo://10.0.0.6:20880/com.foo.Svc?interface=com.foo.Svc&version=1.0");
@@ -1206,7 +1281,16 @@ async fn the_cache_file_serves_a_cold_start_then_live_lists_take_over() {
     .await;
     assert_eq!(n.source, zkdubbo_registry::Source::Live);
     assert!(n.version.is_some());
-    println!("live list {:?} after ZooKeeper became reachable", healed.elapsed());
+    figure(
+        "4 cold start, ZooKeeper unreachable (proxy)",
+        "cached list served after subscribing",
+        ms(served),
+    );
+    figure(
+        "4 cold start, ZooKeeper unreachable (proxy)",
+        "live list after ZooKeeper reachable",
+        ms(healed.elapsed()),
+    );
     cold.shutdown().await;
 }
 
@@ -1234,5 +1318,83 @@ async fn a_corrupt_cache_file_is_reported_and_ignored() {
         std::fs::read_to_string(&file).unwrap(),
         garbage,
         "never deleted or rewritten"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// empty protection
+
+/// `empty.protection=true`: the provider list never empties while the registry reports none
+/// (the last provider unregistered, the providers node deleted and re-created by hand); the
+/// warning is logged once for that change, and new providers are delivered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_protection_keeps_the_last_providers_on_a_real_zookeeper() {
+    let env = env("reg-empty-protection");
+    let raw = env.raw().await;
+    let provider_side = env.registry("").await;
+    let protected = env.registry("&empty.protection=true").await;
+    assert!(protected.config().empty_protection);
+    let plain = env.registry("").await;
+    let interface = "com.foo.Protected";
+    let consumer = url(&format!("consumer://10.0.0.1/{interface}?category=providers"));
+    let mut sub = protected.subscribe(&consumer).await.unwrap();
+    let mut reference = plain.subscribe(&consumer).await.unwrap();
+    let a = url(&format!("dubbo://10.0.0.5:20880/{interface}?interface={interface}"));
+    provider_side.register(&a).await.unwrap();
+    wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+    wait_for(&mut reference, Category::Providers, Duration::from_secs(2), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+
+    // The last provider goes: the unprotected subscriber sees the empty list, the protected
+    // one nothing.
+    provider_side.unregister(&a).await.unwrap();
+    wait_for(&mut reference, Category::Providers, Duration::from_secs(2), |n| {
+        n.is_empty_marker()
+    })
+    .await;
+    // The providers node deleted by hand and re-created: more empty lists, still held back.
+    let path = env.path(interface, "providers");
+    raw.delete(&path, None).await.unwrap();
+    wait_for_path(&raw, &path).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut delivered = 0;
+    while let Some(n) = sub.try_next() {
+        assert!(
+            !n.is_empty_marker(),
+            "empty protection let an empty list through: {n:?}"
+        );
+        delivered += 1;
+    }
+    assert_eq!(delivered, 0, "nothing new to deliver");
+    let mut empties_unprotected = 1;
+    while let Some(n) = reference.try_next() {
+        empties_unprotected += usize::from(n.is_empty_marker());
+    }
+
+    // A provider comes back: delivered at once.
+    let b = url(&format!("dubbo://10.0.0.6:20880/{interface}?interface={interface}"));
+    provider_side.register(&b).await.unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |_| true).await;
+    assert_eq!(&*n.urls, std::slice::from_ref(&b));
+
+    let logs = log_text();
+    let held_back = logs
+        .lines()
+        .filter(|l| l.contains(interface) && l.contains("empty protection keeps the last provider list"))
+        .count();
+    let released = logs
+        .lines()
+        .filter(|l| l.contains(interface) && l.contains("empty protection no longer holds"))
+        .count();
+    assert_eq!((held_back, released), (1, 1), "logged once per change:\n{logs}");
+    figure(
+        "empty protection",
+        "empty lists seen unprotected / protected",
+        format!("{empties_unprotected} / {delivered}"),
     );
 }

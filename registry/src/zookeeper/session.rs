@@ -18,8 +18,9 @@ use crate::error::RegistryError;
 /// Shortest wait between two attempts to establish a session.
 const RECONNECT_INITIAL: Duration = Duration::from_millis(100);
 /// Longest wait between two attempts to establish a session (further capped by
-/// `retry.period`), so that a session is back soon after ZooKeeper is.
-const RECONNECT_CAP: Duration = Duration::from_millis(1000);
+/// `retry.period`), so that a session is back, and own nodes re-created, well within a second
+/// of ZooKeeper being reachable again. An attempt costs one TCP connection.
+const RECONNECT_CAP: Duration = Duration::from_millis(500);
 
 /// Establish a new session with every server of `config`, bounded by `config.timeout`.
 pub(crate) async fn connect_client(config: &ZookeeperConfig) -> Result<Client, RegistryError> {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use zkdubbo_common::Url;
-use zkdubbo_integration_tests::harness::{ZkEnsemble, unique_path};
+use zkdubbo_integration_tests::harness::{ZkEnsemble, four_letter_word, unique_path};
 use zkdubbo_registry::zookeeper::ZookeeperRegistry;
 use zkdubbo_registry::{Category, Registry};
 use zookeeper_client::Client;
@@ -35,8 +35,42 @@ fn provider(i: usize) -> Url {
     .unwrap()
 }
 
+/// One figure of the scenario, in the grep-able form `scripts/reliability.sh` collects.
+fn figure(name: &str, value: impl std::fmt::Display) {
+    println!(
+        "RELIABILITY| 5 ensemble: leader, then consumer's server killed, 50 providers churning | {name} | {value}"
+    );
+}
+
+/// The index of the running node that holds session `session` (from its `cons` list).
+fn node_of_session(ensemble: &ZkEnsemble, session: i64) -> Option<usize> {
+    let sid = format!("sid={session:#x},");
+    (0..3).find(|&i| {
+        let node = ensemble.node(i);
+        node.is_running() && four_letter_word(&node.addr(), "cons").is_ok_and(|answer| answer.contains(&sid))
+    })
+}
+
+/// Wait until some running node holds `session`.
+async fn wait_node_of_session(ensemble: &ZkEnsemble, session: i64) -> usize {
+    let start = Instant::now();
+    loop {
+        if let Some(i) = tokio::task::block_in_place(|| node_of_session(ensemble, session)) {
+            return i;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no node holds session {session:#x}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A 3-node ensemble loses its leader, then the server a consumer is connected to, while 50
+/// providers register and unregister at random: afterwards every consumer's view equals what
+/// is in ZooKeeper, which holds exactly the providers that should be registered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn views_converge_after_leader_and_follower_loss_under_churn() {
+async fn views_converge_after_losing_the_leader_and_the_consumers_server_under_churn() {
     let mut ensemble = ZkEnsemble::start(200).expect("a 3-node ensemble");
     let root = unique_path("reg-ensemble");
     let registry_url = format!(
@@ -102,13 +136,18 @@ async fn views_converge_after_leader_and_follower_loss_under_churn() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let leader = ensemble.wait_for_leader(Duration::from_secs(10)).unwrap();
     ensemble.kill(leader).unwrap();
-    let new_leader = ensemble.wait_for_leader(Duration::from_secs(20)).unwrap();
+    let killed = Instant::now();
+    ensemble.wait_for_leader(Duration::from_secs(20)).unwrap();
+    let election = killed.elapsed();
     tokio::time::sleep(Duration::from_secs(1)).await;
     ensemble.restart(leader).unwrap();
-    let follower = (0..3).find(|&i| i != new_leader && i != leader).unwrap();
-    ensemble.kill(follower).unwrap();
+    // Then the server the first consumer is connected to (it may be the new leader).
+    let session = consumers[0].session_id().expect("the consumer has a session");
+    let connected = wait_node_of_session(&ensemble, session).await;
+    let was = ensemble.node(connected).mode().unwrap_or_else(|e| e.to_string());
+    ensemble.kill(connected).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    ensemble.restart(follower).unwrap();
+    ensemble.restart(connected).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let ops = churn.await.unwrap();
@@ -140,13 +179,23 @@ async fn views_converge_after_leader_and_follower_loss_under_churn() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let converged = stopped.elapsed();
     let sessions: u64 = registries.iter().map(|r| r.sessions_established()).sum();
-    println!(
-        "{ops} register/unregister calls, {} providers at the end, converged {:?} after the churn, \
-         {} notifications delivered, {sessions} provider sessions",
-        want.len(),
-        stopped.elapsed(),
-        delivered.lock().unwrap()
+    let consumer_sessions: Vec<u64> = consumers.iter().map(|c| c.sessions_established()).collect();
+    figure(
+        "new leader elected after the leader was killed",
+        format!("{} ms", election.as_millis()),
+    );
+    figure("consumer's server killed", format!("node {} ({was})", connected + 1));
+    figure("register/unregister calls during the churn", ops);
+    figure(
+        "views = ZooKeeper = expected after the churn stopped",
+        format!("{} ms ({} providers)", converged.as_millis(), want.len()),
+    );
+    figure("notifications delivered to 2 consumers", *delivered.lock().unwrap());
+    figure(
+        "sessions: 5 provider registries / 2 consumers",
+        format!("{sessions} / {consumer_sessions:?}"),
     );
     for r in registries.iter().chain(&consumers) {
         r.shutdown().await;

@@ -4,24 +4,25 @@
 //! Dubbo keeps, per service + method, a `current` value per provider identity; each pick
 //! adds every provider's weight to its current, takes the largest (the first on ties) and
 //! subtracts the total weight from the winner. A weight change resets that provider's
-//! current to 0; a provider absent from the list for more than 60 s is forgotten.
+//! current to 0; an identity not picked from for more than 60 s is forgotten.
 //!
-//! Here that state lives in [`RoundRobinLoadBalance`], keyed by service key + method, and is
-//! bound to the provider set (and weight table) that last picked from it. Picks run Dubbo's
-//! scan under a mutex while recording the winners. The state is a deterministic function of
-//! itself, and over `sum(weights) / gcd(weights)` picks (the period) each provider wins its
-//! weight's share, so once the state after one period equals the state before it the
-//! recorded winners repeat forever: from then on a pick is one atomic increment and an array
-//! read, lock-free. From a fresh state (all currents 0) the first period always closes. When
-//! the set or its weights change, the current values are rebuilt from the cycle position
-//! (O(n + period), once) and carried over per identity, exactly as Dubbo would hold them.
-//! Periods longer than [`MAX_CYCLE`] picks stay on the scan.
+//! Here that state lives in [`RoundRobinLoadBalance`]: per service key + method, a slot per
+//! identity, shared by every set of that service and method (so subsets picked alternately,
+//! e.g. per tag, share the currents exactly as in Dubbo). A set resolves its slots once. Picks
+//! run Dubbo's scan over them under a mutex while recording the winners. The state is a
+//! deterministic function of itself, and over `sum(weights) / gcd(weights)` picks (the
+//! period) each provider wins its weight's share, so once the state after one period equals
+//! the state before it, the recorded winners repeat forever: from then on a pick from that
+//! set is one atomic increment and an array read, lock-free. From a fresh state (all
+//! currents 0) the first period always closes. When another set (or new weights) picks, the
+//! current values are rebuilt from the cycle position (O(n + period), once) and the scan
+//! resumes. Periods longer than [`MAX_CYCLE`] picks stay on the scan.
 //!
 //! Under concurrent picks the sequence is shared, as in Dubbo, and no exact order is
-//! promised; a pick racing with a set change may be left out of the carried-over state.
+//! promised; a pick racing with a switch of sets may be left out of the rebuilt state.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwapOption;
@@ -71,26 +72,67 @@ impl Default for RoundRobinLoadBalance {
     }
 }
 
-/// A set's cached link to its round-robin state, so a pick needs no map lookup.
+/// A set's cached link to its round-robin state and slots, so a pick needs no map lookup.
 #[derive(Debug)]
 pub(crate) struct RrBinding {
     lb: u64,
     state: Arc<MethodState>,
+    /// The set's slots, resolved under the state's lock.
+    slots: Mutex<Resolved>,
+}
+
+/// A set's slots, valid while the state's generation is unchanged.
+#[derive(Debug, Default)]
+struct Resolved {
+    generation: u64,
+    slots: Box<[Arc<Slot>]>,
+}
+
+/// Dubbo's `WeightedRoundRobin`: the state of one provider identity.
+#[derive(Debug)]
+struct Slot {
+    weight: AtomicI64,
+    current: AtomicI64,
+    last_update_ms: AtomicU64,
 }
 
 /// Round-robin state of one service + method.
 #[derive(Debug, Default)]
 struct MethodState {
     cycle: ArcSwapOption<Cycle>,
-    slow: Mutex<Slow>,
+    inner: Mutex<Inner>,
 }
 
-/// A recorded period of picks, valid for the weight table `owner`.
+/// The shared state under the mutex.
+#[derive(Debug, Default)]
+struct Inner {
+    slots: HashMap<Box<str>, Arc<Slot>>,
+    /// Bumped whenever slots are forgotten, so sets re-resolve theirs.
+    generation: u64,
+    last_recycle_ms: u64,
+    rec: Recorder,
+}
+
+/// The winners of the current period of scans from one weight table.
+#[derive(Debug, Default)]
+struct Recorder {
+    /// Epoch of the weight table being recorded (0: none).
+    epoch: u64,
+    period: usize,
+    start: Vec<i64>,
+    seq: Vec<u32>,
+}
+
+/// A recorded period of picks, valid for the weight table `owner`. While installed, its
+/// slots hold the currents of position 0.
 #[derive(Debug)]
 struct Cycle {
     owner: u64,
     seq: Box<[u32]>,
     pos: AtomicU64,
+    slots: Box<[Arc<Slot>]>,
+    weights: Box<[i64]>,
+    total: i64,
 }
 
 impl Cycle {
@@ -99,31 +141,18 @@ impl Cycle {
         let p = self.pos.fetch_add(1, Ordering::Relaxed);
         self.seq[(p % self.seq.len() as u64) as usize] as usize
     }
-}
 
-/// A provider's state kept while it is not in the bound set.
-#[derive(Debug, Clone, Copy)]
-struct Parked {
-    weight: i64,
-    current: i64,
-    since_ms: u64,
-}
-
-/// The mutable state, under the mutex.
-#[derive(Debug, Default)]
-struct Slow {
-    /// Epoch of the weight table the vectors belong to (0: none).
-    owner: u64,
-    ids: Vec<Box<str>>,
-    weights: Vec<i64>,
-    /// Current values; while a cycle is installed, those at its position 0.
-    current: Vec<i64>,
-    total: i64,
-    parked: HashMap<Box<str>, Parked>,
-    /// Length of the period being recorded; 0 when not recording.
-    period: usize,
-    rec_start: Vec<i64>,
-    rec: Vec<u32>,
+    /// Write the currents the cycle has reached into its slots.
+    fn materialize(&self, now_ms: u64) {
+        let p = (self.pos.load(Ordering::Relaxed) % self.seq.len() as u64) as usize;
+        for (slot, &w) in self.slots.iter().zip(self.weights.iter()) {
+            slot.current.fetch_add(p as i64 * w, Ordering::Relaxed);
+            slot.last_update_ms.store(now_ms, Ordering::Relaxed);
+        }
+        for &k in &self.seq[..p] {
+            self.slots[k as usize].current.fetch_sub(self.total, Ordering::Relaxed);
+        }
+    }
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -133,120 +162,130 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-impl Slow {
-    /// Write the state the installed cycle has reached into `current`, and drop the cycle.
-    fn materialize(&mut self, cycle: &ArcSwapOption<Cycle>) {
-        let Some(c) = cycle.swap(None) else { return };
-        if c.owner != self.owner {
-            return;
-        }
-        let p = (c.pos.load(Ordering::Relaxed) % c.seq.len() as u64) as usize;
-        for (cur, &w) in self.current.iter_mut().zip(&self.weights) {
-            *cur += p as i64 * w;
-        }
-        for &k in &c.seq[..p] {
-            self.current[k as usize] -= self.total;
-        }
-    }
-
-    /// Bind the state to `set` with weights `table`, carrying each identity's current value.
-    fn adopt(&mut self, cycle: &ArcSwapOption<Cycle>, set: &SetView, table: &WeightTable) {
-        self.materialize(cycle);
-        let now = monotonic_ms();
-        for ((id, &weight), &current) in self.ids.drain(..).zip(&self.weights).zip(&self.current) {
-            self.parked.insert(
-                id,
-                Parked {
-                    weight,
-                    current,
-                    since_ms: now,
-                },
-            );
-        }
-        self.parked
-            .retain(|_, p| now.saturating_sub(p.since_ms) <= RECYCLE_PERIOD_MS);
-        self.weights.clear();
-        self.current.clear();
-        for (id, &w) in set.identities().iter().zip(table.weights()) {
-            let w = i64::from(w);
-            let current = match self.parked.remove(id) {
-                // Dubbo's setWeight resets current when the weight changed.
-                Some(p) if p.weight == w => p.current,
-                _ => 0,
-            };
-            self.ids.push(id.clone());
-            self.weights.push(w);
-            self.current.push(current);
-        }
-        self.total = self.weights.iter().sum();
-        self.owner = table.epoch();
-        let g = self.weights.iter().fold(0u64, |g, &w| gcd(g, w as u64));
-        let period = (self.total as u64).checked_div(g).map_or(1, |p| p as usize);
-        self.start_recording(if period <= MAX_CYCLE { period } else { 0 });
-    }
-
-    fn start_recording(&mut self, period: usize) {
-        self.period = period;
-        self.rec = Vec::with_capacity(period);
-        self.rec_start.clone_from(&self.current);
-    }
-
-    /// One pick by Dubbo's scan; installs the cycle when a recorded period closes.
-    fn step(&mut self, cycle: &ArcSwapOption<Cycle>) -> usize {
-        let mut best = i64::MIN;
-        let mut selected = 0;
-        for (i, (cur, &w)) in self.current.iter_mut().zip(&self.weights).enumerate() {
-            *cur += w;
-            if *cur > best {
-                best = *cur;
-                selected = i;
-            }
-        }
-        self.current[selected] -= self.total;
-        if self.period > 0 {
-            self.rec.push(selected as u32);
-            if self.rec.len() == self.period {
-                if self.current == self.rec_start {
-                    let seq = std::mem::take(&mut self.rec).into_boxed_slice();
-                    cycle.store(Some(Arc::new(Cycle {
-                        owner: self.owner,
-                        seq,
-                        pos: AtomicU64::new(0),
-                    })));
-                    self.period = 0;
-                } else {
-                    self.rec.clear();
-                    self.rec_start.copy_from_slice(&self.current);
-                }
-            }
-        }
-        selected
-    }
+/// Picks in one period of SWRR over `weights`, or 0 when longer than [`MAX_CYCLE`].
+fn period(weights: &[u32]) -> usize {
+    let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+    let g = weights.iter().fold(0u64, |g, &w| gcd(g, u64::from(w)));
+    let period = total
+        .checked_div(g)
+        .map_or(1, |p| usize::try_from(p).unwrap_or(usize::MAX));
+    if period <= MAX_CYCLE { period } else { 0 }
 }
 
 impl MethodState {
     #[inline]
-    fn pick(&self, set: &SetView, table: &WeightTable) -> usize {
-        let epoch = table.epoch();
+    fn pick(&self, binding: &RrBinding, set: &SetView, table: &WeightTable) -> usize {
         if let Some(c) = self.cycle.load().as_deref()
-            && c.owner == epoch
+            && c.owner == table.epoch()
         {
             return c.next();
         }
-        self.pick_slow(set, table)
+        self.pick_slow(binding, set, table)
     }
 
     #[cold]
-    fn pick_slow(&self, set: &SetView, table: &WeightTable) -> usize {
-        let mut slow = self.slow.lock().unwrap_or_else(PoisonError::into_inner);
-        if slow.owner != table.epoch() {
-            slow.adopt(&self.cycle, set, table);
-        } else if let Some(c) = self.cycle.load().as_deref()
-            && c.owner == slow.owner
-        {
-            return c.next();
+    fn pick_slow(&self, binding: &RrBinding, set: &SetView, table: &WeightTable) -> usize {
+        let epoch = table.epoch();
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = monotonic_ms();
+        match self.cycle.load_full() {
+            Some(c) if c.owner == epoch => return c.next(),
+            Some(c) => {
+                self.cycle.store(None);
+                c.materialize(now);
+            }
+            None => {}
         }
-        slow.step(&self.cycle)
+        let inner = &mut *inner;
+        let mut resolved = binding.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if resolved.generation != inner.generation || resolved.slots.len() != set.len() {
+            resolved.slots = set
+                .identities()
+                .iter()
+                .zip(table.weights())
+                .map(|(id, &w)| {
+                    Arc::clone(inner.slots.entry(id.clone()).or_insert_with(|| {
+                        Arc::new(Slot {
+                            weight: AtomicI64::new(i64::from(w)),
+                            current: AtomicI64::new(0),
+                            last_update_ms: AtomicU64::new(now),
+                        })
+                    }))
+                })
+                .collect();
+            resolved.generation = inner.generation;
+        }
+        let slots = &resolved.slots;
+        let rec = &mut inner.rec;
+        if rec.epoch != epoch {
+            rec.epoch = epoch;
+            rec.period = period(table.weights());
+            rec.seq.clear();
+            rec.seq.reserve(rec.period);
+            rec.start.clear();
+            rec.start
+                .extend(slots.iter().map(|s| s.current.load(Ordering::Relaxed)));
+        }
+
+        // Dubbo's doSelect.
+        let mut total = 0i64;
+        let mut best = i64::MIN;
+        let mut selected = 0;
+        for (i, (slot, &w)) in slots.iter().zip(table.weights()).enumerate() {
+            let w = i64::from(w);
+            if slot.weight.load(Ordering::Relaxed) != w {
+                slot.weight.store(w, Ordering::Relaxed);
+                slot.current.store(0, Ordering::Relaxed);
+            }
+            let cur = slot.current.fetch_add(w, Ordering::Relaxed) + w;
+            slot.last_update_ms.store(now, Ordering::Relaxed);
+            if cur > best {
+                best = cur;
+                selected = i;
+            }
+            total += w;
+        }
+        slots[selected].current.fetch_sub(total, Ordering::Relaxed);
+
+        if rec.period > 0 {
+            rec.seq.push(selected as u32);
+            if rec.seq.len() == rec.period {
+                let closed = slots
+                    .iter()
+                    .zip(&rec.start)
+                    .all(|(s, &start)| s.current.load(Ordering::Relaxed) == start);
+                if closed {
+                    self.cycle.store(Some(Arc::new(Cycle {
+                        owner: epoch,
+                        seq: rec.seq.as_slice().into(),
+                        pos: AtomicU64::new(0),
+                        slots: slots.clone(),
+                        weights: table.weights().iter().map(|&w| i64::from(w)).collect(),
+                        total,
+                    })));
+                    rec.epoch = 0;
+                } else {
+                    rec.seq.clear();
+                    rec.start.clear();
+                    rec.start
+                        .extend(slots.iter().map(|s| s.current.load(Ordering::Relaxed)));
+                }
+            }
+        }
+
+        // Dubbo forgets identities idle for RECYCLE_PERIOD when the list and the map differ
+        // in size; checked here at most once a second.
+        if slots.len() != inner.slots.len() && now.saturating_sub(inner.last_recycle_ms) >= 1000 {
+            inner.last_recycle_ms = now;
+            let before = inner.slots.len();
+            inner
+                .slots
+                .retain(|_, s| now.saturating_sub(s.last_update_ms.load(Ordering::Relaxed)) <= RECYCLE_PERIOD_MS);
+            if inner.slots.len() != before {
+                inner.generation += 1;
+            }
+        }
+        selected
     }
 }
 
@@ -263,6 +302,17 @@ impl RoundRobinLoadBalance {
         }
     }
 
+    /// Whether picks from `set` currently replay a recorded period (lock-free, O(1)) rather
+    /// than run Dubbo's scan.
+    pub fn replays(&self, set: &SetView) -> bool {
+        match set.rr.get() {
+            Some(b) if b.lb == self.id => {
+                set.with_weights(|t| b.state.cycle.load().as_deref().is_some_and(|c| c.owner == t.epoch()))
+            }
+            _ => false,
+        }
+    }
+
     /// Number of service + method states kept.
     pub fn state_count(&self) -> usize {
         self.states.len()
@@ -271,7 +321,7 @@ impl RoundRobinLoadBalance {
     #[inline]
     fn pick<R: Rng + ?Sized>(&self, set: &SetView, _inv: &Invocation, _rng: &mut R) -> Option<usize> {
         match set.rr.get() {
-            Some(b) if b.lb == self.id => Some(set.with_weights(|t| b.state.pick(set, t))),
+            Some(b) if b.lb == self.id => Some(set.with_weights(|t| b.state.pick(b, set, t))),
             _ => Some(self.pick_unbound(set)),
         }
     }
@@ -280,11 +330,28 @@ impl RoundRobinLoadBalance {
     fn pick_unbound(&self, set: &SetView) -> usize {
         let key: Box<str> = format!("{}.{}", set.service_key(), set.method()).into();
         let state = Arc::clone(self.states.entry(key).or_default().value());
-        let _ = set.rr.set(RrBinding {
+        let binding = RrBinding {
             lb: self.id,
-            state: Arc::clone(&state),
-        });
-        set.with_weights(|t| state.pick(set, t))
+            state,
+            slots: Mutex::default(),
+        };
+        if set.rr.set(binding).is_ok()
+            && let Some(b) = set.rr.get()
+        {
+            return set.with_weights(|t| b.state.pick(b, set, t));
+        }
+        // The set is bound to another instance: resolve for this pick only.
+        let binding = RrBinding {
+            lb: self.id,
+            state: Arc::clone(
+                self.states
+                    .entry(format!("{}.{}", set.service_key(), set.method()).into())
+                    .or_default()
+                    .value(),
+            ),
+            slots: Mutex::default(),
+        };
+        set.with_weights(|t| binding.state.pick(&binding, set, t))
     }
 }
 

@@ -106,6 +106,49 @@ fn concrete_mid_stream_change() {
     assert_eq!(picks(&lb, &s2, 1), "C");
 }
 
+#[test]
+fn replays_after_one_period_and_switches_back_to_the_scan() {
+    let lb = RoundRobinLoadBalance::new();
+    let s = set(urls(&[("A", 5), ("B", 1), ("C", 1)], "interface=replay"));
+    assert_eq!(picks(&lb, &s, 6), "AABACA");
+    assert!(!lb.replays(&s), "the period (7) has not closed yet");
+    assert_eq!(picks(&lb, &s, 1), "A");
+    assert!(lb.replays(&s));
+    assert_eq!(picks(&lb, &s, 3), "AAB");
+    // Another set of the same service and method takes over from the state reached.
+    let other = set(urls(&[("A", 5), ("B", 1), ("C", 1)], "interface=replay"));
+    assert_eq!(picks(&lb, &other, 4), "ACAA");
+    assert!(!lb.replays(&s));
+}
+
+#[test]
+fn alternating_subsets_share_state_like_dubbo() {
+    let ours = RoundRobinLoadBalance::new();
+    let dubbo = DubboRoundRobin::default();
+    let inv = Invocation::new("m");
+    let full = urls(&[("A", 5), ("B", 1), ("C", 3), ("D", 2)], "interface=alt");
+    let part = urls(&[("A", 5), ("C", 3)], "interface=alt");
+    let (full_ids, part_ids) = (identities(&full), identities(&part));
+    let (full_set, part_set) = (set(full.clone()), set(part.clone()));
+    for round in 0..200 {
+        // Runs of varying length from each subset, long enough to record periods at times.
+        for k in 0..(round % 13) {
+            assert_eq!(
+                ours.select(&full_set, &inv),
+                dubbo.select(&full, &full_ids, &inv),
+                "round {round} full {k}"
+            );
+        }
+        for k in 0..(round % 5) {
+            assert_eq!(
+                ours.select(&part_set, &inv),
+                dubbo.select(&part, &part_ids, &inv),
+                "round {round} part {k}"
+            );
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
     #[test]

@@ -340,8 +340,9 @@ pub struct Snapshot {
     pub(crate) excluded: Arc<[(Url, Exclusion)]>,
     pub(crate) warnings: Arc<[String]>,
     pub(crate) groups: Vec<(Arc<str>, Arc<Snapshot>)>,
-    /// The consumer's own `dubbo.tag`, looked up once.
+    /// The consumer's own `dubbo.tag` and `dubbo.force.tag`, looked up once.
     consumer_tag: Option<Box<str>>,
+    consumer_force_tag: bool,
 }
 
 impl Snapshot {
@@ -356,6 +357,7 @@ impl Snapshot {
             version: 0,
             changed_at: SystemTime::now(),
             consumer_tag: tag::request_tag(&consumer, None).map(Into::into),
+            consumer_force_tag: tag::force_tag(&consumer, None),
             consumer,
             info,
             notified: false,
@@ -432,6 +434,7 @@ impl Snapshot {
             version,
             changed_at: SystemTime::now(),
             consumer_tag: tag::request_tag(&consumer, None).map(Into::into),
+            consumer_force_tag: tag::force_tag(&consumer, None),
             consumer,
             info,
             notified,
@@ -604,9 +607,12 @@ impl Snapshot {
         }
     }
 
-    #[cold]
+    /// Whether the request tag is forced: attachment `dubbo.force.tag`, else the consumer's.
     fn force_tag(&self, inv: &Invocation) -> bool {
-        tag::force_tag(&self.consumer, Some(inv))
+        match inv.attachment(keys::FORCE_TAG).filter(|t| !t.is_empty()) {
+            Some(v) => v.eq_ignore_ascii_case("true"),
+            None => self.consumer_force_tag,
+        }
     }
 
     /// The error for a call that finds no provider.

@@ -17,9 +17,9 @@
 //! assert_eq!(groups.select(request_tag(&consumer, None), false), Some(&vec![1]));
 //! ```
 
-use std::collections::HashMap;
-
 use zkdubbo_common::{Invocation, Url, keys};
+
+use crate::snapshot::FastMap;
 
 /// Priority the tag router runs at among condition routers (Dubbo's `TagRouter` priority).
 pub const TAG_ROUTER_PRIORITY: i64 = 100;
@@ -73,7 +73,7 @@ pub fn route<P>(providers: &[P], url_of: impl Fn(&P) -> &Url, tag: Option<&str>,
 /// A provider list partitioned by tag, each part turned into a `T` once.
 #[derive(Debug, Clone)]
 pub struct TagGroups<T> {
-    by_tag: HashMap<Box<str>, T>,
+    by_tag: FastMap<Box<str>, T>,
     untagged: Option<T>,
 }
 
@@ -85,7 +85,7 @@ impl<T> TagGroups<T> {
         tag_of: impl Fn(&P) -> Option<&str>,
         mut make: impl FnMut(Vec<usize>) -> T,
     ) -> Self {
-        let mut parts: HashMap<Box<str>, Vec<usize>> = HashMap::new();
+        let mut parts: FastMap<Box<str>, Vec<usize>> = FastMap::default();
         let mut untagged = Vec::new();
         for (i, p) in providers.iter().enumerate() {
             match tag_of(p) {

@@ -115,6 +115,67 @@ fn bench_strategy(c: &mut Criterion, name: &str) {
     }
 }
 
+/// Round robin when two subsets of one service and method are picked from alternately
+/// (e.g. per tag): the state is shared, so no period is ever replayed and every pick runs
+/// Dubbo's scan (without its map lookups).
+fn roundrobin_alternating(c: &mut Criterion) {
+    let mut group = c.benchmark_group("roundrobin/alternating");
+    for n in SIZES {
+        let f = fixture(n, false, "alt");
+        let half_urls: Vec<Url> = f.urls.iter().step_by(2).cloned().collect();
+        let half_ids: Vec<String> = half_urls.iter().map(Url::identity).collect();
+        let half = PreparedSet::with_options(half_urls.clone(), "m", wall_clock_ms(), Arc::clone(&f.stats));
+        let ours = RoundRobinLoadBalance::new();
+        group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+            let mut k = 0usize;
+            b.iter(|| {
+                k += 1;
+                let set = if k % 2 == 0 { &f.set } else { &half };
+                black_box(ours.select(set, &f.invocations[k & 1023]))
+            })
+        });
+        let rr = RoundRobin::default();
+        group.bench_with_input(BenchmarkId::new("dubbo", n), &n, |b, _| {
+            let mut k = 0usize;
+            b.iter(|| {
+                k += 1;
+                let inv = &f.invocations[k & 1023];
+                black_box(if k % 2 == 0 {
+                    rr.select(&f.urls, &f.identities, inv)
+                } else {
+                    rr.select(&half_urls, &half_ids, inv)
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The two parts of a consistent-hash pick at N = 1000: the MD5 of the key, and the ring
+/// lookup.
+fn consistenthash_parts(c: &mut Criterion) {
+    let mut group = c.benchmark_group("consistenthash/parts");
+    let f = fixture(1000, false, "parts");
+    let spec = f.set.hash_spec().clone();
+    group.bench_function("md5_of_key", |b| {
+        let mut k = 0usize;
+        b.iter(|| {
+            k = (k + 1) & 1023;
+            black_box(spec.hash(&f.invocations[k]))
+        })
+    });
+    let ring = f.set.ring();
+    let hashes: Vec<u32> = f.invocations.iter().map(|inv| spec.hash(inv)).collect();
+    group.bench_function("ring_lookup", |b| {
+        let mut k = 0usize;
+        b.iter(|| {
+            k = (k + 1) & 1023;
+            black_box(ring.lookup(hashes[k]))
+        })
+    });
+    group.finish();
+}
+
 fn strategies(c: &mut Criterion) {
     for name in [
         "random",
@@ -126,6 +187,8 @@ fn strategies(c: &mut Criterion) {
     ] {
         bench_strategy(c, name);
     }
+    roundrobin_alternating(c);
+    consistenthash_parts(c);
 }
 
 criterion_group! {

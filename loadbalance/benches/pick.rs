@@ -176,6 +176,44 @@ fn consistenthash_parts(c: &mut Criterion) {
     group.finish();
 }
 
+/// leastactive and shortestresponse at N = 1000 when the set's statistics were created by
+/// the set itself (as the cluster layer does, recording through `SetView::stats`): its
+/// providers' slots are then one contiguous array ([`zkdubbo_loadbalance::HotView::Dense`]).
+fn dense_statistics(c: &mut Criterion) {
+    let mut group = c.benchmark_group("dense");
+    let mut rng = SmallRng::seed_from_u64(7);
+    let urls: Vec<Url> = (0..1000)
+        .map(|i| {
+            format!(
+                "dubbo://10.0.{}.{}:20880/com.foo.Dense?weight={}",
+                i / 256,
+                i % 256,
+                rng.random_range(1..=100)
+            )
+            .parse()
+            .expect("bench URL")
+        })
+        .collect();
+    let set = PreparedSet::with_options(urls, "m", wall_clock_ms(), Arc::new(CallStats::new()));
+    let mut in_flight = Vec::new();
+    for s in set.stats() {
+        s.record(true, Duration::from_micros(rng.random_range(100..1000)));
+        for _ in 0..rng.random_range(0..3) {
+            in_flight.push(s.begin());
+        }
+    }
+    assert!(matches!(set.hot_view(), zkdubbo_loadbalance::HotView::Dense(_)));
+    let inv = Invocation::new("m");
+    group.bench_function("leastactive/1000", |b| {
+        b.iter(|| black_box(LeastActiveLoadBalance.select(&set, &inv)))
+    });
+    group.bench_function("shortestresponse/1000", |b| {
+        b.iter(|| black_box(ShortestResponseLoadBalance.select(&set, &inv)))
+    });
+    group.finish();
+    drop(in_flight);
+}
+
 fn strategies(c: &mut Criterion) {
     for name in [
         "random",
@@ -189,6 +227,7 @@ fn strategies(c: &mut Criterion) {
     }
     roundrobin_alternating(c);
     consistenthash_parts(c);
+    dense_statistics(c);
 }
 
 criterion_group! {

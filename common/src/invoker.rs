@@ -134,10 +134,141 @@ pub enum RpcError {
     },
 }
 
+/// The kind of an [`RpcError`], without its text: what a caller branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RpcErrorKind {
+    /// The provider ran the call and answered with an error.
+    Business,
+    /// The call could not be delivered or the connection failed.
+    Transport,
+    /// No answer in time.
+    Timeout,
+    /// No provider could be chosen.
+    NoProvider,
+}
+
+impl fmt::Display for RpcErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RpcErrorKind::Business => "business",
+            RpcErrorKind::Transport => "transport",
+            RpcErrorKind::Timeout => "timeout",
+            RpcErrorKind::NoProvider => "no-provider",
+        })
+    }
+}
+
 impl RpcError {
     /// Whether this is a [`RpcError::Business`] error (which failover never retries).
     pub fn is_business(&self) -> bool {
         matches!(self, RpcError::Business { .. })
+    }
+
+    /// A [`RpcError::Business`] error.
+    pub fn business(message: impl Into<String>, context: impl Into<String>) -> Self {
+        RpcError::Business {
+            message: message.into(),
+            context: context.into(),
+        }
+    }
+
+    /// A [`RpcError::Transport`] error.
+    pub fn transport(message: impl Into<String>, context: impl Into<String>) -> Self {
+        RpcError::Transport {
+            message: message.into(),
+            context: context.into(),
+        }
+    }
+
+    /// A [`RpcError::Timeout`] error.
+    pub fn timeout(message: impl Into<String>, context: impl Into<String>) -> Self {
+        RpcError::Timeout {
+            message: message.into(),
+            context: context.into(),
+        }
+    }
+
+    /// A [`RpcError::NoProvider`] error.
+    pub fn no_provider(message: impl Into<String>, context: impl Into<String>) -> Self {
+        RpcError::NoProvider {
+            message: message.into(),
+            context: context.into(),
+        }
+    }
+
+    /// A new error of `kind`.
+    pub fn of_kind(kind: RpcErrorKind, message: impl Into<String>, context: impl Into<String>) -> Self {
+        match kind {
+            RpcErrorKind::Business => RpcError::business(message, context),
+            RpcErrorKind::Transport => RpcError::transport(message, context),
+            RpcErrorKind::Timeout => RpcError::timeout(message, context),
+            RpcErrorKind::NoProvider => RpcError::no_provider(message, context),
+        }
+    }
+
+    /// The kind of error.
+    ///
+    /// ```
+    /// use zkdubbo_common::invoker::{RpcError, RpcErrorKind};
+    /// assert_eq!(RpcError::timeout("after 1000 ms", "com.foo.Bar").kind(), RpcErrorKind::Timeout);
+    /// ```
+    pub fn kind(&self) -> RpcErrorKind {
+        match self {
+            RpcError::Business { .. } => RpcErrorKind::Business,
+            RpcError::Transport { .. } => RpcErrorKind::Transport,
+            RpcError::Timeout { .. } => RpcErrorKind::Timeout,
+            RpcError::NoProvider { .. } => RpcErrorKind::NoProvider,
+        }
+    }
+
+    /// What went wrong (without the context).
+    pub fn message(&self) -> &str {
+        match self {
+            RpcError::Business { message, .. }
+            | RpcError::Transport { message, .. }
+            | RpcError::Timeout { message, .. }
+            | RpcError::NoProvider { message, .. } => message,
+        }
+    }
+
+    /// Where it went wrong (service, method, provider, registry...).
+    pub fn context(&self) -> &str {
+        match self {
+            RpcError::Business { context, .. }
+            | RpcError::Transport { context, .. }
+            | RpcError::Timeout { context, .. }
+            | RpcError::NoProvider { context, .. } => context,
+        }
+    }
+
+    /// Whether retrying on another provider may help: transport errors and timeouts. Business
+    /// errors (the provider ran the call) and no-provider errors are not retryable.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, RpcError::Transport { .. } | RpcError::Timeout { .. })
+    }
+
+    /// The same error with `extra` added to its context (`context; extra`), e.g. the cluster
+    /// strategy and the providers tried.
+    ///
+    /// ```
+    /// use zkdubbo_common::RpcError;
+    /// let e = RpcError::transport("connection refused", "provider 10.0.0.5:50051").with_context("cluster failfast");
+    /// assert_eq!(e.context(), "provider 10.0.0.5:50051; cluster failfast");
+    /// ```
+    pub fn with_context(self, extra: impl fmt::Display) -> Self {
+        let kind = self.kind();
+        let (message, context) = match self {
+            RpcError::Business { message, context }
+            | RpcError::Transport { message, context }
+            | RpcError::Timeout { message, context }
+            | RpcError::NoProvider { message, context } => (message, context),
+        };
+        let context = if context.is_empty() {
+            extra.to_string()
+        } else {
+            format!("{context}; {extra}")
+        };
+        RpcError::of_kind(kind, message, context)
     }
 }
 

@@ -22,7 +22,7 @@ pub mod url;
 
 pub use error::UrlError;
 pub use invocation::Invocation;
-pub use invoker::{Invoker, InvokerFactory, Response, RpcError};
+pub use invoker::{Invoker, InvokerFactory, Response, RpcError, RpcErrorKind};
 pub use matching::{is_match, is_match_category, is_match_glob, is_match_glob_with, list_contains};
 pub use params::Params;
 pub use stats::{CallGuard, CallStats, MethodStats};

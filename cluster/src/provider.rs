@@ -1,0 +1,373 @@
+//! The provider API: register a service the Dubbo way on one or more registries, optionally
+//! serving it over Triple, and unregister before the server stops.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zkdubbo_common::{Url, keys};
+use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry};
+use zkdubbo_triple::{Handler, ServerHandle, TripleServer};
+
+use crate::net::{local_ip, now_ms};
+use crate::reference::RELEASE;
+
+/// Why a service could not be registered or served.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The settings are incomplete or inconsistent.
+    #[error("invalid service settings: {0}")]
+    Config(String),
+    /// A registry could not be opened or refused the registration.
+    #[error("registry {registry}: {source}")]
+    Registry {
+        /// The registry URL.
+        registry: String,
+        /// The registry's error.
+        #[source]
+        source: RegistryError,
+    },
+    /// The server could not bind or stopped with an error.
+    #[error("server: {0}")]
+    Server(#[from] std::io::Error),
+}
+
+/// Settings of a provider; see [`ServiceBuilder::new`].
+///
+/// ```
+/// use zkdubbo_cluster::ServiceBuilder;
+/// let url = ServiceBuilder::new("org.apache.dubbo.samples.Greeter")
+///     .host("10.0.0.5")
+///     .port(50051)
+///     .method("sayHello")
+///     .weight(200)
+///     .application("greeter")
+///     .url()
+///     .unwrap();
+/// assert_eq!(url.to_string().split('?').next(), Some("tri://10.0.0.5:50051/org.apache.dubbo.samples.Greeter"));
+/// assert_eq!(url.param("weight"), Some("200"));
+/// assert_eq!(url.param("side"), Some("provider"));
+/// assert!(url.param("timestamp").is_some());
+/// ```
+#[derive(Clone)]
+pub struct ServiceBuilder {
+    interface: String,
+    protocol: String,
+    host: Option<String>,
+    port: Option<u16>,
+    methods: Vec<String>,
+    params: BTreeMap<String, String>,
+    registries: Vec<String>,
+    registry_instances: Vec<Arc<dyn Registry>>,
+}
+
+impl fmt::Debug for ServiceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceBuilder")
+            .field("interface", &self.interface)
+            .field("protocol", &self.protocol)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("registries", &self.registries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceBuilder {
+    /// A provider of `interface`, protocol `tri`, on this host's IP (see
+    /// [`local_ip`](crate::net::local_ip)).
+    pub fn new(interface: impl Into<String>) -> Self {
+        ServiceBuilder {
+            interface: interface.into(),
+            protocol: zkdubbo_triple::PROTOCOL.to_owned(),
+            host: None,
+            port: None,
+            methods: Vec::new(),
+            params: BTreeMap::new(),
+            registries: Vec::new(),
+            registry_instances: Vec::new(),
+        }
+    }
+
+    /// The protocol registered (default `tri`).
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = protocol.into();
+        self
+    }
+
+    /// The host registered (default: [`local_ip`](crate::net::local_ip)).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+
+    /// The port registered (set by [`ServiceBuilder::serve_triple`] from the bound socket).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// Add a method name (registered as the `methods` list).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.methods.push(method.into());
+        self
+    }
+
+    /// The provider's weight (default 100).
+    pub fn weight(self, weight: u32) -> Self {
+        self.param(keys::WEIGHT, weight.to_string())
+    }
+
+    /// The group.
+    pub fn group(self, group: impl Into<String>) -> Self {
+        self.param(keys::GROUP, group)
+    }
+
+    /// The version.
+    pub fn version(self, version: impl Into<String>) -> Self {
+        self.param(keys::VERSION, version)
+    }
+
+    /// The application name.
+    pub fn application(self, application: impl Into<String>) -> Self {
+        self.param(keys::APPLICATION, application)
+    }
+
+    /// Any other parameter (`warmup`, `timeout`, `dubbo.tag`...).
+    pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.insert(key.into(), value.into());
+        self
+    }
+
+    /// Add a registry (`zookeeper://host:port?...`, or a bare `host:port`). Repeatable.
+    pub fn registry(mut self, url: impl Into<String>) -> Self {
+        self.registries.push(url.into());
+        self
+    }
+
+    /// Add a registry already opened; it is not shut down with the service.
+    pub fn registry_instance(mut self, registry: Arc<dyn Registry>) -> Self {
+        self.registry_instances.push(registry);
+        self
+    }
+
+    /// The URL that will be registered; `timestamp` is now (providers warm up from it).
+    ///
+    /// # Errors
+    /// [`ProviderError::Config`] without interface or port.
+    pub fn url(&self) -> Result<Url, ProviderError> {
+        let interface = self.interface.trim();
+        if interface.is_empty() {
+            return Err(ProviderError::Config("no interface set".into()));
+        }
+        let port = self
+            .port
+            .ok_or_else(|| ProviderError::Config(format!("no port set for {interface}")))?;
+        let host = self.host.clone().unwrap_or_else(local_ip);
+        let mut url = Url::new(&self.protocol, &host, Some(port), interface).with_params([
+            (keys::ANYHOST, "false".to_owned()),
+            (keys::APPLICATION, "zkdubbo-provider".to_owned()),
+            ("deprecated", "false".to_owned()),
+            ("dubbo", "2.0.2".to_owned()),
+            (keys::DYNAMIC, "true".to_owned()),
+            ("generic", "false".to_owned()),
+            (keys::INTERFACE, interface.to_owned()),
+            (keys::PID, std::process::id().to_string()),
+            ("release", RELEASE.to_owned()),
+            (keys::SIDE, keys::PROVIDER_SIDE.to_owned()),
+            (keys::TIMESTAMP, now_ms().to_string()),
+        ]);
+        if !self.methods.is_empty() {
+            let mut methods = self.methods.clone();
+            methods.sort();
+            methods.dedup();
+            url.set_param(keys::METHODS, methods.join(","));
+        }
+        for (k, v) in &self.params {
+            url.set_param(k.as_str(), v.as_str());
+        }
+        Ok(url)
+    }
+
+    /// Register the service on every registry and return the guard that unregisters it.
+    ///
+    /// # Errors
+    /// [`ProviderError`] when a setting is missing, a registry cannot be opened, or a
+    /// registration fails (registrations already made are undone).
+    pub async fn register(self) -> Result<Exported, ProviderError> {
+        let url = self.url()?;
+        if self.registries.is_empty() && self.registry_instances.is_empty() {
+            return Err(ProviderError::Config(format!(
+                "no registry set for {}",
+                url.interface()
+            )));
+        }
+        let mut exported = Exported {
+            url,
+            registrations: Vec::new(),
+            owned: Vec::new(),
+        };
+        let mut registries = self.registry_instances.clone();
+        for spec in &self.registries {
+            let full = if spec.contains("://") {
+                spec.trim().to_owned()
+            } else {
+                format!("zookeeper://{}", spec.trim())
+            };
+            match ZookeeperRegistry::from_str(&full).await {
+                Ok(r) => {
+                    exported.owned.push(r.clone());
+                    registries.push(r);
+                }
+                Err(source) => {
+                    let _ = exported.unregister().await;
+                    return Err(ProviderError::Registry { registry: full, source });
+                }
+            }
+        }
+        for registry in registries {
+            let name = registry.url().to_string();
+            match Registration::register(registry, exported.url.clone()).await {
+                Ok(r) => exported.registrations.push(r),
+                Err(source) => {
+                    let _ = exported.unregister().await;
+                    return Err(ProviderError::Registry { registry: name, source });
+                }
+            }
+        }
+        tracing::info!(url = %exported.url, "service registered");
+        Ok(exported)
+    }
+
+    /// Bind a [`TripleServer`] on `bind` serving `handler`, register the service (with the
+    /// bound port, unless [`ServiceBuilder::port`] set another) and run the server in the
+    /// background.
+    ///
+    /// # Errors
+    /// [`ProviderError::Server`] when binding fails, else as [`ServiceBuilder::register`]
+    /// (the server is stopped again).
+    pub async fn serve_triple(
+        mut self,
+        handler: impl Handler,
+        bind: SocketAddr,
+    ) -> Result<TripleService, ProviderError> {
+        let server = TripleServer::builder()
+            .service(self.interface.clone(), handler)
+            .bind(bind)
+            .await?;
+        if self.port.is_none() {
+            self.port = Some(server.local_addr().port());
+        }
+        let server = server.spawn();
+        match self.register().await {
+            Ok(exported) => Ok(TripleService { exported, server }),
+            Err(e) => {
+                let _ = server.shutdown().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A registered service: [`Exported::unregister`] removes it from every registry; dropping
+/// it unregisters in the background.
+#[must_use = "dropping the guard unregisters the service"]
+pub struct Exported {
+    url: Url,
+    registrations: Vec<Registration>,
+    owned: Vec<Arc<ZookeeperRegistry>>,
+}
+
+impl fmt::Debug for Exported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exported")
+            .field("url", &self.url.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Exported {
+    /// The registered URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Unregister from every registry, then close the registries this service opened.
+    ///
+    /// # Errors
+    /// The first unregistration error (the others are still attempted).
+    pub async fn unregister(mut self) -> Result<(), ProviderError> {
+        let mut first = None;
+        for r in std::mem::take(&mut self.registrations) {
+            let registry = r.url().to_string();
+            if let Err(source) = r.close().await
+                && first.is_none()
+            {
+                first = Some(ProviderError::Registry { registry, source });
+            }
+        }
+        for registry in std::mem::take(&mut self.owned) {
+            registry.shutdown().await;
+        }
+        match first {
+            Some(e) => Err(e),
+            None => {
+                tracing::info!(url = %self.url, "service unregistered");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for Exported {
+    fn drop(&mut self) {
+        let owned = std::mem::take(&mut self.owned);
+        if owned.is_empty() {
+            return;
+        }
+        // The registrations (dropped after this) unregister in the background; closing the
+        // registry session removes ephemeral nodes too.
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                for registry in owned {
+                    registry.shutdown().await;
+                }
+            });
+        }
+    }
+}
+
+/// A service served over Triple and registered: [`TripleService::shutdown`] unregisters
+/// first, waits for consumers to notice, then stops the server gracefully.
+#[derive(Debug)]
+pub struct TripleService {
+    exported: Exported,
+    server: ServerHandle,
+}
+
+impl TripleService {
+    /// The registered URL.
+    pub fn url(&self) -> &Url {
+        self.exported.url()
+    }
+
+    /// The address the server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Unregister everywhere, wait `drain` (consumers see the node go and stop sending), then
+    /// stop the server, letting calls in flight finish.
+    ///
+    /// # Errors
+    /// The first unregistration error or the server's error (both steps are always taken).
+    pub async fn shutdown(self, drain: Duration) -> Result<(), ProviderError> {
+        let unregistered = self.exported.unregister().await;
+        tokio::time::sleep(drain).await;
+        let stopped = self.server.shutdown().await;
+        unregistered?;
+        stopped.map_err(ProviderError::Server)
+    }
+}

@@ -1,0 +1,112 @@
+//! `failover` (the default): on a transport error or timeout, try another provider.
+//!
+//! Up to `retries` + 1 attempts (method-level `retries`, default 2). Every retry re-lists the
+//! directory (so providers that left are not called and new ones can be) and avoids the
+//! providers already tried. Business errors are returned at once, never retried. When every
+//! attempt failed, the error names the method, the service, the attempts, the providers
+//! tried and the last cause; its kind is the last cause's.
+
+use std::sync::Arc;
+
+use zkdubbo_common::{Invocation, Invoker, Response, RpcError, keys};
+use zkdubbo_directory::Directory;
+
+use crate::cluster::Cluster;
+use crate::strategy::cluster_invoker;
+use crate::support::ClusterBase;
+
+/// The `failover` strategy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FailoverCluster;
+
+impl Cluster for FailoverCluster {
+    fn name(&self) -> &'static str {
+        "failover"
+    }
+
+    fn join(&self, directory: Arc<dyn Directory>) -> Arc<dyn Invoker> {
+        Arc::new(FailoverClusterInvoker {
+            base: ClusterBase::new("failover", directory),
+        })
+    }
+}
+
+/// The invoker of [`FailoverCluster`].
+pub struct FailoverClusterInvoker {
+    base: ClusterBase,
+}
+
+cluster_invoker!(FailoverClusterInvoker);
+
+impl FailoverClusterInvoker {
+    async fn call(&self, inv: &Invocation) -> Result<Response, RpcError> {
+        let mut listed = self.base.list(inv)?;
+        let retries: i64 =
+            self.base
+                .method_param(&listed, inv.method(), keys::RETRIES, i64::from(keys::DEFAULT_RETRIES));
+        let attempts = usize::try_from(retries.saturating_add(1)).unwrap_or(1).max(1);
+        let mut tried: Vec<Arc<str>> = Vec::with_capacity(attempts);
+        let mut tried_addresses: Vec<String> = Vec::with_capacity(attempts);
+        let mut last: Option<RpcError> = None;
+        let mut made = 0;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                if self.base.is_destroyed() {
+                    break;
+                }
+                match self.base.list(inv) {
+                    Ok(l) => listed = l,
+                    Err(e) => {
+                        last = Some(e);
+                        break;
+                    }
+                }
+            }
+            let lb = self.base.load_balance(&listed, inv);
+            let Some(index) = self.base.select(&*lb, inv, &listed, &tried) else {
+                break;
+            };
+            let member = &listed.providers()[index];
+            tried.push(member.identity().into());
+            let address = member.url().address();
+            made += 1;
+            match self.base.call(&listed, index, inv).await {
+                Ok(response) => {
+                    if attempt > 0 {
+                        tracing::warn!(
+                            service = %self.base.url().service_key(),
+                            method = inv.method(),
+                            provider = %address,
+                            attempt = attempt + 1,
+                            tried = ?tried_addresses,
+                            "call succeeded after failing over"
+                        );
+                    }
+                    return Ok(response);
+                }
+                Err(e) if e.is_business() => return Err(e),
+                Err(e) => {
+                    tracing::debug!(provider = %address, method = inv.method(), error = %e, "attempt failed");
+                    tried_addresses.push(address);
+                    last = Some(e);
+                }
+            }
+        }
+        let last =
+            last.unwrap_or_else(|| RpcError::no_provider("no provider could be selected", self.base.context(inv)));
+        Err(RpcError::of_kind(
+            last.kind(),
+            format!(
+                "failed to invoke method {} of service {} after {made} of {attempts} attempt(s); providers tried {:?} \
+                 ({} of {} listed); last error: {}",
+                inv.method(),
+                self.base.url().service_key(),
+                tried_addresses,
+                tried_addresses.len(),
+                listed.providers().len(),
+                last
+            ),
+            self.base.context(inv),
+        ))
+    }
+}

@@ -1,0 +1,114 @@
+//! `forking`: call several providers in parallel; the first success wins.
+//!
+//! `forks` (method-level, default 2) distinct providers are chosen by the load balancer; `forks
+//! ≤ 0` or `≥` the number of providers calls them all. The first successful answer is
+//! returned and the other calls are cancelled (their futures dropped, which closes their
+//! streams); an error is returned only when every call failed, or when none succeeded within
+//! `timeout` (method-level, default 1000 ms).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use zkdubbo_common::{Invocation, Invoker, Response, RpcError, keys};
+use zkdubbo_directory::Directory;
+
+use crate::cluster::Cluster;
+use crate::strategy::cluster_invoker;
+use crate::support::ClusterBase;
+
+/// `forks`: how many providers a forking call uses.
+pub const FORKS_KEY: &str = "forks";
+/// Default of [`FORKS_KEY`].
+pub const DEFAULT_FORKS: i64 = 2;
+
+/// The `forking` strategy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ForkingCluster;
+
+impl Cluster for ForkingCluster {
+    fn name(&self) -> &'static str {
+        "forking"
+    }
+
+    fn join(&self, directory: Arc<dyn Directory>) -> Arc<dyn Invoker> {
+        Arc::new(ForkingClusterInvoker {
+            base: ClusterBase::new("forking", directory),
+        })
+    }
+}
+
+/// The invoker of [`ForkingCluster`].
+pub struct ForkingClusterInvoker {
+    base: ClusterBase,
+}
+
+cluster_invoker!(ForkingClusterInvoker);
+
+impl ForkingClusterInvoker {
+    async fn call(&self, inv: &Invocation) -> Result<Response, RpcError> {
+        let listed = self.base.list(inv)?;
+        let method = inv.method();
+        let forks: i64 = self.base.method_param(&listed, method, FORKS_KEY, DEFAULT_FORKS);
+        let timeout_ms: u64 = self
+            .base
+            .method_param(&listed, method, keys::TIMEOUT, keys::DEFAULT_TIMEOUT_MS);
+        let len = listed.providers().len();
+        let chosen: Vec<usize> = match usize::try_from(forks) {
+            Ok(n) if n > 0 && n < len => {
+                let lb = self.base.load_balance(&listed, inv);
+                let mut chosen = Vec::with_capacity(n);
+                let mut tried: Vec<Arc<str>> = Vec::with_capacity(n);
+                for _ in 0..n {
+                    if let Some(i) = self.base.select(&*lb, inv, &listed, &tried)
+                        && !chosen.contains(&i)
+                    {
+                        tried.push(listed.providers()[i].identity().into());
+                        chosen.push(i);
+                    }
+                }
+                chosen
+            }
+            _ => (0..len).collect(),
+        };
+        let addresses: Vec<String> = chosen.iter().map(|&i| listed.providers()[i].url().address()).collect();
+        let mut calls: FuturesUnordered<_> = chosen.iter().map(|&i| self.base.call(&listed, i, inv)).collect();
+        let deadline = tokio::time::sleep(Duration::from_millis(timeout_ms));
+        tokio::pin!(deadline);
+        let mut last: Option<RpcError> = None;
+        let mut failed = 0usize;
+        loop {
+            tokio::select! {
+                next = calls.next() => match next {
+                    Some(Ok(response)) => return Ok(response),
+                    Some(Err(e)) => {
+                        failed += 1;
+                        last = Some(e);
+                    }
+                    None => break,
+                },
+                () = &mut deadline => {
+                    return Err(RpcError::timeout(
+                        format!(
+                            "no forked call of method {method} succeeded within {timeout_ms} ms ({failed} of {} failed); \
+                             providers {addresses:?}",
+                            addresses.len()
+                        ),
+                        self.base.context(inv),
+                    ));
+                }
+            }
+        }
+        let last =
+            last.unwrap_or_else(|| RpcError::no_provider("no provider could be selected", self.base.context(inv)));
+        Err(RpcError::of_kind(
+            last.kind(),
+            format!(
+                "all {} forked call(s) of method {method} failed; providers {addresses:?}; last error: {last}",
+                addresses.len()
+            ),
+            self.base.context(inv),
+        ))
+    }
+}

@@ -1,0 +1,234 @@
+//! What every cluster strategy shares (Dubbo's `AbstractClusterInvoker`): listing from the
+//! directory, choosing the load balancer, sticky and re-selection, and calling one provider
+//! with call statistics and the `served-by` attachment.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use zkdubbo_common::{Invocation, Response, RpcError, Url};
+use zkdubbo_directory::{Directory, Listed, Member};
+use zkdubbo_loadbalance::{LoadBalance, PreparedSet, for_method};
+
+/// Response attachment set by the cluster layer (never sent on the wire): the `host:port` of
+/// the provider that answered. Nested clusters (multi-registry, multi-group) keep the
+/// innermost, i.e. the real provider.
+pub const SERVED_BY: &str = "zkdubbo.served-by";
+
+/// `sticky`: keep calling the provider used last while it is available (method-level, default
+/// false).
+pub const STICKY_KEY: &str = "sticky";
+
+/// `cluster.availablecheck`: re-select a pick whose invoker is unavailable (default true).
+pub const AVAILABLE_CHECK_KEY: &str = "cluster.availablecheck";
+
+/// The state shared by the strategies of one cluster invoker: the directory, the consumer
+/// URL and the sticky provider.
+pub struct ClusterBase {
+    name: &'static str,
+    directory: Arc<dyn Directory>,
+    url: Url,
+    available_check: bool,
+    sticky: Mutex<Option<Arc<str>>>,
+    destroyed: AtomicBool,
+}
+
+impl fmt::Debug for ClusterBase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterBase")
+            .field("cluster", &self.name)
+            .field("url", &self.url.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ClusterBase {
+    /// The shared state of a `name` cluster over `directory`.
+    pub fn new(name: &'static str, directory: Arc<dyn Directory>) -> Self {
+        let url = directory.consumer_url().clone();
+        ClusterBase {
+            name,
+            available_check: url.param_bool(AVAILABLE_CHECK_KEY, true),
+            url,
+            directory,
+            sticky: Mutex::new(None),
+            destroyed: AtomicBool::new(false),
+        }
+    }
+
+    /// The strategy's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The consumer URL (the directory's).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The directory.
+    pub fn directory(&self) -> &Arc<dyn Directory> {
+        &self.directory
+    }
+
+    /// Whether some provider can take calls.
+    pub fn is_available(&self) -> bool {
+        !self.destroyed.load(Ordering::Acquire) && self.directory.is_available()
+    }
+
+    /// Destroy the directory (once).
+    pub fn destroy(&self) {
+        if !self.destroyed.swap(true, Ordering::AcqRel) {
+            self.directory.destroy();
+        }
+    }
+
+    /// Whether [`ClusterBase::destroy`] was called.
+    pub fn is_destroyed(&self) -> bool {
+        self.destroyed.load(Ordering::Acquire)
+    }
+
+    /// `service <key>, method <m>, cluster <name>`: the context of cluster-level errors.
+    pub fn context(&self, inv: &Invocation) -> String {
+        format!(
+            "service {}, method {}, cluster {}, consumer {}",
+            self.url.service_key(),
+            inv.method(),
+            self.name,
+            self.url.host()
+        )
+    }
+
+    /// The routed providers for `inv`.
+    ///
+    /// # Errors
+    /// [`RpcError::NoProvider`] with the directory's explanation.
+    pub fn list(&self, inv: &Invocation) -> Result<Listed, RpcError> {
+        if self.is_destroyed() {
+            return Err(RpcError::no_provider(
+                "the reference has been shut down",
+                self.context(inv),
+            ));
+        }
+        self.directory
+            .list(inv)
+            .map_err(|e| RpcError::from(e).with_context(format!("cluster {}", self.name)))
+    }
+
+    /// The load balancer configured for `inv` (method-level `loadbalance` of the first
+    /// provider's merged URL, as Dubbo reads it). An unknown name falls back to `random` with
+    /// a warning.
+    pub fn load_balance(&self, listed: &Listed, inv: &Invocation) -> Arc<dyn LoadBalance> {
+        let url = listed.providers().first().map_or(&self.url, |m| m.url());
+        match for_method(url, inv.method()) {
+            Ok(lb) => lb,
+            Err(e) => {
+                tracing::warn!(service = %self.url.service_key(), error = %e, "using random load balancing");
+                zkdubbo_loadbalance::by_name("random")
+                    .unwrap_or_else(|_| Arc::new(zkdubbo_loadbalance::RandomLoadBalance))
+            }
+        }
+    }
+
+    /// A method-level parameter of the first listed provider's merged URL (consumer settings
+    /// override provider ones there), else of the consumer URL.
+    pub fn method_param<T: std::str::FromStr>(&self, listed: &Listed, method: &str, key: &str, default: T) -> T {
+        let url = listed.providers().first().map_or(&self.url, |m| m.url());
+        url.method_param_as(method, key, default)
+    }
+
+    fn usable(&self, m: &Member, tried: &[Arc<str>]) -> bool {
+        !tried.iter().any(|t| **t == *m.identity()) && (!self.available_check || m.invoker().is_available())
+    }
+
+    /// Pick a provider of `listed` for `inv`, avoiding the identities in `tried` (Dubbo's
+    /// `select`): sticky first, then the load balancer; a pick that was already tried or is
+    /// unavailable (with `cluster.availablecheck`) is re-selected among the others. Returns an
+    /// index into `listed`, `None` only when the list is empty.
+    pub fn select(&self, lb: &dyn LoadBalance, inv: &Invocation, listed: &Listed, tried: &[Arc<str>]) -> Option<usize> {
+        let providers = listed.providers();
+        if providers.is_empty() {
+            return None;
+        }
+        let sticky = self.method_param(listed, inv.method(), STICKY_KEY, false);
+        if sticky {
+            let current = lock(&self.sticky).clone();
+            if let Some(id) = current
+                && let Some(i) = providers.iter().position(|m| *m.identity() == *id)
+                && self.usable(&providers[i], tried)
+            {
+                return Some(i);
+            }
+        }
+        let picked = self.do_select(lb, inv, listed, tried)?;
+        if sticky {
+            *lock(&self.sticky) = Some(providers[picked].identity().into());
+        }
+        Some(picked)
+    }
+
+    fn do_select(&self, lb: &dyn LoadBalance, inv: &Invocation, listed: &Listed, tried: &[Arc<str>]) -> Option<usize> {
+        let providers = listed.providers();
+        if providers.len() == 1 {
+            return Some(0);
+        }
+        let picked = lb.select(listed.prepared(), inv).filter(|&i| i < providers.len())?;
+        if self.usable(&providers[picked], tried) {
+            return Some(picked);
+        }
+        Some(
+            self.reselect(lb, inv, listed, tried)
+                .unwrap_or((picked + 1) % providers.len()),
+        )
+    }
+
+    /// Choose among the providers not tried and available; failing that, among the tried
+    /// ones that are available.
+    fn reselect(&self, lb: &dyn LoadBalance, inv: &Invocation, listed: &Listed, tried: &[Arc<str>]) -> Option<usize> {
+        let providers = listed.providers();
+        let mut candidates: Vec<usize> = (0..providers.len())
+            .filter(|&i| self.usable(&providers[i], tried))
+            .collect();
+        if candidates.is_empty() {
+            candidates = (0..providers.len())
+                .filter(|&i| providers[i].invoker().is_available())
+                .collect();
+        }
+        match candidates.len() {
+            0 => None,
+            1 => Some(candidates[0]),
+            _ => {
+                let subset: Vec<Arc<Member>> = candidates.iter().map(|&i| Arc::clone(&providers[i])).collect();
+                let set = PreparedSet::new(subset, inv.method());
+                lb.select(&set, inv).and_then(|j| candidates.get(j).copied())
+            }
+        }
+    }
+
+    /// Call provider `index` of `listed`, recording the call in the statistics the load
+    /// balancers read (in flight until it ends; latency and outcome when it does; a call
+    /// dropped before its end counts as failed) and marking the response with [`SERVED_BY`].
+    pub async fn call(&self, listed: &Listed, index: usize, inv: &Invocation) -> Result<Response, RpcError> {
+        let Some(member) = listed.providers().get(index) else {
+            return Err(RpcError::no_provider(
+                format!("provider index {index} out of {}", listed.providers().len()),
+                self.context(inv),
+            ));
+        };
+        let guard = listed.prepared().stats().get(index).map(|s| s.begin());
+        let result = member.invoker().invoke(inv).await;
+        if let Some(guard) = guard {
+            guard.end(result.is_ok());
+        }
+        result.map(|mut r| {
+            r.attachments
+                .entry(SERVED_BY.to_owned())
+                .or_insert_with(|| member.url().address());
+            r
+        })
+    }
+}

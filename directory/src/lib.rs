@@ -40,6 +40,8 @@
 //! assert_eq!(providers[0].url().address(), "10.0.0.5:20880");
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod configurator;
 pub mod describe;
 pub mod directory;

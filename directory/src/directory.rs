@@ -106,7 +106,15 @@ impl DirectoryBuilder {
                 if inner.destroyed.load(Ordering::Acquire) {
                     break;
                 }
-                inner.notify(&n);
+                // A rebuild of a large list takes milliseconds of CPU: let the runtime move
+                // other tasks off this worker meanwhile (multi-threaded runtimes only).
+                let multi_thread = tokio::runtime::Handle::try_current()
+                    .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+                if multi_thread {
+                    tokio::task::block_in_place(|| inner.notify(&n));
+                } else {
+                    inner.notify(&n);
+                }
             }
             tracing::debug!("directory subscription ended");
         });

@@ -358,6 +358,12 @@ impl TripleService {
         self.server.local_addr()
     }
 
+    /// The registration guard and the server handle, to stop them separately (e.g. to stop
+    /// serving while staying registered, as a crashed process would look to consumers).
+    pub fn into_parts(self) -> (Exported, ServerHandle) {
+        (self.exported, self.server)
+    }
+
     /// Unregister everywhere, wait `drain` (consumers see the node go and stop sending), then
     /// stop the server, letting calls in flight finish.
     ///

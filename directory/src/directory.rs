@@ -621,7 +621,7 @@ impl Core {
         let mut by_group: BTreeMap<&str, Vec<Arc<Member>>> = BTreeMap::new();
         for m in providers.iter() {
             by_group
-                .entry(m.url().group().unwrap_or(""))
+                .entry(m.registered_url().group().unwrap_or(""))
                 .or_default()
                 .push(m.clone());
         }

@@ -640,3 +640,93 @@ fn large_lists_route_every_method() {
     assert_eq!(listed.prepared().len(), 3000);
     assert_eq!(dir.list(&Invocation::new("other")).unwrap().prepared().method(), "*");
 }
+
+#[test]
+fn configurators_target_this_consumer_by_ip_and_application() {
+    // (case, rule, expected timeout seen by consumer 10.0.0.1 of application shop)
+    let cases = [
+        ("consumer IP", "override://10.0.0.1/com.foo.Bar?timeout=11", "11"),
+        (
+            "other consumer IP",
+            "override://10.0.0.2/com.foo.Bar?timeout=11",
+            "1000",
+        ),
+        (
+            "application of the consumer",
+            "override://0.0.0.0/com.foo.Bar?application=shop&timeout=12",
+            "12",
+        ),
+        (
+            "application of the provider is not ours",
+            "override://0.0.0.0/com.foo.Bar?application=bar&timeout=12",
+            "1000",
+        ),
+        (
+            "provider address",
+            "override://10.0.0.5:20880/com.foo.Bar?timeout=13",
+            "13",
+        ),
+    ];
+    for (i, (case, rule, want)) in cases.into_iter().enumerate() {
+        let (dir, _) = directory("");
+        dir.notify(&note(Category::Providers, &[provider("10.0.0.5", "timeout=1000")], 1));
+        dir.notify(&note(Category::Configurators, &[url(rule)], i as i32 + 1));
+        let l = dir.list(&get()).unwrap();
+        assert_eq!(l[0].url().param("timeout"), Some(want), "{case}");
+    }
+}
+
+#[test]
+fn group_star_splits_by_group_and_per_call_routing_of_undeclared_methods() {
+    let (dir, _) = directory("group=*");
+    dir.notify(&note(
+        Category::Providers,
+        &[
+            provider("10.0.0.5", "group=a"),
+            provider("10.0.0.6", "group=b&dubbo.tag=gray"),
+            provider("10.0.0.7", ""),
+        ],
+        1,
+    ));
+    assert_eq!(
+        dir.groups(),
+        ["", "a", "b"],
+        "providers without a group form the \"\" group"
+    );
+    assert_eq!(
+        hosts(
+            &dir.group("b")
+                .list(&get().with_attachment("dubbo.tag", "gray"))
+                .unwrap()
+        ),
+        ["10.0.0.6"]
+    );
+    // A method-dependent rule on a method no provider declares: routed per call, then tags.
+    dir.notify(&note(
+        Category::Routers,
+        &[condition("method = gen* => host != 10.0.0.7", "")],
+        1,
+    ));
+    let generic = Invocation::new("generic");
+    let l = dir.list(&generic).unwrap();
+    assert_eq!(hosts(&l), ["10.0.0.5"], "10.0.0.7 routed away, 10.0.0.6 is tagged");
+    assert!(!l.is_shared());
+    assert_eq!(l.prepared().method(), "generic");
+}
+
+#[test]
+fn not_notified_and_describe_of_an_empty_directory() {
+    let (dir, _) = directory("version=2.0");
+    let err = dir.list(&get()).unwrap_err();
+    assert_eq!(err.reason, NoProviderReason::NotNotified);
+    assert!(err.to_string().contains("has not delivered"), "{err}");
+    let rpc: zkdubbo_common::RpcError = err.into();
+    assert!(rpc.to_string().contains("version 2.0"), "{rpc}");
+    let d = dir.describe();
+    assert!(!d.notified);
+    assert_eq!(
+        d.methods["*"].no_provider.as_deref(),
+        Some("the registry has not delivered the provider list yet")
+    );
+    assert!(d.to_text().contains("has not delivered"));
+}

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Url, keys, list_contains};
+use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Url, keys};
 use zkdubbo_registry::{Category, Notification, Registry};
 
 use crate::configurator::Configurators;
@@ -679,10 +679,4 @@ fn report(info: &ServiceInfo, errors: Vec<RuleError>) -> Vec<String> {
 /// `disabled=true` or `enabled=false`.
 fn is_disabled(url: &Url) -> bool {
     url.param_bool(keys::DISABLED, false) || !url.param_bool(keys::ENABLED, true)
-}
-
-/// Whether `list` (a consumer `protocol` list) accepts `protocol`.
-pub fn accepts_protocol(list: Option<&str>, protocol: &str) -> bool {
-    list.filter(|l| !l.is_empty())
-        .is_none_or(|l| list_contains(l, protocol))
 }

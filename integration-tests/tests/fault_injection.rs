@@ -1,0 +1,558 @@
+//! Fault injection around the cache file (issue 3, scenarios 4 and 7), on real ZooKeeper
+//! processes: a cold start while ZooKeeper is really down (its process killed), corrupt,
+//! truncated and empty cache files, and two processes writing one cache file while a reader
+//! parses it in a loop.
+//!
+//! The other scenarios live beside the tests they grew from: `registry_zk.rs` (1, 2, 3, 4
+//! through a refusing proxy, 6, and a corrupt file) and `registry_zk_ensemble.rs` (5). Every
+//! scenario prints its figures as `RELIABILITY| scenario | figure | value` lines, which
+//! `scripts/reliability.sh` collects into RELIABILITY.md.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use zkdubbo_common::Url;
+use zkdubbo_integration_tests::harness::{ZkServer, shared_server, unique_path};
+use zkdubbo_registry::cache::{format_properties, read_file};
+use zkdubbo_registry::zookeeper::ZookeeperRegistry;
+use zkdubbo_registry::{Category, Notification, Registry, Source, Subscription};
+
+/// Environment variable that turns [`cache_writer_child`] into a writer process.
+const CHILD_ENV: &str = "ZKDUBBO_FAULT_CACHE_CHILD";
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/// Log lines of every test (a global subscriber writing into memory), to check warnings.
+fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("zkdubbo_registry=debug,warn"))
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .try_init();
+        buf
+    })
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn log_text() -> String {
+    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
+}
+
+/// One figure of a scenario, in the grep-able form `scripts/reliability.sh` collects.
+fn figure(scenario: &str, name: &str, value: impl std::fmt::Display) {
+    println!("RELIABILITY| {scenario} | {name} | {value}");
+}
+
+fn ms(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
+}
+
+fn url(s: &str) -> Url {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+async fn within<T>(what: &str, d: Duration, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(d, f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing within {d:?}"))
+}
+
+/// The next notification of `category` satisfying `pred`, within `d`.
+async fn wait_for(
+    sub: &mut Subscription,
+    category: Category,
+    d: Duration,
+    pred: impl Fn(&Notification) -> bool,
+) -> Notification {
+    within(&format!("{category} notification"), d, async {
+        loop {
+            let n = sub.next().await.expect("subscription open");
+            if n.category == category && pred(&n) {
+                return n;
+            }
+        }
+    })
+    .await
+}
+
+fn hosts(n: &Notification) -> Vec<String> {
+    let mut h: Vec<String> = n.non_empty_urls().iter().map(|u| u.address()).collect();
+    h.sort();
+    h
+}
+
+/// Wait until the cache file holds `want` URLs under `key`.
+async fn wait_cached(file: &Path, key: &str, want: usize) {
+    within("cache file written", Duration::from_secs(5), async {
+        loop {
+            let entries = read_file(file).unwrap_or_default();
+            if entries.get(key).is_some_and(|v| v.split(' ').count() == want) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. cold start with ZooKeeper down
+
+/// A consumer started while ZooKeeper is down (its process killed) gets the providers from
+/// the cache file at once; when ZooKeeper is back it switches to live data, including a
+/// provider registered while ZooKeeper was down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_start_with_zookeeper_down_serves_the_cache_then_live_lists() {
+    logs();
+    const SCENARIO: &str = "4 cold start, ZooKeeper process killed";
+    let mut server = ZkServer::start(200).expect("a ZooKeeper server");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dubbo-registry-cold.cache");
+    let base = format!(
+        "zookeeper://{}?group={}&session=2000&timeout=500",
+        server.addr(),
+        unique_path("fault-cold")
+    );
+    let with_cache = format!("{base}&file={}", file.display());
+    let provider_side = ZookeeperRegistry::from_str(&format!("{base}&file.cache=false"))
+        .await
+        .unwrap();
+    let a = url("dubbo://10.0.0.5:20880/com.foo.Cold?interface=com.foo.Cold");
+    provider_side.register(&a).await.unwrap();
+    let consumer = url("consumer://10.0.0.1/com.foo.Cold");
+    {
+        let warm = ZookeeperRegistry::from_str(&with_cache).await.unwrap();
+        let mut sub = warm.subscribe(&consumer).await.unwrap();
+        wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+            !n.is_empty_marker()
+        })
+        .await;
+        // providers, routers and configurators (two `empty://` markers).
+        wait_cached(&file, "com.foo.Cold", 3).await;
+        warm.shutdown().await;
+    }
+
+    server.kill().unwrap();
+    let b = url("dubbo://10.0.0.6:20880/com.foo.Cold?interface=com.foo.Cold");
+    // Queued: ZooKeeper is down.
+    provider_side.register(&b).await.unwrap();
+
+    let started = Instant::now();
+    let cold = ZookeeperRegistry::from_str(&with_cache).await.unwrap();
+    let created = started.elapsed();
+    assert!(!cold.is_available());
+    let subscribed = Instant::now();
+    let mut sub = cold.subscribe(&consumer).await.unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_millis(200), |_| true).await;
+    let served = subscribed.elapsed();
+    assert_eq!(n.source, Source::Cache);
+    assert_eq!(n.non_empty_urls(), std::slice::from_ref(&a));
+    // Nothing else while ZooKeeper stays down.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    while let Some(n) = sub.try_next() {
+        assert_eq!(n.source, Source::Cache, "{n:?}");
+        assert!(n.category != Category::Providers, "{n:?}");
+    }
+
+    server.restart().unwrap();
+    let restarted = Instant::now();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(10), |n| {
+        n.source == Source::Live && n.urls.len() == 2
+    })
+    .await;
+    let live = restarted.elapsed();
+    assert_eq!(hosts(&n), ["10.0.0.5:20880", "10.0.0.6:20880"]);
+    assert!(n.version.is_some());
+    assert!(cold.is_available());
+    figure(SCENARIO, "registry created without ZooKeeper after", ms(created));
+    figure(SCENARIO, "cached providers served after subscribing", ms(served));
+    figure(
+        SCENARIO,
+        "live list (with a provider registered while down) after the restart",
+        ms(live),
+    );
+    cold.shutdown().await;
+    provider_side.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. broken cache files
+
+/// A valid zkdubbo cache file of a few hundred bytes.
+fn sample_file_text() -> String {
+    let mut entries = BTreeMap::new();
+    entries.insert(
+        "com.foo.Svc".to_owned(),
+        "dubbo://10.0.0.5:20880/com.foo.Svc?interface=com.foo.Svc&methods=a,b \
+         dubbo://10.0.0.6:20880/com.foo.Svc?interface=com.foo.Svc&weight=50 \
+         empty://10.0.0.1/com.foo.Svc?category=routers"
+            .to_owned(),
+    );
+    entries.insert(
+        "g/com.foo.Other:1.0".to_owned(),
+        "tri://10.0.0.7:50051/com.foo.Other?group=g&version=1.0".to_owned(),
+    );
+    format_properties(&entries)
+}
+
+/// Start a registry on `file` with ZooKeeper unreachable, subscribe, and return what was
+/// served from the file; the file must be left as it was.
+async fn served_from(file: &Path) -> Vec<Notification> {
+    let before = std::fs::read(file).unwrap();
+    let reg = ZookeeperRegistry::from_str(&format!("zookeeper://127.0.0.1:1?timeout=300&file={}", file.display()))
+        .await
+        .unwrap();
+    let mut sub = reg.subscribe(&url("consumer://10.0.0.1/com.foo.Svc")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut served = Vec::new();
+    while let Some(n) = sub.try_next() {
+        served.push(n);
+    }
+    reg.shutdown().await;
+    assert_eq!(std::fs::read(file).unwrap(), before, "{} was modified", file.display());
+    served
+}
+
+/// Truncated at every byte, emptied, or filled with garbage: a cache file never panics the
+/// registry, is never served when it does not check out, is reported with a warning naming
+/// it, and is never deleted or rewritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_empty_and_garbage_cache_files_are_reported_and_ignored() {
+    logs();
+    const SCENARIO: &str = "7 broken cache files";
+    let dir = tempfile::tempdir().unwrap();
+    let text = sample_file_text();
+    let whole_entries = read_file_text(dir.path(), "whole.cache", &text).unwrap();
+    assert_eq!(whole_entries.len(), 2);
+
+    // Truncated at every byte: refused (the checksum), or nothing (cut before the checksum
+    // line), or everything (only the last newline cut). Never a panic, never part of the
+    // entries.
+    let body_start = text.find("com.foo").unwrap();
+    let (mut refused, mut through_entries) = (0, 0);
+    for len in 0..text.len() {
+        let cuts_entries = len >= body_start && len < text.len() - 1;
+        through_entries += usize::from(cuts_entries);
+        match read_file_text(dir.path(), "cut.cache", &text[..len]) {
+            Err(_) => refused += usize::from(cuts_entries),
+            Ok(entries) => assert!(
+                !cuts_entries && (entries.is_empty() || entries == whole_entries),
+                "truncated at {len} of {}: {entries:?}",
+                text.len()
+            ),
+        }
+    }
+    assert_eq!(refused, through_entries, "every cut through the entries is refused");
+
+    // A truncated file in a registry: nothing served, a warning naming it, file untouched.
+    let cut = dir.path().join("truncated-FAULT.cache");
+    std::fs::write(&cut, &text[..text.len() * 2 / 3]).unwrap();
+    assert!(
+        served_from(&cut).await.is_empty(),
+        "nothing served from a truncated file"
+    );
+    assert!(
+        warned_about("truncated-FAULT.cache"),
+        "no warning naming the truncated file"
+    );
+
+    // An empty file is an empty cache: nothing served, no crash, left as it is.
+    let empty = dir.path().join("empty-FAULT.cache");
+    std::fs::write(&empty, "").unwrap();
+    assert!(served_from(&empty).await.is_empty());
+
+    // Binary garbage, and text without a checksum that does not parse.
+    let garbage = dir.path().join("garbage-FAULT.cache");
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&garbage, &bytes).unwrap();
+    let served = served_from(&garbage).await;
+    assert!(
+        served.iter().all(|n| n.source == Source::Cache),
+        "only cached lists, if anything parsed"
+    );
+    let bad_escape = dir.path().join("escape-FAULT.cache");
+    std::fs::write(&bad_escape, "com.foo.Svc=dubbo\\://h\\:1/com.foo.Svc\\u12\n").unwrap();
+    assert!(served_from(&bad_escape).await.is_empty());
+    assert!(
+        warned_about("escape-FAULT.cache"),
+        "no warning naming the malformed file"
+    );
+
+    // The intact file is served, as a control.
+    let whole = dir.path().join("whole-FAULT.cache");
+    std::fs::write(&whole, &text).unwrap();
+    let served = served_from(&whole).await;
+    let providers = served
+        .iter()
+        .find(|n| n.category == Category::Providers)
+        .expect("the intact file is served");
+    assert_eq!(providers.non_empty_urls().len(), 2);
+
+    figure(
+        SCENARIO,
+        "truncations through the entries refused / tried",
+        format!("{refused} / {through_entries}"),
+    );
+    figure(SCENARIO, "empty, garbage, bad escape: panics / files modified", "0 / 0");
+}
+
+fn read_file_text(
+    dir: &Path,
+    name: &str,
+    text: &str,
+) -> Result<BTreeMap<String, String>, zkdubbo_registry::cache::CacheError> {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    read_file(&path)
+}
+
+fn warned_about(file_name: &str) -> bool {
+    log_text().lines().any(|l| l.contains("WARN") && l.contains(file_name))
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. two processes writing one cache file
+
+/// How long the writer processes run.
+const WRITERS_RUN: Duration = Duration::from_secs(4);
+/// Interfaces each writer process subscribes to (one cache entry each).
+const WRITER_INTERFACES: usize = 3;
+
+fn writer_interface(process: usize, i: usize) -> String {
+    format!("com.foo.Writer{process}x{i}")
+}
+
+/// Two processes, each with a `ZookeeperRegistry` on the same cache file (its subscriptions
+/// notified of provider churn, so each writes whenever a list changes) and a writer hammering
+/// the same file through `CacheFile` as fast as it can, while this process parses the file in
+/// a loop: every read parses, and afterwards the file holds every entry of both processes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_writing_one_cache_file_never_tear_it() {
+    logs();
+    const SCENARIO: &str = "7 two processes writing one cache file";
+    let addr = shared_server().expect("a ZooKeeper server for the tests");
+    let root = unique_path("fault-cache-writers");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dubbo-registry-shared.cache");
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..2)
+        .map(|id| {
+            Command::new(&exe)
+                .args([
+                    "cache_writer_child",
+                    "--exact",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(
+                    CHILD_ENV,
+                    format!("{}|{addr}|{root}|{id}|{}", file.display(), WRITERS_RUN.as_millis()),
+                )
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn a writer process")
+        })
+        .collect();
+
+    // The reader: parse the file in a loop until the writers are done (or the test fails).
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_on_exit = StopOnDrop(stop.clone());
+    let reader = tokio::task::spawn_blocking({
+        let file = file.clone();
+        let stop = stop.clone();
+        move || {
+            let (mut parsed, mut failed, mut first_error) = (0u64, 0u64, None);
+            while !stop.load(Ordering::Relaxed) {
+                match read_file(&file) {
+                    Ok(entries) if entries.is_empty() => {} // not written yet
+                    Ok(_) => parsed += 1,
+                    Err(e) => {
+                        failed += 1;
+                        first_error.get_or_insert_with(|| e.to_string());
+                    }
+                }
+            }
+            (parsed, failed, first_error)
+        }
+    });
+
+    // Provider churn on the writers' interfaces, so that their registries keep writing.
+    let provider_side = ZookeeperRegistry::from_str(&format!(
+        "zookeeper://{addr}?group={root}&session=4000&timeout=3000&file.cache=false"
+    ))
+    .await
+    .unwrap();
+    let churn_until = Instant::now() + WRITERS_RUN;
+    let mut changes = 0usize;
+    let mut registered: Vec<Url> = Vec::new();
+    while Instant::now() < churn_until {
+        let process = changes % 2;
+        let interface = writer_interface(process, changes % WRITER_INTERFACES);
+        let provider = url(&format!(
+            "dubbo://10.2.{process}.{}:20880/{interface}?interface={interface}",
+            changes % 7
+        ));
+        if let Some(i) = registered.iter().position(|u| *u == provider) {
+            provider_side.unregister(&registered.remove(i)).await.unwrap();
+        } else {
+            provider_side.register(&provider).await.unwrap();
+            registered.push(provider);
+        }
+        changes += 1;
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+
+    let mut writes = 0u64;
+    for child in children {
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .expect("writer process output");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "a writer process failed: {}\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = stdout
+            .lines()
+            .find_map(|l| l.split("CHILD-WRITES ").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("the writer process ran (did the filter match?):\n{stdout}"));
+        writes += line.parse::<u64>().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (parsed, failed, first_error) = reader.await.unwrap();
+    provider_side.shutdown().await;
+
+    assert_eq!(failed, 0, "{failed} reads failed to parse; first: {first_error:?}");
+    assert!(parsed > 0, "the reader never saw the file");
+    let entries = read_file(&file).unwrap();
+    for process in 0..2 {
+        assert!(
+            entries.contains_key(&format!("zkdubbo-hammer-{process}")),
+            "{entries:?}"
+        );
+        for i in 0..WRITER_INTERFACES {
+            assert!(
+                entries.contains_key(&writer_interface(process, i)),
+                "entry of process {process} missing: {entries:?}"
+            );
+        }
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
+    figure(
+        SCENARIO,
+        "back-to-back writes by the 2 processes (besides their registries' own)",
+        writes,
+    );
+    figure(
+        SCENARIO,
+        "concurrent reads parsed / failed",
+        format!("{parsed} / {failed}"),
+    );
+    figure(SCENARIO, "provider changes made on the writers' interfaces", changes);
+}
+
+/// Sets the flag when dropped, so a blocking loop ends even when the test panics.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The writer process of [`two_processes_writing_one_cache_file_never_tear_it`]: does nothing
+/// unless started by it (with `ZKDUBBO_FAULT_CACHE_CHILD` set).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a child process of two_processes_writing_one_cache_file_never_tear_it"]
+async fn cache_writer_child() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else { return };
+    let parts: Vec<&str> = spec.split('|').collect();
+    let [file, addr, root, id, run_ms] = parts[..] else {
+        panic!("bad {CHILD_ENV}: {spec}")
+    };
+    let process: usize = id.parse().unwrap();
+    let run = Duration::from_millis(run_ms.parse().unwrap());
+    let started = Instant::now();
+
+    // A registry on the shared file, its lists changing with the parent's churn.
+    let registry = ZookeeperRegistry::from_str(&format!(
+        "zookeeper://{addr}?group={root}&session=4000&timeout=3000&file={file}"
+    ))
+    .await
+    .unwrap();
+    let mut subs = Vec::new();
+    for i in 0..WRITER_INTERFACES {
+        let interface = writer_interface(process, i);
+        subs.push(
+            registry
+                .subscribe(&url(&format!("consumer://10.0.0.1/{interface}?category=providers")))
+                .await
+                .unwrap(),
+        );
+    }
+    let drain = tokio::spawn(async move {
+        loop {
+            for sub in &mut subs {
+                while sub.try_next().is_some() {}
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+
+    // And a second writer of the same file in this process, as fast as it can go.
+    let hammer = tokio::task::spawn_blocking({
+        let file = std::path::PathBuf::from(file);
+        move || {
+            let cache = zkdubbo_registry::cache::CacheFile::load(file);
+            let key = format!("zkdubbo-hammer-{process}");
+            let mut writes = 0u64;
+            while started.elapsed() < run {
+                let urls: Vec<Url> = (0..20)
+                    .map(|i| url(&format!("dubbo://10.3.{process}.{i}:20880/com.foo.Hammer?n={writes}")))
+                    .collect();
+                cache.store(&key, &urls);
+                cache.flush().expect("cache write");
+                writes += 1;
+            }
+            writes
+        }
+    });
+    let writes = hammer.await.unwrap();
+    drain.abort();
+    registry.shutdown().await;
+    println!("CHILD-WRITES {writes}");
+}

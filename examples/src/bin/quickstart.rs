@@ -98,8 +98,12 @@ impl Provider {
 
     /// SIGTERM: the provider unregisters, then stops.
     async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+        if let Some(pid) = self.child.id().and_then(|p| libc::pid_t::try_from(p).ok()) {
+            // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet
+            // (tokio reaps it only in `wait`), so the pid cannot have been reused.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
             if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
                 .await
                 .is_ok()

@@ -77,7 +77,7 @@ impl fmt::Debug for ServiceBuilder {
 
 impl ServiceBuilder {
     /// A provider of `interface`, protocol `tri`, on this host's IP (see
-    /// [`local_ip`](crate::net::local_ip)).
+    /// [`local_ip`]).
     pub fn new(interface: impl Into<String>) -> Self {
         ServiceBuilder {
             interface: interface.into(),
@@ -97,7 +97,7 @@ impl ServiceBuilder {
         self
     }
 
-    /// The host registered (default: [`local_ip`](crate::net::local_ip)).
+    /// The host registered (default: [`local_ip`]).
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());
         self

@@ -180,7 +180,8 @@ impl Description {
         );
         let _ = writeln!(
             s,
-            "snapshot v{} at {} ms; {} registered, {} usable, {} disabled, {} filtered by protocol, {} invoker failures",
+            "snapshot v{} (changed at {} ms since the epoch): {} registered, {} usable, {} disabled, {} filtered by \
+             protocol, {} invoker failures",
             self.snapshot_version,
             self.changed_at_ms,
             self.counts.registered,

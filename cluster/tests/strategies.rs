@@ -104,13 +104,15 @@ async fn failover_reads_retries_per_method() {
 async fn failover_relists_between_attempts() {
     let fakes = Fakes::new();
     let service = unique_service();
-    fakes.add("10.0.0.1:1", Outcome::SlowTransport(Duration::from_millis(100)));
+    let slow = fakes.add("10.0.0.1:1", Outcome::SlowTransport(Duration::from_millis(500)));
     fakes.add("10.0.0.2:1", Outcome::Ok("new"));
     let dir = directory(&fakes, &service, "&retries=1", &["10.0.0.1:1"]);
     let invoker = join("failover", dir.clone());
     // The first attempt fails slowly; meanwhile a new provider is registered: the retry finds it.
     let call = tokio::spawn(async move { invoker.invoke(&say_hello()).await });
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    while slow.calls() == 0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     set_providers(
         &dir,
         &service,
@@ -519,7 +521,7 @@ async fn every_call_is_recorded_in_the_call_statistics() {
     let service = unique_service();
     fakes.add("10.0.0.1:1", Outcome::Ok("x"));
     fakes.add("10.0.0.2:1", Outcome::Transport);
-    fakes.add("10.0.0.3:1", Outcome::Hang);
+    let hang_state = fakes.add("10.0.0.3:1", Outcome::Hang);
     let invoker = join(
         "failover",
         directory(&fakes, &service, "", &["10.0.0.1:1", "10.0.0.2:1"]),
@@ -541,7 +543,9 @@ async fn every_call_is_recorded_in_the_call_statistics() {
     let hang = join("failfast", directory(&fakes, &service, "", &["10.0.0.3:1"]));
     let inv = say_hello();
     let call = tokio::spawn(async move { hang.invoke(&inv).await });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    while hang_state.calls() == 0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let hanging = stats.get(&format!("tri://10.0.0.3:1/{service}"), "sayHello").unwrap();
     assert_eq!(hanging.in_flight(), 1);
     call.abort();
@@ -596,4 +600,39 @@ async fn destroyed_cluster_fails_with_no_provider() {
     assert!(!dir.is_available());
     let err = invoker.invoke(&say_hello()).await.unwrap_err();
     assert_eq!(err.kind(), RpcErrorKind::NoProvider);
+}
+
+#[tokio::test]
+async fn registries_joined_by_available_use_the_first_available_one() {
+    let fakes = Fakes::new();
+    let service = unique_service();
+    let first = fakes.add("10.0.4.1:1", Outcome::Ok("first"));
+    fakes.add("10.0.4.2:1", Outcome::Ok("second"));
+    let consumer: Url = format!("consumer://10.0.0.1/{service}").parse().unwrap();
+    let joined = join_registries(
+        &consumer,
+        vec![
+            (
+                "zookeeper://10.0.9.1:2181".parse().unwrap(),
+                registry_member(&fakes, &service, "10.0.4.1:1"),
+            ),
+            (
+                "zookeeper://10.0.9.2:2181".parse().unwrap(),
+                registry_member(&fakes, &service, "10.0.4.2:1"),
+            ),
+        ],
+        &*cluster_by_name("available").unwrap(),
+    );
+    for _ in 0..10 {
+        assert_eq!(&joined.invoke(&say_hello()).await.unwrap().payload[..], b"first");
+    }
+    first.set_available(false);
+    let r = joined.invoke(&say_hello()).await.unwrap();
+    assert_eq!(&r.payload[..], b"second");
+    assert_eq!(
+        r.attachments
+            .get(zkdubbo_cluster::SERVED_BY_REGISTRY)
+            .map(String::as_str),
+        Some("10.0.9.2:2181")
+    );
 }

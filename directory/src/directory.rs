@@ -661,6 +661,7 @@ impl Core {
         s.version = self.version;
         s.destroyed = true;
         s.notified = true;
+        s.complete = true;
         s
     }
 }

@@ -430,7 +430,7 @@ impl Core {
         let multi_group = consumer
             .group()
             .is_some_and(|g| g == keys::ANY_VALUE || g.contains(','));
-        let consumer_for_expected = consumer.clone();
+        let expected = Category::subscribed_by(&subscription_url(&consumer));
         Core {
             consumer_host: consumer.host().to_owned(),
             consumer,
@@ -450,7 +450,7 @@ impl Core {
             refresh: 0,
             version: 0,
             received: Vec::new(),
-            expected: Category::subscribed_by(&subscription_url(&consumer_for_expected)),
+            expected,
         }
     }
 

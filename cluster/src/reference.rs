@@ -494,7 +494,13 @@ impl Reference {
     {
         let inv = zkdubbo_triple::message_invocation(method, request);
         let response = self.invoke(&inv).await?;
-        zkdubbo_triple::decode_reply(&response)
+        zkdubbo_triple::decode_reply(&response).map_err(|e| {
+            e.with_context(format!(
+                "service {}, method {method}, provider {}",
+                self.inner.consumer.service_key(),
+                response.attachments.get(crate::SERVED_BY).map_or("?", String::as_str)
+            ))
+        })
     }
 
     /// Unregister the consumer node(s), release every provider connection and close the

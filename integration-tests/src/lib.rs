@@ -1,3 +1,5 @@
-//! Skeleton; filled by a later issue.
+//! Tests and benchmarks of zkdubbo against a real ZooKeeper: the [`harness`] that runs
+//! servers, and the [`scale`] benchmark (`scale-bench`).
 
 pub mod harness;
+pub mod scale;

@@ -1,0 +1,43 @@
+//! Every scenario of `scale-bench` at its smallest sizes, so CI runs the code path. Only
+//! correctness is asserted (views equal ZooKeeper's, counts right), never timings.
+
+use zkdubbo_integration_tests::harness::{ZkOptions, ZkServer};
+use zkdubbo_integration_tests::scale::{self, Env, RAISED_JUTE_MAXBUFFER, Sizes};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_runs_and_checks_out_at_the_smallest_sizes() {
+    let server = ZkServer::start_with(ZkOptions {
+        tick_ms: 200,
+        jute_maxbuffer: Some(RAISED_JUTE_MAXBUFFER),
+        max_session_timeout_ms: None,
+    })
+    .expect("ZooKeeper");
+    let env = Env {
+        addr: server.addr(),
+        child_exe: env!("CARGO_BIN_EXE_scale-bench").into(),
+    };
+    let sizes = Sizes::smoke();
+
+    let latency = scale::latency::run(&env, &sizes).await.expect("latency");
+    assert_eq!(latency.ours.n, sizes.latency_events);
+    assert_eq!(latency.floor.n, sizes.latency_events);
+    assert_eq!(latency.final_providers, sizes.latency_events);
+
+    let throughput = scale::throughput::run(&env, &sizes).await.expect("throughput");
+    assert_eq!(throughput.providers, sizes.throughput_providers);
+
+    let subscribe = scale::subscribe::run(&env, &sizes).await.expect("subscribe");
+    assert_eq!(subscribe.interfaces, sizes.subscribe_interfaces);
+    assert!(subscribe.hwm_kb > 0);
+
+    let churn = scale::churn::run(&env, &sizes).await.expect("churn");
+    assert!(churn.final_equal, "the consumer's final view differs from ZooKeeper's");
+    assert!(churn.pairs > 0);
+    assert_eq!(churn.appeared, churn.pairs, "every new provider reached the consumer");
+
+    let big = scale::bigdir::run(&env, &sizes).await.expect("big directory");
+    assert!(big.limit_ok > 0 && big.limit_refused == big.limit_ok + 1);
+    assert!(big.refused_bytes > sizes.limit_server_maxbuffer.unwrap_or(0) as usize);
+    assert_eq!(big.zkdubbo_read, 2 * big.limit_ok);
+    assert_eq!(big.refresh.n, sizes.big_refreshes);
+}

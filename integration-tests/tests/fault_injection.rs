@@ -189,7 +189,7 @@ async fn a_cold_start_with_zookeeper_down_serves_the_cache_then_live_lists() {
     figure(SCENARIO, "cached providers served after subscribing", ms(served));
     figure(
         SCENARIO,
-        "live list (with a provider registered while down) after the restart",
+        "live list (with a provider registered while down) after the restarted server serves",
         ms(live),
     );
     cold.shutdown().await;

@@ -1,14 +1,11 @@
-//! The RegistryDirectory on a real ZooKeeper (the shared test server, or `ZK_ADDR`): rules
-//! written as persistent nodes by an admin change what consumers get.
-
-mod common;
+//! The directory (`zkdubbo-directory`) on a real ZooKeeper (the shared test server, or
+//! `ZK_ADDR`): rules written as persistent nodes by an admin change what consumers get.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{CountingFactory, hosts};
 use zkdubbo_common::{Invocation, Url, encoding::encode};
-use zkdubbo_directory::{Directory, NoProviderReason, RegistryDirectory};
+use zkdubbo_directory::{Directory, InertInvokerFactory, Member, NoProviderReason, RegistryDirectory};
 use zkdubbo_integration_tests::harness::{shared_server, unique_path};
 use zkdubbo_registry::Registry;
 use zkdubbo_registry::zookeeper::ZookeeperRegistry;
@@ -32,6 +29,12 @@ fn provider(host: &str, extra: &str) -> Url {
     url(&format!(
         "dubbo://{host}:20880/{IFACE}?application=bar&interface={IFACE}&methods=get,put&side=provider&weight=100{extra}"
     ))
+}
+
+fn hosts(list: &[Arc<Member>]) -> Vec<String> {
+    let mut v: Vec<String> = list.iter().map(|m| m.url().host().to_owned()).collect();
+    v.sort();
+    v
 }
 
 /// Wait until `check` holds for the directory (polling its snapshot changes).
@@ -68,7 +71,7 @@ async fn setup(prefix: &str, consumer_params: &str) -> Setup {
     let consumer = url(&format!(
         "consumer://10.0.0.1/{IFACE}?application=shop&interface={IFACE}{consumer_params}"
     ));
-    let dir = RegistryDirectory::builder(consumer, Arc::new(CountingFactory::default()))
+    let dir = RegistryDirectory::builder(consumer, Arc::new(InertInvokerFactory))
         .subscribe(consumer_side.clone() as Arc<dyn Registry>)
         .await
         .expect("directory subscribes");

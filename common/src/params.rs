@@ -77,8 +77,28 @@ impl Params {
     }
 
     fn find(&self, parts: &[&str]) -> Result<usize, usize> {
-        self.0
-            .binary_search_by(|(k, _)| java_cmp_chars(k.chars(), parts.iter().flat_map(|p| p.chars())))
+        // Keys spelled in parts (`method.key`) are joined in a stack buffer, so the search
+        // compares slices like a plain lookup instead of walking chained iterators.
+        const STACK_KEY: usize = 128;
+        match parts {
+            [key] => self.find_bytes(key.as_bytes()),
+            _ if parts.iter().map(|p| p.len()).sum::<usize>() <= STACK_KEY => {
+                let mut buf = [0u8; STACK_KEY];
+                let mut len = 0;
+                for p in parts {
+                    buf[len..len + p.len()].copy_from_slice(p.as_bytes());
+                    len += p.len();
+                }
+                self.find_bytes(&buf[..len])
+            }
+            _ => self
+                .0
+                .binary_search_by(|(k, _)| java_cmp_bytes(k.bytes(), parts.iter().flat_map(|p| p.bytes()))),
+        }
+    }
+
+    fn find_bytes(&self, key: &[u8]) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| java_cmp_slices(k.as_bytes(), key))
     }
 }
 
@@ -106,22 +126,48 @@ impl std::fmt::Debug for Params {
 }
 
 /// Compare two strings as Java's `String.compareTo` does (UTF-16 code unit order).
+///
+/// UTF-8 byte order is code point order, which is UTF-16 order except between a character in
+/// U+E000..=U+FFFF and one above U+FFFF (Java sees the latter's surrogates, 0xD800.., first).
+/// Strings that share a prefix diverge at their first differing byte; only when those bytes
+/// are lead bytes of exactly those two classes (0xEE–0xEF against 0xF0–0xF4) does the order
+/// flip, so a byte comparison with that one correction is exact.
 pub fn java_cmp(a: &str, b: &str) -> Ordering {
-    java_cmp_chars(a.chars(), b.chars())
+    java_cmp_slices(a.as_bytes(), b.as_bytes())
 }
 
-fn java_cmp_chars(mut a: impl Iterator<Item = char>, mut b: impl Iterator<Item = char>) -> Ordering {
+/// [`java_cmp`] on the UTF-8 bytes of two strings.
+fn java_cmp_slices(a: &[u8], b: &[u8]) -> Ordering {
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    match (a.get(common), b.get(common)) {
+        (Some(&x), Some(&y)) => java_cmp_diverging(x, y),
+        _ => a.len().cmp(&b.len()),
+    }
+}
+
+/// [`java_cmp`] over byte streams (for keys spelled as several parts).
+fn java_cmp_bytes(mut a: impl Iterator<Item = u8>, mut b: impl Iterator<Item = u8>) -> Ordering {
     loop {
         match (a.next(), b.next()) {
             (None, None) => return Ordering::Equal,
             (None, Some(_)) => return Ordering::Less,
             (Some(_), None) => return Ordering::Greater,
             (Some(x), Some(y)) if x == y => {}
-            (Some(x), Some(y)) => {
-                let (mut bx, mut by) = ([0u16; 2], [0u16; 2]);
-                return (*x.encode_utf16(&mut bx)).cmp(&*y.encode_utf16(&mut by));
-            }
+            (Some(x), Some(y)) => return java_cmp_diverging(x, y),
         }
+    }
+}
+
+/// Order of two UTF-8 strings whose first differing bytes are `x` and `y`.
+fn java_cmp_diverging(x: u8, y: u8) -> Ordering {
+    let high_bmp = |b: u8| (0xEE..=0xEF).contains(&b);
+    let supplementary = |b: u8| b >= 0xF0;
+    if high_bmp(x) && supplementary(y) {
+        Ordering::Greater
+    } else if supplementary(x) && high_bmp(y) {
+        Ordering::Less
+    } else {
+        x.cmp(&y)
     }
 }
 
@@ -136,6 +182,51 @@ mod tests {
         assert_eq!("\u{1F600}".cmp("\u{FF21}"), Ordering::Greater);
         assert_eq!(java_cmp("a", "ab"), Ordering::Less);
         assert_eq!(java_cmp("B", "a"), Ordering::Less);
+    }
+
+    /// The definition: compare UTF-16 code units.
+    fn utf16_reference(a: &str, b: &str) -> Ordering {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+
+    #[test]
+    fn byte_comparison_agrees_with_utf16_order_on_the_tricky_classes() {
+        let samples = [
+            "",
+            "a",
+            "ab",
+            "\u{7FF}",
+            "\u{D7FF}",
+            "\u{E000}",
+            "\u{FF21}",
+            "\u{FFFF}",
+            "\u{10000}",
+            "\u{1F600}",
+            "a\u{FF21}",
+            "a\u{1F600}",
+        ];
+        for a in samples {
+            for b in samples {
+                assert_eq!(java_cmp(a, b), utf16_reference(a, b), "{a:?} vs {b:?}");
+                assert_eq!(
+                    java_cmp_bytes(a.bytes(), b.bytes()),
+                    utf16_reference(a, b),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn java_cmp_is_utf16_order(a in "\\PC{0,6}", b in "\\PC{0,6}") {
+            proptest::prop_assert_eq!(java_cmp(&a, &b), utf16_reference(&a, &b));
+            let (head, tail) = a.split_at(a.char_indices().nth(1).map_or(a.len(), |(i, _)| i));
+            let p: Params = [(b.as_str(), "v")].into_iter().collect();
+            proptest::prop_assert_eq!(p.get_concat(&[head, tail]).is_some(), a == b);
+            let long = "x".repeat(200);
+            proptest::prop_assert_eq!(p.get_concat(&[head, tail, &long]).is_some(), b == format!("{a}{long}"));
+        }
     }
 
     #[test]

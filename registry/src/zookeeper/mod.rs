@@ -121,7 +121,7 @@ impl ZookeeperRegistry {
             shutdown,
             shut_down: AtomicBool::new(false),
             own: Mutex::new(Own::default()),
-            write_lock: tokio::sync::Mutex::new(()),
+            write_locks: state::WriteLocks::new(),
             known_paths: Mutex::new(Default::default()),
             subscriptions: Mutex::new(HashMap::new()),
             failing_watches: Mutex::new(HashMap::new()),
@@ -281,7 +281,7 @@ impl Registry for ZookeeperRegistry {
             written_in: None,
         };
         let leaf = entry.node.leaf.clone();
-        let _writing = inner.write_lock.lock().await;
+        let _writing = inner.write_locks.leaf(&leaf).await;
         inner.check_open()?;
         {
             let mut own = lock(&inner.own);
@@ -322,7 +322,7 @@ impl Registry for ZookeeperRegistry {
         let inner = &self.inner;
         inner.check_open()?;
         let node = inner.layout.node(url, "unregister")?;
-        let _writing = inner.write_lock.lock().await;
+        let _writing = inner.write_locks.leaf(&node.leaf).await;
         inner.check_open()?;
         lock(&inner.own).entries.remove(&node.leaf);
         let deleted = match inner.connected() {
@@ -424,7 +424,7 @@ impl Registry for ZookeeperRegistry {
     async fn shutdown(&self) {
         let inner = &self.inner;
         {
-            let _writing = inner.write_lock.lock().await;
+            let _writing = inner.write_locks.all().await;
             if inner.shut_down.swap(true, Ordering::AcqRel) {
                 return;
             }

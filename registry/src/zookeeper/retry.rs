@@ -96,7 +96,7 @@ impl Inner {
     /// Returns the first transient error (the rest waits for the next attempt).
     async fn retry_pending(&self) -> Result<(), RegistryError> {
         let conn = self.connected()?;
-        let _writing = self.write_lock.lock().await;
+        let _writing = self.write_locks.all().await;
         let (regs, dels) = {
             let own = lock(&self.own);
             let session = Some(conn.session_id());

@@ -86,7 +86,7 @@ pub(crate) struct Inner {
     pub own: Mutex<Own>,
     /// Serialises writes of own nodes (register, unregister, retries), so that a retry never
     /// re-creates a node that an unregister has just deleted.
-    pub write_lock: tokio::sync::Mutex<()>,
+    pub write_locks: WriteLocks,
     /// Persistent paths known to exist.
     pub known_paths: Mutex<HashSet<String>>,
     pub subscriptions: Mutex<HashMap<u64, SubscriptionSink>>,
@@ -103,6 +103,44 @@ pub(crate) struct Inner {
     pub tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Subscription id → the list last delivered per category (what the cache file holds).
     pub notified: Mutex<HashMap<u64, NotifiedLists>>,
+}
+
+/// Stripes of the write lock of own nodes. A register or unregister holds the stripe of its
+/// leaf path, so two writes of one node never interleave while writes of different nodes run
+/// concurrently (many `register` futures in flight are pipelined on the session). Retries and
+/// shutdown hold every stripe, as a single lock would be held.
+pub(crate) struct WriteLocks {
+    stripes: Box<[tokio::sync::Mutex<()>]>,
+}
+
+/// How many stripes [`WriteLocks`] has.
+const WRITE_STRIPES: usize = 64;
+
+impl WriteLocks {
+    pub fn new() -> WriteLocks {
+        WriteLocks {
+            stripes: (0..WRITE_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+        }
+    }
+
+    /// The stripe of `leaf`.
+    pub async fn leaf(&self, leaf: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        leaf.hash(&mut hasher);
+        self.stripes[(hasher.finish() % self.stripes.len() as u64) as usize]
+            .lock()
+            .await
+    }
+
+    /// Every stripe, taken in order (so two callers never deadlock).
+    pub async fn all(&self) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+        let mut guards = Vec::with_capacity(self.stripes.len());
+        for stripe in self.stripes.iter() {
+            guards.push(stripe.lock().await);
+        }
+        guards
+    }
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

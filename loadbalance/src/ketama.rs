@@ -126,10 +126,14 @@ pub struct KetamaRing {
 impl KetamaRing {
     /// Build the ring of `addresses` (`host:port`) with `nodes` virtual nodes each
     /// (`nodes / 4` digests, at least one).
-    pub fn build(addresses: &[Box<str>], nodes: u32) -> Self {
+    pub fn build<S: AsRef<str>>(addresses: &[S], nodes: u32) -> Self {
         let mut all: Vec<(u32, u32)> = Vec::with_capacity(addresses.len() * nodes.max(4) as usize);
         for (owner, address) in addresses.iter().enumerate() {
-            all.extend(address_points(address, nodes).into_iter().map(|p| (p, owner as u32)));
+            all.extend(
+                address_points(address.as_ref(), nodes)
+                    .into_iter()
+                    .map(|p| (p, owner as u32)),
+            );
         }
         // Stable sort keeps insertion order among equal points: the last one wins.
         all.sort_by_key(|&(p, _)| p);
@@ -207,10 +211,10 @@ mod tests {
 
     #[test]
     fn single_provider_and_tiny_rings() {
-        let ring = KetamaRing::build(&["a:1".into()], 1);
+        let ring = KetamaRing::build(&["a:1"], 1);
         assert_eq!(ring.points().len(), 4);
         assert_eq!(ring.lookup(7), Some(0));
-        let empty = KetamaRing::build(&[], 160);
+        let empty = KetamaRing::build::<&str>(&[], 160);
         assert_eq!(empty.lookup(7), None);
     }
 }

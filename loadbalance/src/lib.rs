@@ -74,4 +74,4 @@ pub use rng::FastRng;
 pub use roundrobin::RoundRobinLoadBalance;
 pub use shortestresponse::ShortestResponseLoadBalance;
 pub use table::WeightTable;
-pub use weight::WeightSpec;
+pub use weight::{MethodWeights, WeightSpec};

@@ -65,7 +65,7 @@ impl<P: Provider> PreparedSet<P> {
     /// advances with the monotonic clock), reading call statistics from `stats`.
     pub fn with_options(providers: impl Into<Arc<[P]>>, method: &str, now_ms: i64, stats: Arc<CallStats>) -> Self {
         let providers = providers.into();
-        let view = SetView::build(providers.iter().map(Provider::url), method, now_ms, stats);
+        let view = SetView::build(&providers, method, now_ms, stats);
         PreparedSet { providers, view }
     }
 
@@ -117,8 +117,8 @@ pub struct SetView {
     id: u64,
     method: Box<str>,
     service_key: Box<str>,
-    addresses: Box<[Box<str>]>,
-    identities: Box<[Box<str>]>,
+    addresses: Box<[Arc<str>]>,
+    identities: Box<[Arc<str>]>,
     specs: Box<[WeightSpec]>,
     hash: HashSpec,
     built: Instant,
@@ -134,9 +134,20 @@ pub struct SetView {
 }
 
 impl SetView {
-    fn build<'a>(urls: impl Iterator<Item = &'a Url>, method: &str, now_ms: i64, stats: Arc<CallStats>) -> Self {
-        let urls: Vec<&Url> = urls.collect();
-        let specs: Box<[WeightSpec]> = urls.iter().map(|u| WeightSpec::of(u, method)).collect();
+    /// Per provider: [`Provider::weight_spec`], [`Provider::address`] and
+    /// [`Provider::identity`] (no parsing or formatting for providers that cache them); the
+    /// service key and hash parameters from the first provider's URL.
+    fn build<P: Provider>(providers: &[P], method: &str, now_ms: i64, stats: Arc<CallStats>) -> Self {
+        let n = providers.len();
+        let mut specs: Vec<WeightSpec> = Vec::with_capacity(n);
+        let mut addresses: Vec<Arc<str>> = Vec::with_capacity(n);
+        let mut identities: Vec<Arc<str>> = Vec::with_capacity(n);
+        for p in providers {
+            specs.push(p.weight_spec(method));
+            addresses.push(p.address());
+            identities.push(p.identity());
+        }
+        let specs: Box<[WeightSpec]> = specs.into_boxed_slice();
         let warm_at = specs.iter().filter_map(|s| s.warm_at(now_ms)).max();
         let first = WeightTable::at(&specs, now_ms);
         let (settled, warming) = match warm_at {
@@ -149,13 +160,14 @@ impl SetView {
                 }),
             ),
         };
+        let first_url = providers.first().map(Provider::url);
         SetView {
             id: SET_IDS.fetch_add(1, Ordering::Relaxed),
             method: method.into(),
-            service_key: urls.first().map(|u| u.service_key()).unwrap_or_default().into(),
-            addresses: urls.iter().map(|u| u.address().into()).collect(),
-            identities: urls.iter().map(|u| u.identity().into()).collect(),
-            hash: urls.first().map(|u| HashSpec::of(u, method)).unwrap_or_default(),
+            service_key: first_url.map(|u| u.service_key()).unwrap_or_default().into(),
+            addresses: addresses.into_boxed_slice(),
+            identities: identities.into_boxed_slice(),
+            hash: first_url.map(|u| HashSpec::of(u, method)).unwrap_or_default(),
             specs,
             built: Instant::now(),
             built_wall_ms: now_ms,
@@ -199,13 +211,13 @@ impl SetView {
     }
 
     /// `host:port` of each provider.
-    pub fn addresses(&self) -> &[Box<str>] {
+    pub fn addresses(&self) -> &[Arc<str>] {
         &self.addresses
     }
 
     /// Identity (`protocol://host:port/path`) of each provider: the key of its call
     /// statistics and round-robin state.
-    pub fn identities(&self) -> &[Box<str>] {
+    pub fn identities(&self) -> &[Arc<str>] {
         &self.identities
     }
 

@@ -204,7 +204,7 @@ impl MethodState {
                 .iter()
                 .zip(table.weights())
                 .map(|(id, &w)| {
-                    Arc::clone(inner.slots.entry(id.clone()).or_insert_with(|| {
+                    Arc::clone(inner.slots.entry(Box::from(&**id)).or_insert_with(|| {
                         Arc::new(Slot {
                             weight: AtomicI64::new(i64::from(w)),
                             current: AtomicI64::new(0),

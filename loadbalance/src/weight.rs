@@ -71,6 +71,57 @@ impl WeightSpec {
     }
 }
 
+/// The weight inputs of one URL for every method, read once: what a provider that lives
+/// across many prepared sets keeps so [`Provider::weight_spec`](crate::Provider::weight_spec)
+/// parses nothing. [`MethodWeights::for_method`] equals [`WeightSpec::of`] for every method.
+///
+/// ```
+/// # use zkdubbo_common::Url;
+/// # use zkdubbo_loadbalance::{MethodWeights, WeightSpec};
+/// let url: Url = "dubbo://h:1/s?weight=50&get.weight=20".parse().unwrap();
+/// let weights = MethodWeights::of(&url);
+/// for m in ["get", "put", ""] {
+///     assert_eq!(weights.for_method(&url, m), WeightSpec::of(&url, m));
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodWeights {
+    /// The spec of a method without a method-level weight.
+    base: WeightSpec,
+    /// Whether some `<method>.weight` parameter is set (then specs are read per method).
+    method_level: bool,
+}
+
+impl MethodWeights {
+    /// Read `url`'s `weight`, `timestamp` and `warmup`, and note whether any
+    /// `<method>.weight` is set.
+    pub fn of(url: &Url) -> Self {
+        let method_level = url
+            .params()
+            .iter()
+            .any(|(k, v)| !v.is_empty() && k.strip_suffix(keys::WEIGHT).is_some_and(|m| m.ends_with('.')));
+        MethodWeights {
+            base: WeightSpec {
+                weight: url.param_as(keys::WEIGHT, keys::DEFAULT_WEIGHT as i32),
+                timestamp: url.param_as(keys::TIMESTAMP, 0i64),
+                warmup: url.param_as(keys::WARMUP, keys::DEFAULT_WARMUP_MS as i32),
+            },
+            method_level,
+        }
+    }
+
+    /// The spec for `method` of `url`, the URL this was read from: the cached one unless a
+    /// method-level weight is set, then [`WeightSpec::of`].
+    #[inline]
+    pub fn for_method(&self, url: &Url, method: &str) -> WeightSpec {
+        if self.method_level {
+            WeightSpec::of(url, method)
+        } else {
+            self.base
+        }
+    }
+}
+
 /// Java's `calculateWarmupWeight`: `(int) (uptime / ((float) warmup / weight))`, clamped to
 /// `[1, weight]`.
 fn warmup_weight(uptime: i32, warmup: i32, weight: i32) -> i32 {
@@ -81,6 +132,28 @@ fn warmup_weight(uptime: i32, warmup: i32, weight: i32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn method_weights_agree_with_weight_spec_of() {
+        let urls = [
+            "dubbo://h:1/s",
+            "dubbo://h:1/s?weight=50",
+            "dubbo://h:1/s?weight=50&get.weight=20&timestamp=1000&warmup=100",
+            "dubbo://h:1/s?weight=50&get.weight=",
+            "dubbo://h:1/s?weight=50&get.weight=x",
+            "dubbo://h:1/s?weight=50&a.b.weight=7",
+            "dubbo://h:1/s?weight=50&.weight=3",
+            "dubbo://h:1/s?weight=x&timestamp=y&warmup=z",
+            "dubbo://h:1/s?weight=%2050&xweight=9",
+        ];
+        for u in urls {
+            let url: Url = u.parse().unwrap();
+            let weights = MethodWeights::of(&url);
+            for m in ["get", "put", "a.b", "", "x"] {
+                assert_eq!(weights.for_method(&url, m), WeightSpec::of(&url, m), "{u} {m}");
+            }
+        }
+    }
 
     #[test]
     fn defaults() {

@@ -22,7 +22,7 @@ use crate::describe::Description;
 use crate::error::{DirectoryError, NoProviderError, RuleError, ServiceInfo};
 use crate::merge::merge_url;
 use crate::router::RouterChain;
-use crate::snapshot::{Counts, Exclusion, FastMap, Listed, Member, Members, Snapshot, SnapshotParts};
+use crate::snapshot::{Counts, Exclusion, FastHasher, FastMap, Listed, Member, Members, Snapshot, SnapshotParts};
 
 /// `enable-empty-protection`: registry URL param that keeps the last non-empty provider list
 /// when the registry reports none (Dubbo 3.2's key; default false).
@@ -301,8 +301,8 @@ impl Directory for RegistryDirectory {
         let mut core = lock(&self.inner.core);
         let snapshot = core.destroyed_snapshot();
         self.inner.snapshot.store(Arc::new(snapshot));
-        for (_, m) in core.members.drain() {
-            m.invoker().destroy();
+        for (_, kept) in core.members.drain() {
+            kept.member.invoker().destroy();
         }
         self.inner.changes.send_replace(core.version);
     }
@@ -387,12 +387,33 @@ impl Directory for GroupDirectory {
 
 /// A parsed provider URL kept between refreshes, keyed by the URL as registered.
 struct CacheEntry {
+    raw: Url,
     merged: Url,
     configured: Url,
     disabled: bool,
     identity: Arc<str>,
     generation: u64,
     seen: u64,
+}
+
+/// A member kept between refreshes, by identity, with the refresh that last listed it.
+struct Kept {
+    member: Arc<Member>,
+    seen: u64,
+}
+
+/// The cache bucket of a registered URL: a hash of its endpoint only (protocol, host, port,
+/// path), not of its parameters, so a lookup hashes a few dozen bytes; the URLs of a bucket
+/// are then compared in full (cheap when the registry hands out the same URL again: its
+/// strings and parameters are shared, and equality checks pointers first).
+fn endpoint_hash(url: &Url) -> u64 {
+    use std::hash::BuildHasher;
+    std::hash::BuildHasherDefault::<FastHasher>::default().hash_one((
+        url.protocol(),
+        url.host(),
+        url.port(),
+        url.path(),
+    ))
 }
 
 /// The refresh state: latest lists per category and everything re-used between rebuilds.
@@ -410,8 +431,10 @@ struct Core {
     generation: u64,
     chain: Arc<RouterChain>,
     router_warnings: Vec<String>,
-    cache: FastMap<Url, CacheEntry>,
-    members: FastMap<Arc<str>, Arc<Member>>,
+    /// Parsed and merged provider URLs by [`endpoint_hash`].
+    cache: FastMap<u64, Vec<CacheEntry>>,
+    /// Members by identity: updated in place on each refresh, never rebuilt.
+    members: FastMap<Arc<str>, Kept>,
     refresh: u64,
     version: u64,
     /// Categories received so far, and those subscribed.
@@ -504,14 +527,14 @@ impl Core {
         let mut counts = Counts::default();
         let mut excluded: Vec<(Url, Exclusion)> = Vec::new();
         let mut list: Vec<Arc<Member>> = Vec::new();
-        let mut members: FastMap<Arc<str>, Arc<Member>> = FastMap::default();
         let notified = self.providers.is_some();
         let urls = self.providers.clone().unwrap_or_else(|| Arc::from(Vec::new()));
         counts.registered = urls.len();
         list.reserve(urls.len());
-        members.reserve(urls.len());
+        self.members.reserve(urls.len().saturating_sub(self.members.len()));
         for raw in urls.iter() {
-            let (url, identity, disabled) = match self.cache.get_mut(raw) {
+            let bucket = self.cache.entry(endpoint_hash(raw)).or_default();
+            let (url, identity, disabled) = match bucket.iter_mut().find(|e| e.raw == *raw) {
                 Some(e) => {
                     if e.generation != self.generation {
                         e.configured = self.configurators.apply(e.merged.clone(), &self.consumer_host);
@@ -527,17 +550,15 @@ impl Core {
                     let identity: Arc<str> = raw.identity().into();
                     let disabled = is_disabled(&configured);
                     let out = (configured.clone(), identity.clone(), disabled);
-                    self.cache.insert(
-                        raw.clone(),
-                        CacheEntry {
-                            merged,
-                            configured,
-                            disabled,
-                            identity,
-                            generation: self.generation,
-                            seen: refresh,
-                        },
-                    );
+                    bucket.push(CacheEntry {
+                        raw: raw.clone(),
+                        merged,
+                        configured,
+                        disabled,
+                        identity,
+                        generation: self.generation,
+                        seen: refresh,
+                    });
                     out
                 }
             };
@@ -554,22 +575,33 @@ impl Core {
                 excluded.push((raw.clone(), Exclusion::Protocol));
                 continue;
             }
-            if members.contains_key(&identity) {
-                counts.duplicates += 1;
-                excluded.push((raw.clone(), Exclusion::DuplicateIdentity));
-                tracing::debug!(url = %raw, "another provider URL with the same identity is already listed");
-                continue;
-            }
-            let member = match self.members.get(&identity) {
-                Some(m) if m.url() == url && m.registered_url() == raw => m.clone(),
-                Some(m) => Arc::new(Member::new(
-                    url.clone(),
-                    raw.clone(),
-                    identity.clone(),
-                    m.invoker().clone(),
-                )),
+            let member = match self.members.get_mut(&identity) {
+                Some(kept) if kept.seen == refresh => {
+                    counts.duplicates += 1;
+                    excluded.push((raw.clone(), Exclusion::DuplicateIdentity));
+                    tracing::debug!(url = %raw, "another provider URL with the same identity is already listed");
+                    continue;
+                }
+                Some(kept) => {
+                    if kept.member.url() != url || kept.member.registered_url() != raw {
+                        kept.member =
+                            Arc::new(Member::update(&kept.member, url.clone(), raw.clone(), identity.clone()));
+                    }
+                    kept.seen = refresh;
+                    kept.member.clone()
+                }
                 None => match self.factory.create(url) {
-                    Ok(invoker) => Arc::new(Member::new(url.clone(), raw.clone(), identity.clone(), invoker)),
+                    Ok(invoker) => {
+                        let member = Arc::new(Member::new(url.clone(), raw.clone(), identity.clone(), invoker));
+                        self.members.insert(
+                            identity.clone(),
+                            Kept {
+                                member: member.clone(),
+                                seen: refresh,
+                            },
+                        );
+                        member
+                    }
                     Err(e) => {
                         tracing::warn!(service = %self.info, provider = %raw, error = %e, "cannot create an invoker");
                         counts.invoker_failed += 1;
@@ -578,16 +610,19 @@ impl Core {
                     }
                 },
             };
-            members.insert(identity.clone(), member.clone());
             list.push(member);
         }
-        self.cache.retain(|_, e| e.seen == refresh);
-        let old = std::mem::replace(&mut self.members, members);
-        let gone: Vec<Arc<dyn Invoker>> = old
-            .into_iter()
-            .filter(|(id, _)| !self.members.contains_key(id))
-            .map(|(_, m)| m.invoker().clone())
-            .collect();
+        self.cache.retain(|_, bucket| {
+            bucket.retain(|e| e.seen == refresh);
+            !bucket.is_empty()
+        });
+        let mut gone: Vec<Arc<dyn Invoker>> = Vec::new();
+        self.members.retain(|_, kept| {
+            if kept.seen != refresh {
+                gone.push(kept.member.invoker().clone());
+            }
+            kept.seen == refresh
+        });
 
         let providers: Members = Arc::from(list);
         let mut snapshot = Snapshot::build(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use zkdubbo_common::{Invocation, Invoker, Url, keys};
-use zkdubbo_loadbalance::PreparedSet;
+use zkdubbo_loadbalance::{MethodWeights, PreparedSet, WeightSpec};
 
 use crate::configurator::Configurators;
 use crate::error::{NoProviderError, NoProviderReason, ServiceInfo};
@@ -25,14 +25,50 @@ pub struct Member {
     /// `dubbo.tag` and `methods` of `url`, read once.
     tag: Option<Box<str>>,
     methods: Option<Box<str>>,
+    /// What every prepared set reads of `url`, computed once per member (and carried over
+    /// from the previous member of the same provider when only parameters changed): `url`'s
+    /// address and identity, and its weight inputs.
+    address: Arc<str>,
+    url_identity: Arc<str>,
+    weights: MethodWeights,
 }
 
 impl Member {
     /// A member from its merged URL, the URL it was registered with, and its invoker.
     pub fn new(url: Url, registered: Url, identity: Arc<str>, invoker: Arc<dyn Invoker>) -> Self {
+        Self::build(url, registered, identity, invoker, None)
+    }
+
+    /// A member for the same provider as `prev` (same endpoint, new parameters): keeps
+    /// `prev`'s invoker and re-uses its cached address and identity strings.
+    pub(crate) fn update(prev: &Member, url: Url, registered: Url, identity: Arc<str>) -> Self {
+        Self::build(url, registered, identity, prev.invoker.clone(), Some(prev))
+    }
+
+    fn build(url: Url, registered: Url, identity: Arc<str>, invoker: Arc<dyn Invoker>, prev: Option<&Member>) -> Self {
+        let same_endpoint = |p: &&Member| {
+            p.url.host() == url.host()
+                && p.url.port() == url.port()
+                && p.url.protocol() == url.protocol()
+                && p.url.path() == url.path()
+        };
+        let (address, url_identity) = match prev.filter(same_endpoint) {
+            Some(p) => (p.address.clone(), p.url_identity.clone()),
+            None => {
+                let url_identity = if is_identity_of(&identity, &url) {
+                    identity.clone()
+                } else {
+                    url.identity().into()
+                };
+                (url.address().into(), url_identity)
+            }
+        };
         Member {
             tag: tag::provider_tag(&url).map(Into::into),
             methods: url.param(keys::METHODS).filter(|m| !m.is_empty()).map(Into::into),
+            weights: MethodWeights::of(&url),
+            address,
+            url_identity,
             url,
             registered,
             identity,
@@ -86,6 +122,50 @@ impl fmt::Debug for Member {
 impl zkdubbo_loadbalance::Provider for Member {
     fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// Cached when the member was made.
+    fn address(&self) -> Arc<str> {
+        self.address.clone()
+    }
+
+    /// Cached when the member was made.
+    fn identity(&self) -> Arc<str> {
+        self.url_identity.clone()
+    }
+
+    /// Cached when the member was made, unless the URL has method-level weights.
+    fn weight_spec(&self, method: &str) -> WeightSpec {
+        self.weights.for_method(&self.url, method)
+    }
+}
+
+/// Whether `id` is `url.identity()` (`protocol://host[:port][/path]`), without formatting it.
+fn is_identity_of(id: &str, url: &Url) -> bool {
+    let Some(rest) = id
+        .strip_prefix(url.protocol())
+        .and_then(|r| r.strip_prefix("://"))
+        .and_then(|r| r.strip_prefix(url.host()))
+    else {
+        return false;
+    };
+    let rest = match url.port() {
+        None => rest,
+        Some(port) => {
+            let Some(r) = rest.strip_prefix(':') else { return false };
+            let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+            let (num, r) = r.split_at(digits);
+            // `u16`'s decimal form: no sign, no leading zero (but "0" itself).
+            if num.is_empty() || (num.len() > 1 && num.starts_with('0')) || num.parse::<u16>().ok() != Some(port) {
+                return false;
+            }
+            r
+        }
+    };
+    if url.path().is_empty() {
+        rest.is_empty()
+    } else {
+        rest.strip_prefix('/') == Some(url.path())
     }
 }
 
@@ -850,4 +930,42 @@ fn method_lists(providers: &Members) -> Vec<(&str, Option<Members>)> {
             (method, Some(idx.into_iter().map(|i| providers[i].clone()).collect()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_check_agrees_with_url_identity() {
+        let urls = [
+            "dubbo://10.0.0.5:20880/com.foo.Bar?a=1",
+            "dubbo://10.0.0.5/com.foo.Bar",
+            "tri://10.0.0.7:50051?service=x",
+            "dubbo://[::1]:0/a/b",
+            "dubbo://h:1",
+        ];
+        let others = [
+            "dubbo://10.0.0.5:20880/com.foo.Bar",
+            "dubbo://10.0.0.5:020880/com.foo.Bar",
+            "dubbo://10.0.0.5:20880/com.foo.Baz",
+            "dubbo://10.0.0.5:2088/com.foo.Bar",
+            "tri://10.0.0.5:20880/com.foo.Bar",
+            "dubbo://10.0.0.5/com.foo.Bar",
+            "dubbo://10.0.0.5:20880/com.foo.Bar/",
+            "tri://10.0.0.7:50051",
+            "tri://10.0.0.7:50051/",
+            "dubbo://[::1]:0/a/b",
+            "dubbo://[::1]:00/a/b",
+            "dubbo://h:1",
+            "dubbo://h:1x",
+        ];
+        for u in urls {
+            let url: Url = u.parse().unwrap();
+            assert!(is_identity_of(&url.identity(), &url), "{u}");
+            for id in others {
+                assert_eq!(is_identity_of(id, &url), id == url.identity(), "{u} vs {id}");
+            }
+        }
+    }
 }

@@ -730,3 +730,103 @@ fn not_notified_and_describe_of_an_empty_directory() {
     );
     assert!(d.to_text().contains("has not delivered"));
 }
+
+/// Every prepared set of the snapshot holds what a set prepared from scratch over the same
+/// merged URLs would (per-provider weight inputs, addresses, identities, warm-up, hash
+/// parameters), although members cache them and refreshes re-use members and cached URLs.
+fn assert_sets_match_fresh(dir: &RegistryDirectory) {
+    use zkdubbo_loadbalance::PreparedSet;
+    for method in ["get", "put", "other"] {
+        let listed = dir.list(&Invocation::new(method)).unwrap();
+        let set = listed.prepared();
+        let urls: Vec<zkdubbo_common::Url> = listed.providers().iter().map(|m| m.url().clone()).collect();
+        let fresh = PreparedSet::new(urls, set.method());
+        assert_eq!(set.weight_specs(), fresh.weight_specs(), "{method}");
+        assert_eq!(set.addresses(), fresh.addresses(), "{method}");
+        assert_eq!(set.identities(), fresh.identities(), "{method}");
+        assert_eq!(set.service_key(), fresh.service_key(), "{method}");
+        assert_eq!(set.hash_spec(), fresh.hash_spec(), "{method}");
+        assert_eq!(set.warmup_ends_at(), fresh.warmup_ends_at(), "{method}");
+    }
+}
+
+#[test]
+fn reused_members_and_urls_give_the_same_sets_as_a_fresh_build() {
+    let (dir, factory) = directory("");
+    let now = zkdubbo_loadbalance::wall_clock_ms();
+    let warming = provider(
+        "10.0.0.5",
+        &format!("weight=100&timestamp={}&warmup=600000", now - 60_000),
+    );
+    let method_level = provider("10.0.0.6", "weight=50&get.weight=7");
+    let plain = provider("10.0.0.7", "weight=100");
+    dir.notify(&note(
+        Category::Providers,
+        &[warming.clone(), method_level.clone(), plain.clone()],
+        1,
+    ));
+    assert_sets_match_fresh(&dir);
+    let spec = |m: &str, host: &str| {
+        let listed = dir.list(&Invocation::new(m)).unwrap();
+        let i = listed.providers().iter().position(|p| p.url().host() == host).unwrap();
+        listed.prepared().weight_specs()[i]
+    };
+    assert_eq!(
+        (spec("get", "10.0.0.6").weight, spec("put", "10.0.0.6").weight),
+        (7, 50)
+    );
+    assert!(dir.list(&get()).unwrap().prepared().is_warming_up());
+    let before = dir.snapshot();
+
+    // An override aimed at one provider: it gets the new weight, the others keep their
+    // members (and cached data) as they were; warm-up is still computed for the new sets.
+    dir.notify(&note(
+        Category::Configurators,
+        &[url("override://10.0.0.7:20880/com.foo.Bar?weight=300")],
+        1,
+    ));
+    assert_sets_match_fresh(&dir);
+    assert_eq!(
+        (spec("get", "10.0.0.7").weight, spec("put", "10.0.0.7").weight),
+        (300, 300)
+    );
+    assert_eq!(
+        (spec("get", "10.0.0.6").weight, spec("put", "10.0.0.6").weight),
+        (7, 50)
+    );
+    assert_eq!(spec("get", "10.0.0.5").weight, 100);
+    let after = dir.snapshot();
+    let member = |s: &zkdubbo_directory::Snapshot, host: &str| {
+        s.providers().iter().find(|m| m.url().host() == host).unwrap().clone()
+    };
+    assert!(Arc::ptr_eq(&member(&before, "10.0.0.5"), &member(&after, "10.0.0.5")));
+    assert!(Arc::ptr_eq(&member(&before, "10.0.0.6"), &member(&after, "10.0.0.6")));
+    assert!(!Arc::ptr_eq(&member(&before, "10.0.0.7"), &member(&after, "10.0.0.7")));
+    assert!(Arc::ptr_eq(
+        member(&before, "10.0.0.7").invoker(),
+        member(&after, "10.0.0.7").invoker()
+    ));
+    let listed = dir.list(&get()).unwrap();
+    assert!(listed.prepared().is_warming_up(), "warm-up recomputed for the new set");
+    assert!(!Arc::ptr_eq(
+        before.method_route("get").base(),
+        after.method_route("get").base()
+    ));
+
+    // A provider re-registered with a method-level weight and another one added.
+    let method_level = provider("10.0.0.6", "weight=50&get.weight=9&put.weight=");
+    let added = provider("10.0.0.8", "weight=20");
+    dir.notify(&note(Category::Providers, &[warming, method_level, plain, added], 2));
+    assert_sets_match_fresh(&dir);
+    assert_eq!(
+        (spec("get", "10.0.0.6").weight, spec("put", "10.0.0.6").weight),
+        (9, 50)
+    );
+    assert_eq!(spec("get", "10.0.0.8").weight, 20);
+    assert_eq!(factory.created.load(Ordering::Relaxed), 4, "one invoker per endpoint");
+
+    // The override withdrawn: back to the registered weight.
+    dir.notify(&note(Category::Configurators, &[], 2));
+    assert_sets_match_fresh(&dir);
+    assert_eq!(spec("get", "10.0.0.7").weight, 100);
+}

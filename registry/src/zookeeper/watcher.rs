@@ -109,6 +109,16 @@ impl DecodedChildren {
     }
 }
 
+/// ZooKeeper's default `jute.maxbuffer` (`0xfffff`): the largest reply a Java client (Java
+/// Dubbo, Curator, `zkCli.sh`) accepts unless its JVM runs with `-Djute.maxbuffer=...`.
+pub(crate) const JAVA_DEFAULT_JUTE_MAXBUFFER: usize = 0xfffff;
+
+/// The size of the `getChildren` reply listing `children`: reply header (xid, zxid, error),
+/// vector length, each name with its length prefix, and the Stat of `getChildren2`.
+pub(crate) fn children_reply_bytes(children: &[String]) -> usize {
+    16 + 4 + children.iter().map(|c| 4 + c.len()).sum::<usize>() + 68
+}
+
 /// Wait for a published session; `None` once the registry is gone.
 async fn wait_conn(live: &mut watch::Receiver<Live>) -> Option<Arc<Conn>> {
     loop {
@@ -191,6 +201,7 @@ impl CategoryWatch {
         let mut live = inner.live.subscribe();
         let mut backoff = Backoff::for_retries(inner.config.retry_period);
         let mut decoded = DecodedChildren::default();
+        let mut over_java_limit = false;
         loop {
             let Some(conn) = wait_conn(&mut live).await else { return };
             let read = timed("list", &path, t, conn.client.get_and_watch_children(&path)).await;
@@ -198,6 +209,21 @@ impl CategoryWatch {
                 Ok((children, stat, watcher)) => {
                     backoff.reset();
                     self.failing(&path, None);
+                    // ZooKeeper sends lists of any size and this client reads them, but Java
+                    // clients refuse replies over their jute.maxbuffer: say so once per crossing.
+                    let bytes = children_reply_bytes(&children);
+                    if (bytes > JAVA_DEFAULT_JUTE_MAXBUFFER) != over_java_limit {
+                        over_java_limit = !over_java_limit;
+                        if over_java_limit {
+                            tracing::warn!(
+                                %path,
+                                children = children.len(),
+                                bytes,
+                                "this list exceeds 1 MiB, the default jute.maxbuffer: Java clients (Java Dubbo, Curator, \
+                                 zkCli.sh) cannot read it unless started with -Djute.maxbuffer=<bytes>; zkdubbo reads it"
+                            );
+                        }
+                    }
                     let urls = decoded.decode(&self.interface, &path, children);
                     self.deliver(
                         urls,
@@ -463,6 +489,13 @@ mod tests {
         // Names that disappear are forgotten.
         decode_children("com.foo.Bar", "/p", &children[1..2], &mut warned);
         assert!(warned.is_empty());
+    }
+
+    #[test]
+    fn the_reply_size_counts_names_with_their_length_prefixes() {
+        let names = vec!["ab".to_owned(), "cde".to_owned()];
+        assert_eq!(children_reply_bytes(&names), 16 + 4 + (4 + 2) + (4 + 3) + 68);
+        assert_eq!(children_reply_bytes(&[]), 88);
     }
 
     #[test]

@@ -550,6 +550,9 @@ impl Core {
                     let identity: Arc<str> = raw.identity().into();
                     let disabled = is_disabled(&configured);
                     let out = (configured.clone(), identity.clone(), disabled);
+                    // A bucket nearly always holds one entry: without this a first push
+                    // allocates room for four (~1 KB wasted per provider).
+                    bucket.reserve_exact(1);
                     bucket.push(CacheEntry {
                         raw: raw.clone(),
                         merged,

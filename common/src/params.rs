@@ -6,14 +6,76 @@
 //! is kept in Java's order and every lookup uses it.
 //!
 //! Parameters live behind an `Arc`: cloning a URL is cheap, and adding a parameter copies the
-//! vector only when it is shared.
+//! map only when it is shared. All keys and values of one map sit back to back in a single
+//! string, so building a map (parsing a URL, merging two) allocates twice, not twice per
+//! parameter.
 
 use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// The parameters of a [`Url`](crate::Url), sorted by key in Java `String` order.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Params(Arc<Vec<(Box<str>, Box<str>)>>);
+#[derive(Clone, Default)]
+pub struct Params(Arc<Inner>);
+
+#[derive(Clone, Default)]
+struct Inner {
+    /// Keys and values, back to back (replaced or removed ones may leave unused bytes).
+    text: String,
+    /// Sorted by key.
+    entries: Vec<Entry>,
+}
+
+/// `text[start..key_end]` is the key, `text[key_end..value_end]` the value.
+#[derive(Clone, Copy)]
+struct Entry {
+    start: usize,
+    key_end: usize,
+    value_end: usize,
+}
+
+impl Inner {
+    #[inline]
+    fn key(&self, e: &Entry) -> &str {
+        &self.text[e.start..e.key_end]
+    }
+
+    #[inline]
+    fn value(&self, e: &Entry) -> &str {
+        &self.text[e.key_end..e.value_end]
+    }
+
+    /// Rewrite `text` without unused bytes when they are more than half of it.
+    fn compact_if_sparse(&mut self) {
+        let live: usize = self.entries.iter().map(|e| e.value_end - e.start).sum();
+        if self.text.len() <= 2 * live + 64 {
+            return;
+        }
+        let mut text = String::with_capacity(live);
+        for e in &mut self.entries {
+            let start = text.len();
+            text.push_str(&self.text[e.start..e.value_end]);
+            *e = Entry {
+                start,
+                key_end: start + (e.key_end - e.start),
+                value_end: text.len(),
+            };
+        }
+        self.text = text;
+    }
+
+    fn push_text(&mut self, key: &str, value: &str) -> Entry {
+        let start = self.text.len();
+        self.text.push_str(key);
+        let key_end = self.text.len();
+        self.text.push_str(value);
+        Entry {
+            start,
+            key_end,
+            value_end: self.text.len(),
+        }
+    }
+}
 
 impl Params {
     /// An empty parameter map.
@@ -23,13 +85,13 @@ impl Params {
 
     /// The value of `key`, if present (possibly empty).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.find(&[key]).ok().map(|i| &*self.0[i].1)
+        self.find(&[key]).ok().map(|i| self.0.value(&self.0.entries[i]))
     }
 
     /// The value of the key spelled by concatenating `parts`, without building that string
     /// (e.g. `["sayHello", ".", "timeout"]` for a method parameter).
     pub fn get_concat(&self, parts: &[&str]) -> Option<&str> {
-        self.find(parts).ok().map(|i| &*self.0[i].1)
+        self.find(parts).ok().map(|i| self.0.value(&self.0.entries[i]))
     }
 
     /// Whether `key` is present.
@@ -43,13 +105,22 @@ impl Params {
         let value = value.into();
         match self.find(&[&key]) {
             Ok(i) => {
-                if *self.0[i].1 == *value {
-                    return Some(value);
+                let e = self.0.entries[i];
+                let old: Box<str> = self.0.value(&e).into();
+                if *old == *value {
+                    return Some(old);
                 }
-                Some(std::mem::replace(&mut Arc::make_mut(&mut self.0)[i].1, value))
+                let inner = Arc::make_mut(&mut self.0);
+                // The pair is written anew at the end; the old bytes stay unused until the
+                // next compaction.
+                inner.entries[i] = inner.push_text(&key, &value);
+                inner.compact_if_sparse();
+                Some(old)
             }
             Err(i) => {
-                Arc::make_mut(&mut self.0).insert(i, (key, value));
+                let inner = Arc::make_mut(&mut self.0);
+                let entry = inner.push_text(&key, &value);
+                inner.entries.insert(i, entry);
                 None
             }
         }
@@ -58,22 +129,27 @@ impl Params {
     /// Remove `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Box<str>> {
         let i = self.find(&[key]).ok()?;
-        Some(Arc::make_mut(&mut self.0).remove(i).1)
+        let inner = Arc::make_mut(&mut self.0);
+        let e = inner.entries.remove(i);
+        let old = inner.value(&e).into();
+        inner.compact_if_sparse();
+        Some(old)
     }
 
     /// Number of parameters.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.entries.len()
     }
 
     /// Whether there are no parameters.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.entries.is_empty()
     }
 
     /// The parameters in key order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        self.0.iter().map(|(k, v)| (&**k, &**v))
+        let inner = &*self.0;
+        inner.entries.iter().map(move |e| (inner.key(e), inner.value(e)))
     }
 
     fn find(&self, parts: &[&str]) -> Result<usize, usize> {
@@ -91,31 +167,67 @@ impl Params {
                 }
                 self.find_bytes(&buf[..len])
             }
-            _ => self
-                .0
-                .binary_search_by(|(k, _)| java_cmp_bytes(k.bytes(), parts.iter().flat_map(|p| p.bytes()))),
+            _ => {
+                let inner = &*self.0;
+                inner
+                    .entries
+                    .binary_search_by(|e| java_cmp_bytes(inner.key(e).bytes(), parts.iter().flat_map(|p| p.bytes())))
+            }
         }
     }
 
     fn find_bytes(&self, key: &[u8]) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| java_cmp_slices(k.as_bytes(), key))
+        let inner = &*self.0;
+        let text = inner.text.as_bytes();
+        inner
+            .entries
+            .binary_search_by(|e| java_cmp_slices(&text[e.start..e.key_end], key))
     }
 }
 
-impl<K: Into<Box<str>>, V: Into<Box<str>>> FromIterator<(K, V)> for Params {
+impl PartialEq for Params {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || (self.len() == other.len() && self.iter().eq(other.iter()))
+    }
+}
+
+impl Eq for Params {}
+
+impl Hash for Params {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.len());
+        for (k, v) in self.iter() {
+            k.hash(state);
+            v.hash(state);
+        }
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Params {
     /// Later duplicates win, as with Java's `HashMap.put`.
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut v: Vec<(Box<str>, Box<str>)> = iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-        // Stable sort keeps input order among equal keys; keep the last of each run.
-        v.sort_by(|a, b| java_cmp(&a.0, &b.0));
-        let mut out: Vec<(Box<str>, Box<str>)> = Vec::with_capacity(v.len());
-        for (k, val) in v {
-            match out.last_mut() {
-                Some(last) if last.0 == k => last.1 = val,
-                _ => out.push((k, val)),
-            }
+        let mut v: Vec<(K, V)> = iter.into_iter().collect();
+        let sorted = v
+            .windows(2)
+            .all(|w| java_cmp(w[0].0.as_ref(), w[1].0.as_ref()) == Ordering::Less);
+        if !sorted {
+            // Stable sort keeps input order among equal keys; keep the last of each run.
+            v.sort_by(|a, b| java_cmp(a.0.as_ref(), b.0.as_ref()));
         }
-        Params(Arc::new(out))
+        let bytes: usize = v.iter().map(|(k, val)| k.as_ref().len() + val.as_ref().len()).sum();
+        let mut inner = Inner {
+            text: String::with_capacity(bytes),
+            entries: Vec::with_capacity(v.len()),
+        };
+        for (i, (k, val)) in v.iter().enumerate() {
+            let k = k.as_ref();
+            if v.get(i + 1).is_some_and(|next| next.0.as_ref() == k) {
+                continue;
+            }
+            let entry = inner.push_text(k, val.as_ref());
+            inner.entries.push(entry);
+        }
+        Params(Arc::new(inner))
     }
 }
 
@@ -261,6 +373,47 @@ mod tests {
         a.insert("k", "w");
         assert!(!Arc::ptr_eq(&a.0, &b.0));
         assert_eq!(b.get("k"), Some("v"));
+    }
+
+    #[test]
+    fn rewrites_and_removals_keep_every_other_pair() {
+        let mut p: Params = [("a", "1"), ("b", "2"), ("c", "3")].into_iter().collect();
+        let mut model: std::collections::BTreeMap<String, String> =
+            p.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        for i in 0..200 {
+            let (k, v) = (format!("k{}", i % 7), "x".repeat(i % 5));
+            assert_eq!(
+                p.insert("b", format!("value-{i}")).as_deref(),
+                model.get("b").map(|s| s.as_str())
+            );
+            model.insert("b".into(), format!("value-{i}"));
+            assert_eq!(
+                p.insert(k.clone(), v.clone()).as_deref(),
+                model.get(&k).map(|s| s.as_str())
+            );
+            model.insert(k, v);
+            if i % 3 == 0 {
+                assert_eq!(p.remove("k3").as_deref(), model.remove("k3").as_deref());
+            }
+            let got: Vec<(String, String)> = p.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+            let want: Vec<(String, String)> = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            assert_eq!(got, want, "step {i}");
+        }
+        let rebuilt: Params = p.iter().collect();
+        assert_eq!(rebuilt, p);
+        assert!(p.0.text.len() <= 2 * rebuilt.0.text.len() + 64);
+    }
+
+    #[test]
+    fn equal_maps_hash_alike() {
+        use std::hash::BuildHasher;
+        let a: Params = [("x", "1"), ("y", "2")].into_iter().collect();
+        let mut b: Params = [("y", "0"), ("x", "1")].into_iter().collect();
+        b.insert("y", "2");
+        let h = std::collections::hash_map::RandomState::new();
+        assert_eq!(a, b);
+        assert_eq!(h.hash_one(&a), h.hash_one(&b));
+        assert_ne!(a, [("x", "1")].into_iter().collect::<Params>());
     }
 
     #[test]

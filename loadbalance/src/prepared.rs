@@ -69,6 +69,25 @@ impl<P: Provider> PreparedSet<P> {
         PreparedSet { providers, view }
     }
 
+    /// The same providers prepared for `method` (at the current time, with the same call
+    /// statistics registry): shares this set's provider list, addresses and identities, and
+    /// reads only the per-method parts again (weight inputs, hash parameters). Equivalent to
+    /// `PreparedSet::new(self.providers_arc().clone(), method)` but cheaper.
+    pub fn for_method(&self, method: &str) -> Self {
+        let view = SetView::build_with(
+            &self.providers,
+            method,
+            wall_clock_ms(),
+            Arc::clone(&self.view.stats_source),
+            Arc::clone(&self.view.addresses),
+            Arc::clone(&self.view.identities),
+        );
+        PreparedSet {
+            providers: Arc::clone(&self.providers),
+            view,
+        }
+    }
+
     /// The providers, in the order the directory gave them.
     pub fn providers(&self) -> &[P] {
         &self.providers
@@ -117,8 +136,9 @@ pub struct SetView {
     id: u64,
     method: Box<str>,
     service_key: Box<str>,
-    addresses: Box<[Arc<str>]>,
-    identities: Box<[Arc<str>]>,
+    /// Shared between the sets of one provider list ([`PreparedSet::for_method`]).
+    addresses: Arc<[Arc<str>]>,
+    identities: Arc<[Arc<str>]>,
     specs: Box<[WeightSpec]>,
     hash: HashSpec,
     built: Instant,
@@ -138,16 +158,21 @@ impl SetView {
     /// [`Provider::identity`] (no parsing or formatting for providers that cache them); the
     /// service key and hash parameters from the first provider's URL.
     fn build<P: Provider>(providers: &[P], method: &str, now_ms: i64, stats: Arc<CallStats>) -> Self {
-        let n = providers.len();
-        let mut specs: Vec<WeightSpec> = Vec::with_capacity(n);
-        let mut addresses: Vec<Arc<str>> = Vec::with_capacity(n);
-        let mut identities: Vec<Arc<str>> = Vec::with_capacity(n);
-        for p in providers {
-            specs.push(p.weight_spec(method));
-            addresses.push(p.address());
-            identities.push(p.identity());
-        }
-        let specs: Box<[WeightSpec]> = specs.into_boxed_slice();
+        let addresses: Arc<[Arc<str>]> = providers.iter().map(Provider::address).collect();
+        let identities: Arc<[Arc<str>]> = providers.iter().map(Provider::identity).collect();
+        Self::build_with(providers, method, now_ms, stats, addresses, identities)
+    }
+
+    /// [`SetView::build`] with the providers' addresses and identities already collected.
+    fn build_with<P: Provider>(
+        providers: &[P],
+        method: &str,
+        now_ms: i64,
+        stats: Arc<CallStats>,
+        addresses: Arc<[Arc<str>]>,
+        identities: Arc<[Arc<str>]>,
+    ) -> Self {
+        let specs: Box<[WeightSpec]> = providers.iter().map(|p| p.weight_spec(method)).collect();
         let warm_at = specs.iter().filter_map(|s| s.warm_at(now_ms)).max();
         let first = WeightTable::at(&specs, now_ms);
         let (settled, warming) = match warm_at {
@@ -165,8 +190,8 @@ impl SetView {
             id: SET_IDS.fetch_add(1, Ordering::Relaxed),
             method: method.into(),
             service_key: first_url.map(|u| u.service_key()).unwrap_or_default().into(),
-            addresses: addresses.into_boxed_slice(),
-            identities: identities.into_boxed_slice(),
+            addresses,
+            identities,
             hash: first_url.map(|u| HashSpec::of(u, method)).unwrap_or_default(),
             specs,
             built: Instant::now(),
@@ -368,4 +393,39 @@ impl std::fmt::Debug for SetView {
 pub fn strategy_name<'a>(url: &'a Url, method: &str) -> &'a str {
     url.method_param(method, keys::LOADBALANCE)
         .unwrap_or(keys::DEFAULT_LOADBALANCE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn for_method_equals_a_fresh_set_and_shares_addresses() {
+        let urls: Vec<Url> = [
+            "dubbo://10.0.0.1:20880/com.foo.Bar?weight=5&get.weight=9&hash.nodes=40",
+            "dubbo://10.0.0.2:20880/com.foo.Bar?weight=1&put.hash.arguments=1",
+            "dubbo://10.0.0.3:20880/com.foo.Bar",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let get = PreparedSet::new(urls, "get");
+        for method in ["put", "get", "other"] {
+            let derived = get.for_method(method);
+            let fresh = PreparedSet::new(get.providers_arc().clone(), method);
+            assert_eq!(derived.method(), method);
+            assert_eq!(derived.weight_specs(), fresh.weight_specs(), "{method}");
+            assert_eq!(derived.hash_spec(), fresh.hash_spec(), "{method}");
+            assert_eq!(derived.addresses(), fresh.addresses());
+            assert_eq!(derived.identities(), fresh.identities());
+            assert_eq!(derived.service_key(), fresh.service_key());
+            assert_eq!(
+                derived.with_weights(|t| t.weights().to_vec()),
+                fresh.with_weights(|t| t.weights().to_vec())
+            );
+            assert!(Arc::ptr_eq(&derived.addresses, &get.addresses));
+            assert!(Arc::ptr_eq(derived.providers_arc(), get.providers_arc()));
+            assert_ne!(derived.id(), get.id());
+        }
+    }
 }

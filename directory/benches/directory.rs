@@ -196,12 +196,24 @@ fn bench_list(c: &mut Criterion) {
 fn bench_refresh(c: &mut Criterion) {
     const N: usize = 10_000;
     let urls: Vec<Url> = (0..N).map(provider).collect();
-    let plus_one: Vec<Url> = (0..=N).map(provider).collect();
+    // As the ZooKeeper registry delivers a list with one node more: the URLs of the nodes it
+    // had already read are the same (shared) values, only the new node is parsed.
+    let plus_one: Vec<Url> = urls.iter().cloned().chain(std::iter::once(provider(N))).collect();
+    // Every URL parsed again (equal values, nothing shared): what a registry that re-parses
+    // every child would deliver.
+    let plus_one_reparsed: Vec<Url> = (0..=N).map(provider).collect();
     let mut g = c.benchmark_group("directory_refresh_10k");
     g.sample_size(20).measurement_time(Duration::from_secs(10));
 
     g.bench_function("component_prepared_set_one_method", |b| {
         let members: Vec<Url> = urls.clone();
+        b.iter(|| zkdubbo_loadbalance::PreparedSet::new(members.clone(), "get"))
+    });
+    g.bench_function("component_prepared_set_one_method_members", |b| {
+        // The directory's members: address, identity and weight inputs cached per member.
+        let dir = directory();
+        dir.notify(&note(Category::Providers, urls.clone(), 2));
+        let members = dir.snapshot().providers().clone();
         b.iter(|| zkdubbo_loadbalance::PreparedSet::new(members.clone(), "get"))
     });
     g.bench_function("component_merge_and_configure_all", |b| {
@@ -231,6 +243,23 @@ fn bench_refresh(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let n = note(Category::Providers, plus_one.clone(), v);
+                let start = Instant::now();
+                dir.notify(&n);
+                total += start.elapsed();
+                dir.notify(&note(Category::Providers, urls.clone(), v + 1));
+                v += 2;
+            }
+            total
+        })
+    });
+    g.bench_function("one_added_reparsed", |b| {
+        let dir = directory();
+        dir.notify(&note(Category::Providers, urls.clone(), 2));
+        let mut v = 3;
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let n = note(Category::Providers, plus_one_reparsed.clone(), v);
                 let start = Instant::now();
                 dir.notify(&n);
                 total += start.elapsed();

@@ -93,7 +93,11 @@ pub fn merge_url(provider: &Url, consumer: &Params) -> Url {
         }
     }
     if let Some(app) = provider.param(keys::APPLICATION).filter(|a| !a.is_empty()) {
-        out.push((REMOTE_APPLICATION_KEY, app));
+        // At its place in key order, so the map is built without sorting.
+        match out.binary_search_by(|(k, _)| java_cmp(k, REMOTE_APPLICATION_KEY)) {
+            Ok(i) => out[i].1 = app,
+            Err(i) => out.insert(i, (REMOTE_APPLICATION_KEY, app)),
+        }
     }
     provider.clone().with_param_map(out.into_iter().collect())
 }

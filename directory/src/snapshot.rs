@@ -497,11 +497,14 @@ impl Snapshot {
             jobs.push((method, shape, prev_route));
         }
         jobs.push((keys::ANY_VALUE, any_shape, prev.map(|p| &*p.any)));
-        // Then the load-balancing sets (the expensive part), in parallel for large lists.
-        let work = providers.len() * jobs.len();
-        let mut routes = parallel_map(jobs, work >= PARALLEL_WORK, |(method, shape, prev)| {
-            (method, Arc::new(shape.materialize(method, prev)))
-        });
+        // Then the load-balancing sets: re-used from `prev` where a route's providers are
+        // unchanged; a list already prepared for another method of this snapshot shares its
+        // addresses and identities (only the per-method weight inputs are read again).
+        let mut built: Vec<Arc<Route>> = Vec::new();
+        let mut routes: Vec<(&str, Arc<MethodRoute>)> = jobs
+            .into_iter()
+            .map(|(method, shape, prev)| (method, Arc::new(shape.materialize(method, prev, &mut built))))
+            .collect();
         let any = routes.pop().map(|(_, r)| r).unwrap_or_else(|| {
             Arc::new(MethodRoute::Fixed(Arc::new(Route::new(
                 Arc::from(Vec::new()),
@@ -766,13 +769,13 @@ enum Rest {
 
 impl Shape {
     /// Prepare the sets for `method`, re-using those of `prev` with the same providers.
-    fn materialize(&self, method: &str, prev: Option<&MethodRoute>) -> MethodRoute {
-        let base = route_for(&self.base, method, self.emptied_by.clone(), prev, None);
+    fn materialize(&self, method: &str, prev: Option<&MethodRoute>, built: &mut Vec<Arc<Route>>) -> MethodRoute {
+        let base = route_for(&self.base, method, self.emptied_by.clone(), prev, None, built);
         match &self.rest {
             Rest::Done => MethodRoute::Fixed(base),
             Rest::PerCall(from) => MethodRoute::PerCall { base, from: *from },
             Rest::Tag(groups) => {
-                let groups = groups.map(|members| route_for(members, method, None, prev, Some(&base)));
+                let groups = groups.map(|members| route_for(members, method, None, prev, Some(&base), built));
                 MethodRoute::Tagged { base, groups }
             }
         }
@@ -780,13 +783,15 @@ impl Shape {
 }
 
 /// A route over `members`: `also` or a route of `prev` when one has exactly these members,
-/// else a newly prepared one.
+/// else a newly prepared one (from a route in `built` with these members, prepared for
+/// another method, when there is one; then added to `built`).
 fn route_for(
     members: &Members,
     method: &str,
     emptied_by: Option<Arc<str>>,
     prev: Option<&MethodRoute>,
     also: Option<&Arc<Route>>,
+    built: &mut Vec<Arc<Route>>,
 ) -> Arc<Route> {
     let same = |r: &&Arc<Route>| same_members(r.providers(), members) && r.emptied_by == emptied_by;
     if let Some(r) = also.filter(same) {
@@ -801,7 +806,16 @@ fn route_for(
             return r.clone();
         }
     }
-    Arc::new(Route::new(members.clone(), method, emptied_by))
+    let route = match built.iter().find(|r| same_members(r.providers(), members)) {
+        Some(like) => Route {
+            set: like.set.for_method(method),
+            emptied_by,
+        },
+        None => Route::new(members.clone(), method, emptied_by),
+    };
+    let route = Arc::new(route);
+    built.push(route.clone());
+    route
 }
 
 fn same_members(a: &Members, b: &Members) -> bool {
@@ -854,39 +868,6 @@ impl RouteBuilder<'_> {
         };
         Shape { base, emptied_by, rest }
     }
-}
-
-/// Providers × routes above which load-balancing sets are prepared on several threads.
-const PARALLEL_WORK: usize = 20_000;
-
-/// `f` over `items`, on up to `available_parallelism` scoped threads when `parallel`.
-fn parallel_map<T: Send, R: Send>(items: Vec<T>, parallel: bool, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if !parallel || threads <= 1 {
-        return items.into_iter().map(f).collect();
-    }
-    let mut chunks: Vec<Vec<(usize, T)>> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, item) in items.into_iter().enumerate() {
-        chunks[i % threads].push((i, item));
-    }
-    let f = &f;
-    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| scope.spawn(move || chunk.into_iter().map(|(i, t)| (i, f(t))).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    });
-    out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, r)| r).collect()
 }
 
 /// A provider list shared between snapshots and routes.

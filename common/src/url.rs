@@ -27,7 +27,7 @@ use crate::params::Params;
 /// let node = url.to_node_name();
 /// assert_eq!(Url::from_node_name(&node).unwrap(), url);
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, Eq)]
 pub struct Url {
     protocol: Arc<str>,
     username: Option<Arc<str>>,
@@ -450,6 +450,42 @@ impl fmt::Display for Url {
             write!(f, "{k}={v}")?;
         }
         Ok(())
+    }
+}
+
+impl PartialEq for Url {
+    /// Equal parts and parameters. Parts shared by clones compare by pointer first, so
+    /// comparing a URL with a clone of itself reads none of its strings.
+    fn eq(&self, other: &Self) -> bool {
+        fn same(a: &Arc<str>, b: &Arc<str>) -> bool {
+            Arc::ptr_eq(a, b) || **a == **b
+        }
+        fn same_opt(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => same(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+        }
+        self.port == other.port
+            && same(&self.host, &other.host)
+            && same(&self.path, &other.path)
+            && same(&self.protocol, &other.protocol)
+            && same_opt(&self.username, &other.username)
+            && same_opt(&self.password, &other.password)
+            && self.params == other.params
+    }
+}
+
+impl std::hash::Hash for Url {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.protocol.hash(state);
+        self.username.hash(state);
+        self.password.hash(state);
+        self.host.hash(state);
+        self.port.hash(state);
+        self.path.hash(state);
+        self.params.hash(state);
     }
 }
 

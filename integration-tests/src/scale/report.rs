@@ -236,6 +236,18 @@ impl Results {
              (the machine is shared with other builds and tests).",
             machine.date, machine.commit, machine.model, machine.nproc, machine.load_before, machine.load_after
         );
+        if !machine.dirty.is_empty() {
+            let _ = writeln!(
+                s,
+                "- The working tree (shared with other engineers) also had uncommitted changes in: {}.",
+                machine
+                    .dirty
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         let _ = writeln!(
             s,
             "- ZooKeeper {} standalone (harness `ZkServer`, tickTime 200 ms, `jute.maxbuffer` {} B on the \
@@ -275,13 +287,20 @@ pub struct Machine {
     pub load_after: String,
     /// The ZooKeeper version the harness runs.
     pub zk_version: String,
+    /// Tracked files with uncommitted changes when the run started (the checkout is shared:
+    /// the code measured is the commit plus these).
+    pub dirty: Vec<String>,
 }
 
 fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
+    command_raw(cmd, args).map(|o| o.trim().to_owned())
+}
+
+fn command_raw(cmd: &str, args: &[&str]) -> Option<String> {
     let out = std::process::Command::new(cmd).args(args).output().ok()?;
     out.status
         .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The first three fields of `/proc/loadavg`.
@@ -308,6 +327,9 @@ impl Machine {
             load_before: load_average(),
             load_after: String::new(),
             zk_version,
+            dirty: command_raw("git", &["status", "--porcelain", "--untracked-files=no"])
+                .map(|o| o.lines().filter_map(|l| l.get(3..)).map(str::to_owned).collect())
+                .unwrap_or_default(),
         }
     }
 }

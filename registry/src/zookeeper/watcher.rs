@@ -63,14 +63,30 @@ pub(crate) fn decode_children(
     urls
 }
 
+/// Lists shorter than this are decoded from scratch each time rather than kept by name:
+/// decoding a few URLs costs little, and a consumer of many small services would otherwise
+/// hold every node name (~360 bytes per provider) for nothing.
+const KEEP_NAMES_FROM: usize = 32;
+
 /// The decoded children of one category path from its last read, by node name: a re-read
 /// decodes only the names that are new (a list of N providers usually changes by one node,
 /// and decoding is most of the cost of a refresh). Same results as [`decode_children`].
-#[derive(Default)]
 pub(crate) struct DecodedChildren {
     by_name: HashMap<String, Url>,
     /// Names that are not URLs, warned about once while they stay.
     warned: HashSet<String>,
+    /// Lists of at least this many URLs are kept ([`KEEP_NAMES_FROM`]).
+    keep_from: usize,
+}
+
+impl Default for DecodedChildren {
+    fn default() -> Self {
+        DecodedChildren {
+            by_name: HashMap::new(),
+            warned: HashSet::new(),
+            keep_from: KEEP_NAMES_FROM,
+        }
+    }
 }
 
 impl DecodedChildren {
@@ -99,7 +115,9 @@ impl DecodedChildren {
         }
         // Only names still present stay warned about.
         self.warned = bad.into_iter().collect();
-        self.by_name = by_name;
+        if by_name.len() >= self.keep_from {
+            self.by_name = by_name;
+        }
         urls
     }
 
@@ -516,8 +534,11 @@ mod tests {
             vec![],
             vec![name(1)],
         ];
-        let mut cache = DecodedChildren::default();
-        for list in lists {
+        let mut cache = DecodedChildren {
+            keep_from: 0,
+            ..DecodedChildren::default()
+        };
+        for list in lists.clone() {
             let fresh = decode_children("com.foo.Bar", "/p", &list, &mut HashSet::new());
             let cached = cache.decode("com.foo.Bar", "/p", list.clone());
             assert_eq!(cached, fresh);
@@ -526,5 +547,12 @@ mod tests {
         }
         cache.clear();
         assert!(cache.by_name.is_empty());
+        // Short lists are not kept, and decode the same.
+        let mut small = DecodedChildren::default();
+        for list in lists {
+            let fresh = decode_children("com.foo.Bar", "/p", &list, &mut HashSet::new());
+            assert_eq!(small.decode("com.foo.Bar", "/p", list), fresh);
+            assert!(small.by_name.is_empty());
+        }
     }
 }

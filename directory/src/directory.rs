@@ -385,7 +385,8 @@ impl Directory for GroupDirectory {
     }
 }
 
-/// A parsed provider URL kept between refreshes, keyed by the URL as registered.
+/// A parsed provider URL kept between refreshes: the URL as registered, merged with the
+/// consumer's parameters, and configured.
 struct CacheEntry {
     raw: Url,
     merged: Url,
@@ -393,7 +394,79 @@ struct CacheEntry {
     disabled: bool,
     identity: Arc<str>,
     generation: u64,
-    seen: u64,
+}
+
+/// The cache entries of the last provider list, in its order, and how a new list finds its
+/// entries: position by position while the lists agree (a registry hands the unchanged URLs
+/// of a list out again in the same order, as clones, so the comparison reads pointers), with
+/// one provider inserted or removed or replaced recognised on the way; by an index of the
+/// endpoints only when the order changed more than that. A URL not found is merged anew
+/// (finding an entry is only a saving: a merge gives the same result).
+struct UrlCache {
+    entries: Vec<CacheEntry>,
+}
+
+impl UrlCache {
+    /// Take the entries of `urls` out of the cache (`None` where there is none), leaving it
+    /// empty; [`UrlCache::replace`] puts the new list's entries back.
+    fn take(&mut self, urls: &[Url]) -> Vec<Option<CacheEntry>> {
+        let mut old: Vec<Option<CacheEntry>> = std::mem::take(&mut self.entries).into_iter().map(Some).collect();
+        let mut out: Vec<Option<CacheEntry>> = Vec::with_capacity(urls.len());
+        let mut index: Option<FastMap<u64, Vec<usize>>> = None;
+        let mut left = old.len();
+        let mut j = 0;
+        let is = |e: &Option<CacheEntry>, url: &Url| e.as_ref().is_some_and(|e| e.raw == *url);
+        for (i, raw) in urls.iter().enumerate() {
+            if left == 0 {
+                out.push(None);
+                continue;
+            }
+            while j < old.len() && old[j].is_none() {
+                j += 1;
+            }
+            let next = urls.get(i + 1);
+            let found = if j < old.len() && is(&old[j], raw) {
+                j += 1;
+                Some(j - 1)
+            } else if j + 1 < old.len() && is(&old[j + 1], raw) {
+                // old[j] was removed.
+                j += 2;
+                Some(j - 1)
+            } else if index.is_none() && j < old.len() && next.is_some_and(|n| is(&old[j], n)) {
+                // `raw` was inserted before old[j] (or moved there: then merged anew).
+                None
+            } else if index.is_none() && j + 1 < old.len() && next.is_some_and(|n| is(&old[j + 1], n)) {
+                // `raw` replaced old[j] (or moved there).
+                j += 1;
+                None
+            } else {
+                // The order changed more than that: the index from now on.
+                let index = index.get_or_insert_with(|| {
+                    let mut index: FastMap<u64, Vec<usize>> = FastMap::default();
+                    for (k, e) in old.iter().enumerate() {
+                        if let Some(e) = e {
+                            index.entry(endpoint_hash(&e.raw)).or_default().push(k);
+                        }
+                    }
+                    index
+                });
+                index.get_mut(&endpoint_hash(raw)).and_then(|ks| {
+                    let pos = ks.iter().position(|&k| is(&old[k], raw))?;
+                    Some(ks.swap_remove(pos))
+                })
+            };
+            out.push(found.and_then(|k| {
+                left -= 1;
+                old[k].take()
+            }));
+        }
+        out
+    }
+
+    /// Keep `entries` (those of the list just processed, in its order).
+    fn replace(&mut self, entries: Vec<CacheEntry>) {
+        self.entries = entries;
+    }
 }
 
 /// A member kept between refreshes, by identity, with the refresh that last listed it.
@@ -402,10 +475,8 @@ struct Kept {
     seen: u64,
 }
 
-/// The cache bucket of a registered URL: a hash of its endpoint only (protocol, host, port,
-/// path), not of its parameters, so a lookup hashes a few dozen bytes; the URLs of a bucket
-/// are then compared in full (cheap when the registry hands out the same URL again: its
-/// strings and parameters are shared, and equality checks pointers first).
+/// The index key of a registered URL: a hash of its endpoint only (protocol, host, port,
+/// path), not of its parameters; URLs under one key are then compared in full.
 fn endpoint_hash(url: &Url) -> u64 {
     use std::hash::BuildHasher;
     std::hash::BuildHasherDefault::<FastHasher>::default().hash_one((
@@ -431,8 +502,8 @@ struct Core {
     generation: u64,
     chain: Arc<RouterChain>,
     router_warnings: Vec<String>,
-    /// Parsed and merged provider URLs by [`endpoint_hash`].
-    cache: FastMap<u64, Vec<CacheEntry>>,
+    /// Parsed and merged provider URLs of the last list.
+    cache: UrlCache,
     /// Members by identity: updated in place on each refresh, never rebuilt.
     members: FastMap<Arc<str>, Kept>,
     refresh: u64,
@@ -468,7 +539,7 @@ impl Core {
             generation: 0,
             chain: Arc::new(RouterChain::default()),
             router_warnings: Vec::new(),
-            cache: FastMap::default(),
+            cache: UrlCache { entries: Vec::new() },
             members: FastMap::default(),
             refresh: 0,
             version: 0,
@@ -532,39 +603,33 @@ impl Core {
         counts.registered = urls.len();
         list.reserve(urls.len());
         self.members.reserve(urls.len().saturating_sub(self.members.len()));
-        for raw in urls.iter() {
-            let bucket = self.cache.entry(endpoint_hash(raw)).or_default();
-            let (url, identity, disabled) = match bucket.iter_mut().find(|e| e.raw == *raw) {
-                Some(e) => {
+        let found = self.cache.take(&urls);
+        let mut entries: Vec<CacheEntry> = Vec::with_capacity(urls.len());
+        for (raw, found) in urls.iter().zip(found) {
+            let entry = match found {
+                Some(mut e) => {
                     if e.generation != self.generation {
                         e.configured = self.configurators.apply(e.merged.clone(), &self.consumer_host);
                         e.disabled = is_disabled(&e.configured);
                         e.generation = self.generation;
                     }
-                    e.seen = refresh;
-                    (e.configured.clone(), e.identity.clone(), e.disabled)
+                    e
                 }
                 None => {
                     let merged = merge_url(raw, self.consumer.params());
                     let configured = self.configurators.apply(merged.clone(), &self.consumer_host);
-                    let identity: Arc<str> = raw.identity().into();
-                    let disabled = is_disabled(&configured);
-                    let out = (configured.clone(), identity.clone(), disabled);
-                    // A bucket nearly always holds one entry: without this a first push
-                    // allocates room for four (~1 KB wasted per provider).
-                    bucket.reserve_exact(1);
-                    bucket.push(CacheEntry {
+                    CacheEntry {
                         raw: raw.clone(),
+                        disabled: is_disabled(&configured),
+                        identity: raw.identity().into(),
                         merged,
                         configured,
-                        disabled,
-                        identity,
                         generation: self.generation,
-                        seen: refresh,
-                    });
-                    out
+                    }
                 }
             };
+            let (url, identity, disabled) = (entry.configured.clone(), entry.identity.clone(), entry.disabled);
+            entries.push(entry);
             let url = &url;
             if disabled {
                 counts.disabled += 1;
@@ -615,10 +680,7 @@ impl Core {
             };
             list.push(member);
         }
-        self.cache.retain(|_, bucket| {
-            bucket.retain(|e| e.seen == refresh);
-            !bucket.is_empty()
-        });
+        self.cache.replace(entries);
         let mut gone: Vec<Arc<dyn Invoker>> = Vec::new();
         self.members.retain(|_, kept| {
             if kept.seen != refresh {
@@ -718,4 +780,78 @@ fn report(info: &ServiceInfo, errors: Vec<RuleError>) -> Vec<String> {
 /// `disabled=true` or `enabled=false`.
 fn is_disabled(url: &Url) -> bool {
     url.param_bool(keys::DISABLED, false) || !url.param_bool(keys::ENABLED, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(hosts: &[u32]) -> Vec<Url> {
+        hosts
+            .iter()
+            .map(|h| {
+                format!("dubbo://10.0.0.{h}:20880/com.foo.Bar?weight={h}")
+                    .parse()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    fn entry(raw: &Url) -> CacheEntry {
+        CacheEntry {
+            raw: raw.clone(),
+            merged: raw.clone(),
+            configured: raw.clone(),
+            disabled: false,
+            identity: raw.identity().into(),
+            generation: 0,
+        }
+    }
+
+    /// Every URL of the new list that was in the old one gets its entry (and only its own),
+    /// whatever the change of order; new URLs get none.
+    #[test]
+    fn url_cache_finds_entries_by_position_or_index() {
+        let base: Vec<u32> = (0..20).collect();
+        let cases: Vec<Vec<u32>> = vec![
+            base.clone(),
+            (0..21).collect(),
+            [vec![99], base.clone()].concat(),
+            [&base[..7], &[99], &base[7..]].concat(),
+            [&base[..7], &base[8..]].concat(),
+            [&base[..7], &[99], &base[8..]].concat(),
+            [&base[..7], &base[9..]].concat(),
+            base.iter().rev().copied().collect(),
+            [&base[10..], &base[..10]].concat(),
+            vec![3, 3, 5],
+            vec![],
+        ];
+        for (n, new) in cases.iter().enumerate() {
+            let old = urls(&base);
+            // Reparsed (equal, nothing shared) and cloned (shared) lists both find their entries.
+            for reparse in [false, true] {
+                let mut cache = UrlCache {
+                    entries: old.iter().map(entry).collect(),
+                };
+                let new_urls: Vec<Url> = if reparse {
+                    urls(new)
+                } else {
+                    new.iter()
+                        .map(|h| old.get(*h as usize).cloned().unwrap_or_else(|| urls(&[*h]).remove(0)))
+                        .collect()
+                };
+                let found = cache.take(&new_urls);
+                assert_eq!(found.len(), new_urls.len());
+                let mut seen = std::collections::HashSet::new();
+                for ((h, url), f) in new.iter().zip(&new_urls).zip(&found) {
+                    match f {
+                        Some(e) => assert_eq!(e.raw, *url, "case {n}"),
+                        None => assert!(*h == 99 || !seen.insert(*h) || *h >= 20, "case {n}: {h} not found"),
+                    }
+                    seen.insert(*h);
+                }
+                assert!(cache.entries.is_empty());
+            }
+        }
+    }
 }

@@ -301,8 +301,9 @@ impl Directory for RegistryDirectory {
         let mut core = lock(&self.inner.core);
         let snapshot = core.destroyed_snapshot();
         self.inner.snapshot.store(Arc::new(snapshot));
-        for (_, kept) in core.members.drain() {
-            kept.member.invoker().destroy();
+        core.listed = Arc::from(Vec::new());
+        for (_, m) in core.members.drain() {
+            m.invoker().destroy();
         }
         self.inner.changes.send_replace(core.version);
     }
@@ -394,6 +395,8 @@ struct CacheEntry {
     disabled: bool,
     identity: Arc<str>,
     generation: u64,
+    /// The member this URL was listed as by the last refresh, if it was listed.
+    member: Option<Arc<Member>>,
 }
 
 /// The cache entries of the last provider list, in its order, and how a new list finds its
@@ -403,19 +406,20 @@ struct CacheEntry {
 /// endpoints only when the order changed more than that. A URL not found is merged anew
 /// (finding an entry is only a saving: a merge gives the same result).
 struct UrlCache {
-    entries: Vec<CacheEntry>,
+    /// Boxed: a refresh moves every entry from the old list to the new one.
+    entries: Vec<Box<CacheEntry>>,
 }
 
 impl UrlCache {
     /// Take the entries of `urls` out of the cache (`None` where there is none), leaving it
     /// empty; [`UrlCache::replace`] puts the new list's entries back.
-    fn take(&mut self, urls: &[Url]) -> Vec<Option<CacheEntry>> {
-        let mut old: Vec<Option<CacheEntry>> = std::mem::take(&mut self.entries).into_iter().map(Some).collect();
-        let mut out: Vec<Option<CacheEntry>> = Vec::with_capacity(urls.len());
+    fn take(&mut self, urls: &[Url]) -> Vec<Option<Box<CacheEntry>>> {
+        let mut old: Vec<Option<Box<CacheEntry>>> = std::mem::take(&mut self.entries).into_iter().map(Some).collect();
+        let mut out: Vec<Option<Box<CacheEntry>>> = Vec::with_capacity(urls.len());
         let mut index: Option<FastMap<u64, Vec<usize>>> = None;
         let mut left = old.len();
         let mut j = 0;
-        let is = |e: &Option<CacheEntry>, url: &Url| e.as_ref().is_some_and(|e| e.raw == *url);
+        let is = |e: &Option<Box<CacheEntry>>, url: &Url| e.as_ref().is_some_and(|e| e.raw == *url);
         for (i, raw) in urls.iter().enumerate() {
             if left == 0 {
                 out.push(None);
@@ -464,15 +468,9 @@ impl UrlCache {
     }
 
     /// Keep `entries` (those of the list just processed, in its order).
-    fn replace(&mut self, entries: Vec<CacheEntry>) {
+    fn replace(&mut self, entries: Vec<Box<CacheEntry>>) {
         self.entries = entries;
     }
-}
-
-/// A member kept between refreshes, by identity, with the refresh that last listed it.
-struct Kept {
-    member: Arc<Member>,
-    seen: u64,
 }
 
 /// The index key of a registered URL: a hash of its endpoint only (protocol, host, port,
@@ -504,8 +502,10 @@ struct Core {
     router_warnings: Vec<String>,
     /// Parsed and merged provider URLs of the last list.
     cache: UrlCache,
-    /// Members by identity: updated in place on each refresh, never rebuilt.
-    members: FastMap<Arc<str>, Kept>,
+    /// The listed members by identity: updated in place on each refresh, never rebuilt.
+    members: FastMap<Arc<str>, Arc<Member>>,
+    /// The members the last refresh listed.
+    listed: Members,
     refresh: u64,
     version: u64,
     /// Categories received so far, and those subscribed.
@@ -541,6 +541,7 @@ impl Core {
             router_warnings: Vec::new(),
             cache: UrlCache { entries: Vec::new() },
             members: FastMap::default(),
+            listed: Arc::from(Vec::new()),
             refresh: 0,
             version: 0,
             received: Vec::new(),
@@ -604,7 +605,7 @@ impl Core {
         list.reserve(urls.len());
         self.members.reserve(urls.len().saturating_sub(self.members.len()));
         let found = self.cache.take(&urls);
-        let mut entries: Vec<CacheEntry> = Vec::with_capacity(urls.len());
+        let mut entries: Vec<Box<CacheEntry>> = Vec::with_capacity(urls.len());
         for (raw, found) in urls.iter().zip(found) {
             let entry = match found {
                 Some(mut e) => {
@@ -618,20 +619,24 @@ impl Core {
                 None => {
                     let merged = merge_url(raw, self.consumer.params());
                     let configured = self.configurators.apply(merged.clone(), &self.consumer_host);
-                    CacheEntry {
+                    Box::new(CacheEntry {
                         raw: raw.clone(),
                         disabled: is_disabled(&configured),
                         identity: raw.identity().into(),
                         merged,
                         configured,
                         generation: self.generation,
-                    }
+                        member: None,
+                    })
                 }
             };
-            let (url, identity, disabled) = (entry.configured.clone(), entry.identity.clone(), entry.disabled);
             entries.push(entry);
-            let url = &url;
-            if disabled {
+            let entry = entries.last_mut().expect("just pushed");
+            // The member this URL was listed as last time: while it is listed, it is the
+            // member of its identity in `members`, so it can be claimed without a lookup.
+            let cached = entry.member.take();
+            let url = &entry.configured;
+            if entry.disabled {
                 counts.disabled += 1;
                 excluded.push((raw.clone(), Exclusion::Disabled));
                 continue;
@@ -643,31 +648,33 @@ impl Core {
                 excluded.push((raw.clone(), Exclusion::Protocol));
                 continue;
             }
-            let member = match self.members.get_mut(&identity) {
-                Some(kept) if kept.seen == refresh => {
+            let current = match cached {
+                Some(m) => Some(m),
+                None => self.members.get(&entry.identity).cloned(),
+            };
+            let member = match current {
+                Some(m) if m.claimed_by() == refresh => {
                     counts.duplicates += 1;
                     excluded.push((raw.clone(), Exclusion::DuplicateIdentity));
                     tracing::debug!(url = %raw, "another provider URL with the same identity is already listed");
                     continue;
                 }
-                Some(kept) => {
-                    if kept.member.url() != url || kept.member.registered_url() != raw {
-                        kept.member =
-                            Arc::new(Member::update(&kept.member, url.clone(), raw.clone(), identity.clone()));
+                Some(m) => {
+                    m.claim(refresh);
+                    if m.url() == url && m.registered_url() == raw {
+                        m
+                    } else {
+                        let updated = Arc::new(Member::update(&m, url.clone(), raw.clone(), entry.identity.clone()));
+                        updated.claim(refresh);
+                        self.members.insert(entry.identity.clone(), updated.clone());
+                        updated
                     }
-                    kept.seen = refresh;
-                    kept.member.clone()
                 }
                 None => match self.factory.create(url) {
                     Ok(invoker) => {
-                        let member = Arc::new(Member::new(url.clone(), raw.clone(), identity.clone(), invoker));
-                        self.members.insert(
-                            identity.clone(),
-                            Kept {
-                                member: member.clone(),
-                                seen: refresh,
-                            },
-                        );
+                        let member = Arc::new(Member::new(url.clone(), raw.clone(), entry.identity.clone(), invoker));
+                        member.claim(refresh);
+                        self.members.insert(entry.identity.clone(), member.clone());
                         member
                     }
                     Err(e) => {
@@ -678,18 +685,21 @@ impl Core {
                     }
                 },
             };
+            entry.member = Some(member.clone());
             list.push(member);
         }
         self.cache.replace(entries);
+        // Members listed last time whose identity no refresh claimed this time are gone.
         let mut gone: Vec<Arc<dyn Invoker>> = Vec::new();
-        self.members.retain(|_, kept| {
-            if kept.seen != refresh {
-                gone.push(kept.member.invoker().clone());
+        for m in self.listed.iter() {
+            if m.claimed_by() != refresh {
+                gone.push(m.invoker().clone());
+                self.members.remove(m.identity());
             }
-            kept.seen == refresh
-        });
+        }
 
         let providers: Members = Arc::from(list);
+        self.listed = providers.clone();
         let mut snapshot = Snapshot::build(
             SnapshotParts {
                 version: self.version,
@@ -805,6 +815,7 @@ mod tests {
             disabled: false,
             identity: raw.identity().into(),
             generation: 0,
+            member: None,
         }
     }
 
@@ -831,7 +842,7 @@ mod tests {
             // Reparsed (equal, nothing shared) and cloned (shared) lists both find their entries.
             for reparse in [false, true] {
                 let mut cache = UrlCache {
-                    entries: old.iter().map(entry).collect(),
+                    entries: old.iter().map(|u| Box::new(entry(u))).collect(),
                 };
                 let new_urls: Vec<Url> = if reparse {
                     urls(new)

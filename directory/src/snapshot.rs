@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use zkdubbo_common::{Invocation, Invoker, Url, keys};
@@ -31,6 +32,9 @@ pub struct Member {
     address: Arc<str>,
     url_identity: Arc<str>,
     weights: MethodWeights,
+    /// The last refresh of its directory that listed this member's identity (bookkeeping of
+    /// the directory's refresh, under its lock).
+    claimed: AtomicU64,
 }
 
 impl Member {
@@ -73,7 +77,18 @@ impl Member {
             registered,
             identity,
             invoker,
+            claimed: AtomicU64::new(0),
         }
+    }
+
+    /// The last refresh that listed this member's identity.
+    pub(crate) fn claimed_by(&self) -> u64 {
+        self.claimed.load(Ordering::Relaxed)
+    }
+
+    /// Mark this member's identity as listed by `refresh`.
+    pub(crate) fn claim(&self, refresh: u64) {
+        self.claimed.store(refresh, Ordering::Relaxed);
     }
 
     /// A member for an invoker used as is (static directories).

@@ -830,3 +830,45 @@ fn reused_members_and_urls_give_the_same_sets_as_a_fresh_build() {
     assert_sets_match_fresh(&dir);
     assert_eq!(spec("get", "10.0.0.7").weight, 100);
 }
+
+/// Two registered URLs with one identity: the first in list order is listed, whatever the
+/// previous refresh listed; the invoker is shared throughout and destroyed only when the
+/// identity is gone.
+#[test]
+fn duplicate_identities_follow_list_order_across_refreshes() {
+    let (dir, factory) = directory("");
+    let a = provider("10.0.0.5", "x=1");
+    let b = provider("10.0.0.5", "x=2");
+    let other = provider("10.0.0.6", "");
+    let listed_x = |dir: &RegistryDirectory| {
+        let snap = dir.snapshot();
+        let dups = snap
+            .excluded()
+            .iter()
+            .filter(|(_, e)| *e == Exclusion::DuplicateIdentity)
+            .count();
+        let xs: Vec<String> = snap
+            .providers()
+            .iter()
+            .filter(|m| m.url().host() == "10.0.0.5")
+            .map(|m| m.url().param("x").unwrap_or_default().to_owned())
+            .collect();
+        (xs, dups, snap.providers().len())
+    };
+    dir.notify(&note(Category::Providers, &[a.clone(), b.clone(), other.clone()], 1));
+    assert_eq!(listed_x(&dir), (vec!["1".to_owned()], 1, 2));
+    dir.notify(&note(Category::Providers, &[b.clone(), a.clone(), other.clone()], 2));
+    assert_eq!(listed_x(&dir), (vec!["2".to_owned()], 1, 2));
+    dir.notify(&note(Category::Providers, &[a.clone(), other.clone(), b.clone()], 3));
+    assert_eq!(listed_x(&dir), (vec!["1".to_owned()], 1, 2));
+    dir.notify(&note(Category::Providers, &[other.clone(), b.clone()], 4));
+    assert_eq!(listed_x(&dir), (vec!["2".to_owned()], 0, 2));
+    assert_eq!(factory.created.load(Ordering::Relaxed), 2);
+    assert_eq!(factory.destroyed(), 0);
+    dir.notify(&note(Category::Providers, &[other.clone()], 5));
+    assert_eq!(listed_x(&dir), (vec![], 0, 1));
+    assert_eq!(factory.destroyed(), 1);
+    dir.notify(&note(Category::Providers, &[a, other], 6));
+    assert_eq!(listed_x(&dir), (vec!["1".to_owned()], 0, 2));
+    assert_eq!(factory.created.load(Ordering::Relaxed), 3);
+}

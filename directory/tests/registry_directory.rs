@@ -865,7 +865,7 @@ fn duplicate_identities_follow_list_order_across_refreshes() {
     assert_eq!(listed_x(&dir), (vec!["2".to_owned()], 0, 2));
     assert_eq!(factory.created.load(Ordering::Relaxed), 2);
     assert_eq!(factory.destroyed(), 0);
-    dir.notify(&note(Category::Providers, &[other.clone()], 5));
+    dir.notify(&note(Category::Providers, std::slice::from_ref(&other), 5));
     assert_eq!(listed_x(&dir), (vec![], 0, 1));
     assert_eq!(factory.destroyed(), 1);
     dir.notify(&note(Category::Providers, &[a, other], 6));

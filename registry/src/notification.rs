@@ -140,18 +140,31 @@ impl Notification {
 /// Build the notification for `category` from every URL found there: those matching
 /// `consumer` (see [`zkdubbo_common::is_match`]), or the `empty://` marker when none match.
 pub fn matching_list(consumer: &Url, category: Category, found: impl IntoIterator<Item = Url>) -> Arc<[Url]> {
-    // A URL's category is where it was found, whatever its own `category` param says.
-    let consumer_here = consumer.clone().with_param(keys::CATEGORY, category.as_str());
+    let consumer_here = consumer_in(consumer, category);
     let matched: Vec<Url> = found
         .into_iter()
-        .filter(|u| {
-            if u.category() == category.as_str() {
-                zkdubbo_common::is_match(&consumer_here, u)
-            } else {
-                zkdubbo_common::is_match(&consumer_here, &u.clone().with_param(keys::CATEGORY, category.as_str()))
-            }
-        })
+        .filter(|u| matches_in(&consumer_here, category, u))
         .collect();
+    list_or_empty(consumer, category, matched)
+}
+
+/// `consumer` as it matches URLs found under `category` (see [`matches_in`]).
+pub(crate) fn consumer_in(consumer: &Url, category: Category) -> Url {
+    consumer.clone().with_param(keys::CATEGORY, category.as_str())
+}
+
+/// Whether `u`, found under `category`, is for `consumer_here` ([`consumer_in`]). A URL's
+/// category is where it was found, whatever its own `category` param says.
+pub(crate) fn matches_in(consumer_here: &Url, category: Category, u: &Url) -> bool {
+    if u.category() == category.as_str() {
+        zkdubbo_common::is_match(consumer_here, u)
+    } else {
+        zkdubbo_common::is_match(consumer_here, &u.clone().with_param(keys::CATEGORY, category.as_str()))
+    }
+}
+
+/// The matched URLs, or the `empty://` marker when there are none.
+pub(crate) fn list_or_empty(consumer: &Url, category: Category, matched: Vec<Url>) -> Arc<[Url]> {
     if matched.is_empty() {
         Arc::from(vec![empty_url(consumer, category)])
     } else {

@@ -18,7 +18,9 @@ use zookeeper_client::EventType;
 use super::retry::Backoff;
 use super::state::{Conn, Inner, Live, lock, timed};
 use crate::error::RegistryError;
-use crate::notification::{Category, ListVersion, Notification, Source, SubscriptionSink, empty_url, matching_list};
+use crate::notification::{
+    Category, ListVersion, Notification, Source, SubscriptionSink, consumer_in, empty_url, list_or_empty, matches_in,
+};
 
 /// Decode one child node name of `<root>/<interface>/<category>` (see [`decode_children`]).
 fn decode_child(interface: &str, name: &str) -> Result<Url, zkdubbo_common::UrlError> {
@@ -68,11 +70,12 @@ pub(crate) fn decode_children(
 /// hold every node name (~360 bytes per provider) for nothing.
 const KEEP_NAMES_FROM: usize = 32;
 
-/// The decoded children of one category path from its last read, by node name: a re-read
-/// decodes only the names that are new (a list of N providers usually changes by one node,
-/// and decoding is most of the cost of a refresh). Same results as [`decode_children`].
+/// The decoded children of one category path from its last read, by node name, with whether
+/// each matches the subscriber: a re-read decodes and matches only the names that are new (a
+/// list of N providers usually changes by one node, and decoding is most of the cost of a
+/// refresh). Same results as [`decode_children`] filtered by the same predicate.
 pub(crate) struct DecodedChildren {
-    by_name: HashMap<String, Url>,
+    by_name: HashMap<String, (Url, bool)>,
     /// Names that are not URLs, warned about once while they stay.
     warned: HashSet<String>,
     /// Lists of at least this many URLs are kept ([`KEEP_NAMES_FROM`]).
@@ -90,17 +93,28 @@ impl Default for DecodedChildren {
 }
 
 impl DecodedChildren {
-    /// Decode `children` (the full list just read), reusing the URLs of names read before.
-    pub fn decode(&mut self, interface: &str, path: &str, children: Vec<String>) -> Vec<Url> {
+    /// Decode `children` (the full list just read) and keep those for which `wanted` holds,
+    /// reusing the URLs and verdicts of names read before (`wanted` must not change between
+    /// calls: it is the subscriber's match).
+    pub fn decode(
+        &mut self,
+        interface: &str,
+        path: &str,
+        children: Vec<String>,
+        wanted: impl Fn(&Url) -> bool,
+    ) -> Vec<Url> {
         let mut previous = std::mem::take(&mut self.by_name);
         let mut by_name = HashMap::with_capacity(children.len());
         let mut urls = Vec::with_capacity(children.len());
         let mut bad: Vec<String> = Vec::new();
         for name in children {
-            let url = match previous.remove(&name) {
-                Some(url) => url,
+            let (url, keep) = match previous.remove(&name) {
+                Some(entry) => entry,
                 None => match decode_child(interface, &name) {
-                    Ok(url) => url,
+                    Ok(url) => {
+                        let keep = wanted(&url);
+                        (url, keep)
+                    }
                     Err(e) => {
                         if !self.warned.contains(&name) {
                             tracing::warn!(node = %name, %path, error = %e, "skipping a child node that is not a URL");
@@ -110,8 +124,10 @@ impl DecodedChildren {
                     }
                 },
             };
-            urls.push(url.clone());
-            by_name.insert(name, url);
+            if keep {
+                urls.push(url.clone());
+            }
+            by_name.insert(name, (url, keep));
         }
         // Only names still present stay warned about.
         self.warned = bad.into_iter().collect();
@@ -161,9 +177,10 @@ pub(crate) struct CategoryWatch {
 }
 
 impl CategoryWatch {
-    fn deliver(&self, urls: Vec<Url>, version: ListVersion) {
+    /// Deliver the URLs that match the subscriber (the `empty://` marker when there are none).
+    fn deliver(&self, matched: Vec<Url>, version: ListVersion) {
         let consumer = self.sink.consumer();
-        let list = matching_list(consumer, self.category, urls);
+        let list = list_or_empty(consumer, self.category, matched);
         let accepted = self.sink.push(Notification {
             interface: self.interface.clone(),
             category: self.category,
@@ -219,6 +236,7 @@ impl CategoryWatch {
         let mut live = inner.live.subscribe();
         let mut backoff = Backoff::for_retries(inner.config.retry_period);
         let mut decoded = DecodedChildren::default();
+        let consumer_here = consumer_in(self.sink.consumer(), self.category);
         let mut over_java_limit = false;
         loop {
             let Some(conn) = wait_conn(&mut live).await else { return };
@@ -242,7 +260,9 @@ impl CategoryWatch {
                             );
                         }
                     }
-                    let urls = decoded.decode(&self.interface, &path, children);
+                    let urls = decoded.decode(&self.interface, &path, children, |u| {
+                        matches_in(&consumer_here, self.category, u)
+                    });
                     self.deliver(
                         urls,
                         ListVersion {
@@ -538,10 +558,16 @@ mod tests {
             keep_from: 0,
             ..DecodedChildren::default()
         };
+        // Keep every other host, as a subscriber's match would.
+        let wanted = |u: &Url| u.host() != "10.0.0.2";
         for list in lists.clone() {
-            let fresh = decode_children("com.foo.Bar", "/p", &list, &mut HashSet::new());
-            let cached = cache.decode("com.foo.Bar", "/p", list.clone());
+            let fresh: Vec<Url> = decode_children("com.foo.Bar", "/p", &list, &mut HashSet::new())
+                .into_iter()
+                .filter(wanted)
+                .collect();
+            let cached = cache.decode("com.foo.Bar", "/p", list.clone(), wanted);
             assert_eq!(cached, fresh);
+            let fresh = decode_children("com.foo.Bar", "/p", &list, &mut HashSet::new());
             assert_eq!(cache.by_name.len(), fresh.len());
             assert_eq!(cache.warned.len(), list.iter().filter(|n| *n == "garbage").count());
         }
@@ -551,7 +577,7 @@ mod tests {
         let mut small = DecodedChildren::default();
         for list in lists {
             let fresh = decode_children("com.foo.Bar", "/p", &list, &mut HashSet::new());
-            assert_eq!(small.decode("com.foo.Bar", "/p", list), fresh);
+            assert_eq!(small.decode("com.foo.Bar", "/p", list, |_| true), fresh);
             assert!(small.by_name.is_empty());
         }
     }

@@ -215,9 +215,11 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Params {
             v.sort_by(|a, b| java_cmp(a.0.as_ref(), b.0.as_ref()));
         }
         let bytes: usize = v.iter().map(|(k, val)| k.as_ref().len() + val.as_ref().len()).sum();
+        // A little room for a parameter or two set later (a configurator's), without
+        // growing either buffer.
         let mut inner = Inner {
-            text: String::with_capacity(bytes),
-            entries: Vec::with_capacity(v.len()),
+            text: String::with_capacity(bytes + 32),
+            entries: Vec::with_capacity(v.len() + 2),
         };
         for (i, (k, val)) in v.iter().enumerate() {
             let k = k.as_ref();

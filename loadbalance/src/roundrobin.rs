@@ -4,7 +4,9 @@
 //! Dubbo keeps, per service + method, a `current` value per provider identity; each pick
 //! adds every provider's weight to its current, takes the largest (the first on ties) and
 //! subtracts the total weight from the winner. A weight change resets that provider's
-//! current to 0; an identity not picked from for more than 60 s is forgotten.
+//! current to 0; an identity not picked from for more than 60 s is forgotten (checked at a
+//! pick from a list whose size differs from the state's). The period is
+//! [`RECYCLE_PERIOD_MS`] unless set with [`RoundRobinLoadBalance::with_recycle_period`].
 //!
 //! Here that state lives in [`RoundRobinLoadBalance`]: per service key + method, a slot per
 //! identity, shared by every set of that service and method (so subsets picked alternately,
@@ -16,7 +18,10 @@
 //! set is one atomic increment and an array read, lock-free. From a fresh state (all
 //! currents 0) the first period always closes. When another set (or new weights) picks, the
 //! current values are rebuilt from the cycle position (O(n + period), once) and the scan
-//! resumes. Periods longer than [`MAX_CYCLE`] picks stay on the scan.
+//! resumes. Periods longer than [`MAX_CYCLE`] picks stay on the scan. A replayed pick does
+//! not touch the slots' times: when the replay ends, its providers count as picked at that
+//! moment, and the identities idle past the recycle period are forgotten then (Dubbo would
+//! have forgotten them at one of the replayed picks).
 //!
 //! Under concurrent picks the sequence is shared, as in Dubbo, and no exact order is
 //! promised; a pick racing with a switch of sets may be left out of the rebuilt state.
@@ -24,6 +29,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use dashmap::DashMap;
@@ -35,7 +41,8 @@ use crate::balance::impl_load_balance;
 use crate::prepared::SetView;
 use crate::table::WeightTable;
 
-/// A provider absent this long (ms) loses its round-robin state (Dubbo's `RECYCLE_PERIOD`).
+/// A provider absent this long (ms) loses its round-robin state (Dubbo's `RECYCLE_PERIOD`);
+/// the default of [`RoundRobinLoadBalance::with_recycle_period`].
 pub const RECYCLE_PERIOD_MS: u64 = 60_000;
 
 /// The longest period (in picks) that is recorded and replayed; longer ones use the scan.
@@ -64,6 +71,8 @@ static LB_IDS: AtomicU64 = AtomicU64::new(1);
 pub struct RoundRobinLoadBalance {
     id: u64,
     states: DashMap<Box<str>, Arc<MethodState>>,
+    /// Idle time (ms) after which an identity's state is forgotten.
+    recycle_ms: u64,
 }
 
 impl Default for RoundRobinLoadBalance {
@@ -97,10 +106,12 @@ struct Slot {
 }
 
 /// Round-robin state of one service + method.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct MethodState {
     cycle: ArcSwapOption<Cycle>,
     inner: Mutex<Inner>,
+    /// Idle time (ms) after which an identity's slot is forgotten.
+    recycle_ms: u64,
 }
 
 /// The shared state under the mutex.
@@ -173,6 +184,29 @@ fn period(weights: &[u32]) -> usize {
 }
 
 impl MethodState {
+    fn new(recycle_ms: u64) -> MethodState {
+        MethodState {
+            cycle: ArcSwapOption::empty(),
+            inner: Mutex::default(),
+            recycle_ms,
+        }
+    }
+
+    /// Dubbo forgets identities idle for the recycle period when the list and the map differ
+    /// in size; checked here at most once a second (or once a period, when shorter).
+    fn recycle(&self, inner: &mut Inner, listed: usize, now: u64) {
+        if listed != inner.slots.len() && now.saturating_sub(inner.last_recycle_ms) >= self.recycle_ms.min(1000) {
+            inner.last_recycle_ms = now;
+            let before = inner.slots.len();
+            inner
+                .slots
+                .retain(|_, s| now.saturating_sub(s.last_update_ms.load(Ordering::Relaxed)) <= self.recycle_ms);
+            if inner.slots.len() != before {
+                inner.generation += 1;
+            }
+        }
+    }
+
     #[inline]
     fn pick(&self, binding: &RrBinding, set: &SetView, table: &WeightTable) -> usize {
         if let Some(c) = self.cycle.load().as_deref()
@@ -186,17 +220,19 @@ impl MethodState {
     #[cold]
     fn pick_slow(&self, binding: &RrBinding, set: &SetView, table: &WeightTable) -> usize {
         let epoch = table.epoch();
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = &mut *guard;
         let now = monotonic_ms();
         match self.cycle.load_full() {
             Some(c) if c.owner == epoch => return c.next(),
             Some(c) => {
                 self.cycle.store(None);
                 c.materialize(now);
+                // The replayed picks were from the cycle's list: recycle as they would have.
+                self.recycle(inner, c.slots.len(), now);
             }
             None => {}
         }
-        let inner = &mut *inner;
         let mut resolved = binding.slots.lock().unwrap_or_else(PoisonError::into_inner);
         if resolved.generation != inner.generation || resolved.slots.len() != set.len() {
             resolved.slots = set
@@ -273,18 +309,9 @@ impl MethodState {
             }
         }
 
-        // Dubbo forgets identities idle for RECYCLE_PERIOD when the list and the map differ
-        // in size; checked here at most once a second.
-        if slots.len() != inner.slots.len() && now.saturating_sub(inner.last_recycle_ms) >= 1000 {
-            inner.last_recycle_ms = now;
-            let before = inner.slots.len();
-            inner
-                .slots
-                .retain(|_, s| now.saturating_sub(s.last_update_ms.load(Ordering::Relaxed)) <= RECYCLE_PERIOD_MS);
-            if inner.slots.len() != before {
-                inner.generation += 1;
-            }
-        }
+        let listed = slots.len();
+        drop(resolved);
+        self.recycle(inner, listed, now);
         selected
     }
 }
@@ -296,10 +323,25 @@ impl RoundRobinLoadBalance {
     /// A strategy with its own, empty state (the one [`by_name`](crate::by_name) returns is
     /// shared by the whole process, as Dubbo's is).
     pub fn new() -> Self {
+        Self::with_recycle_period(Duration::from_millis(RECYCLE_PERIOD_MS))
+    }
+
+    /// A strategy with its own, empty state that forgets a provider identity's state (its
+    /// current value) once it has not been picked from for longer than `period` (Dubbo's
+    /// `RECYCLE_PERIOD`, 60 s, which [`new`](Self::new) and [`by_name`](crate::by_name) use).
+    /// Precision is a millisecond; the check runs at picks from a list whose size differs
+    /// from the state's, at most once a second (or once a period, when shorter).
+    pub fn with_recycle_period(period: Duration) -> Self {
         RoundRobinLoadBalance {
             id: LB_IDS.fetch_add(1, Ordering::Relaxed),
             states: DashMap::new(),
+            recycle_ms: u64::try_from(period.as_millis()).unwrap_or(u64::MAX),
         }
+    }
+
+    /// How long an identity may go unpicked before its state is forgotten.
+    pub fn recycle_period(&self) -> Duration {
+        Duration::from_millis(self.recycle_ms)
     }
 
     /// Whether picks from `set` currently replay a recorded period (lock-free, O(1)) rather
@@ -326,10 +368,19 @@ impl RoundRobinLoadBalance {
         }
     }
 
+    fn state(&self, key: Box<str>) -> Arc<MethodState> {
+        Arc::clone(
+            self.states
+                .entry(key)
+                .or_insert_with(|| Arc::new(MethodState::new(self.recycle_ms)))
+                .value(),
+        )
+    }
+
     #[cold]
     fn pick_unbound(&self, set: &SetView) -> usize {
         let key: Box<str> = format!("{}.{}", set.service_key(), set.method()).into();
-        let state = Arc::clone(self.states.entry(key).or_default().value());
+        let state = self.state(key);
         let binding = RrBinding {
             lb: self.id,
             state,
@@ -343,12 +394,7 @@ impl RoundRobinLoadBalance {
         // The set is bound to another instance: resolve for this pick only.
         let binding = RrBinding {
             lb: self.id,
-            state: Arc::clone(
-                self.states
-                    .entry(format!("{}.{}", set.service_key(), set.method()).into())
-                    .or_default()
-                    .value(),
-            ),
+            state: self.state(format!("{}.{}", set.service_key(), set.method()).into()),
             slots: Mutex::default(),
         };
         set.with_weights(|t| binding.state.pick(&binding, set, t))

@@ -170,3 +170,95 @@ proptest! {
         check_against_dubbo(&lists, picks);
     }
 }
+
+/// Dubbo's smooth weighted round robin over named providers, for expected sequences.
+#[derive(Clone, Debug, Default)]
+struct Model(std::collections::HashMap<&'static str, i64>);
+
+impl Model {
+    fn pick(&mut self, list: &[(&'static str, i64)]) -> &'static str {
+        let total: i64 = list.iter().map(|&(_, w)| w).sum();
+        let mut best: Option<(&'static str, i64)> = None;
+        for &(name, w) in list {
+            let cur = self.0.entry(name).or_insert(0);
+            *cur += w;
+            if best.is_none_or(|(_, b)| *cur > b) {
+                best = Some((name, *cur));
+            }
+        }
+        let (name, _) = best.expect("non-empty");
+        *self.0.get_mut(name).unwrap() -= total;
+        name
+    }
+
+    fn picks(&mut self, list: &[(&'static str, i64)], n: usize) -> String {
+        (0..n).map(|_| self.pick(list)).collect()
+    }
+}
+
+const FULL: [(&str, i64); 3] = [("A", 5), ("B", 1), ("C", 1)];
+const PART: [(&str, i64); 2] = [("A", 5), ("B", 1)];
+
+/// Picks A A B from A, B, C, then picks from A, B only, every 10 ms for `idle`, mirroring
+/// every pick in a model; returns the model (C's current still in it) and the sequence of
+/// the next 14 picks from A, B, C.
+fn c_idle_for(lb: &RoundRobinLoadBalance, idle: std::time::Duration) -> (Model, String) {
+    let full = set(urls(&FULL, "interface=recycle"));
+    let part = set(urls(&PART, "interface=recycle"));
+    let mut model = Model::default();
+    assert_eq!(picks(lb, &full, 3), "AAB");
+    assert_eq!(model.picks(&FULL, 3), "AAB");
+    assert_eq!(model.0["C"], 3, "C has a current of its own");
+    let start = std::time::Instant::now();
+    while start.elapsed() < idle {
+        assert_eq!(picks(lb, &part, 1), model.picks(&PART, 1));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    (model, picks(lb, &full, 14))
+}
+
+#[test]
+fn the_recycle_period_is_dubbos_unless_set() {
+    assert_eq!(
+        RoundRobinLoadBalance::new().recycle_period(),
+        std::time::Duration::from_secs(60)
+    );
+    assert_eq!(
+        RoundRobinLoadBalance::default().recycle_period(),
+        std::time::Duration::from_secs(60)
+    );
+    let lb = RoundRobinLoadBalance::with_recycle_period(std::time::Duration::from_millis(250));
+    assert_eq!(lb.recycle_period(), std::time::Duration::from_millis(250));
+}
+
+/// A provider not picked from for longer than the recycle period loses its current: when it
+/// returns its state starts fresh (current 0), while the providers picked meanwhile keep
+/// theirs.
+#[test]
+fn a_provider_idle_past_the_recycle_period_starts_fresh() {
+    let lb = RoundRobinLoadBalance::with_recycle_period(std::time::Duration::from_millis(200));
+    let (model, got) = c_idle_for(&lb, std::time::Duration::from_millis(700));
+    // C forgotten, A and B as they are.
+    let mut recycled = model.clone();
+    recycled.0.remove("C");
+    let want = recycled.picks(&FULL, 14);
+    // The alternatives differ, so the sequence tells which happened.
+    let mut kept = model.clone();
+    assert_ne!(kept.picks(&FULL, 14), want, "C keeping its current would differ");
+    let mut all_fresh = Model::default();
+    assert_ne!(all_fresh.picks(&FULL, 14), want, "A and B starting fresh would differ");
+    assert_eq!(got, want);
+}
+
+/// Within the recycle period an absent provider keeps its current.
+#[test]
+fn a_provider_idle_within_the_recycle_period_keeps_its_current() {
+    let lb = RoundRobinLoadBalance::with_recycle_period(std::time::Duration::from_secs(5));
+    let (model, got) = c_idle_for(&lb, std::time::Duration::from_millis(300));
+    let mut kept = model.clone();
+    let want = kept.picks(&FULL, 14);
+    let mut recycled = model.clone();
+    recycled.0.remove("C");
+    assert_ne!(recycled.picks(&FULL, 14), want, "C starting fresh would differ");
+    assert_eq!(got, want);
+}

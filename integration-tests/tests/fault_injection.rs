@@ -1,7 +1,8 @@
-//! Fault injection around the cache file (issue 3, scenarios 4 and 7), on real ZooKeeper
-//! processes: a cold start while ZooKeeper is really down (its process killed), corrupt,
+//! Fault injection on real ZooKeeper processes (issue 3): around the cache file (scenarios 4
+//! and 7: a cold start while ZooKeeper is really down (its process killed), corrupt,
 //! truncated and empty cache files, and two processes writing one cache file while a reader
-//! parses it in a loop.
+//! parses it in a loop), and servers frozen with SIGSTOP past the session timeout, then
+//! resumed with SIGCONT (scenarios 1b, standalone, and 5b, one node of an ensemble).
 //!
 //! The other scenarios live beside the tests they grew from: `registry_zk.rs` (1, 2, 3, 4
 //! through a refusing proxy, 6, and a corrupt file) and `registry_zk_ensemble.rs` (5). Every
@@ -17,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use zkdubbo_common::Url;
-use zkdubbo_integration_tests::harness::{ZkServer, shared_server, unique_path};
+use zkdubbo_integration_tests::harness::{ZkEnsemble, ZkServer, four_letter_word, shared_server, unique_path};
 use zkdubbo_registry::cache::{format_properties, read_file};
 use zkdubbo_registry::zookeeper::ZookeeperRegistry;
 use zkdubbo_registry::{Category, Notification, Registry, Source, Subscription};
@@ -193,6 +194,307 @@ async fn a_cold_start_with_zookeeper_down_serves_the_cache_then_live_lists() {
         ms(live),
     );
     cold.shutdown().await;
+    provider_side.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1 and 5 with SIGSTOP/SIGCONT: a frozen server keeps its connections open and answers nothing
+
+/// Collects every provider list a subscription delivers: how many, and how many were empty.
+#[derive(Default)]
+struct ProviderLists {
+    delivered: usize,
+    empty: usize,
+    last: Vec<String>,
+}
+
+/// Follows `sub` in a task, recording its provider lists into the returned cell.
+fn follow_providers(mut sub: Subscription) -> Arc<Mutex<ProviderLists>> {
+    let lists = Arc::new(Mutex::new(ProviderLists::default()));
+    let into = lists.clone();
+    tokio::spawn(async move {
+        while let Some(n) = sub.next().await {
+            if n.category == Category::Providers {
+                let mut l = into.lock().unwrap();
+                l.delivered += 1;
+                if n.is_empty_marker() || n.urls.is_empty() {
+                    l.empty += 1;
+                }
+                l.last = hosts(&n);
+            }
+        }
+    });
+    lists
+}
+
+/// Wait (up to `d`) until `done` holds, polling every 10 ms; returns how long it took.
+async fn until(what: &str, d: Duration, mut done: impl AsyncFnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    within(what, d, async {
+        while !done().await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    start.elapsed()
+}
+
+/// The provider addresses under `path`, sorted.
+async fn children_hosts(raw: &zookeeper_client::Client, path: &str) -> Vec<String> {
+    let mut h: Vec<String> = match raw.list_children(path).await {
+        Ok(names) => names
+            .iter()
+            .map(|n| Url::from_node_name(n).unwrap().address())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    h.sort();
+    h
+}
+
+/// A standalone server frozen (SIGSTOP) for 4 s, twice the 2 s session, then resumed
+/// (SIGCONT): the consumer's provider list never empties (every delivered list is counted);
+/// the provider's session expires and its registration is re-created in the new one; a
+/// provider added after the resume is seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_frozen_past_the_session_never_empties_the_list_and_heals() {
+    logs();
+    const SCENARIO: &str = "1b ZooKeeper frozen (SIGSTOP) 4 s > session 2 s";
+    let server = ZkServer::start(200).expect("a ZooKeeper server");
+    let root = unique_path("fault-sigstop");
+    let registry_url = format!(
+        "zookeeper://{}?group={root}&session=2000&timeout=1000&retry.period=500&file.cache=false",
+        server.addr()
+    );
+    let provider_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
+    let consumer_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
+    let a = url("dubbo://10.0.0.5:20880/com.foo.Frozen?interface=com.foo.Frozen");
+    provider_side.register(&a).await.unwrap();
+    let mut sub = consumer_side
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Frozen?category=providers"))
+        .await
+        .unwrap();
+    wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+    let lists = follow_providers(sub);
+    let first_session = provider_side.session_id().unwrap();
+    assert_eq!(provider_side.sessions_established(), 1);
+
+    server.pause().unwrap();
+    let paused = Instant::now();
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    // Frozen, not gone: the process still exists, and no client has a working session.
+    assert!(server.is_running());
+    assert!(!provider_side.is_available());
+    server.resume().unwrap();
+    let frozen = paused.elapsed();
+    let resumed = Instant::now();
+
+    // The old session expires (the server's session clock ran on while it was stopped) and
+    // the registration is re-created by the provider's new session.
+    let raw = within(
+        "raw client after the resume",
+        Duration::from_secs(10),
+        zookeeper_client::Client::connect(&server.addr()),
+    )
+    .await
+    .unwrap();
+    let leaf = format!("{root}/com.foo.Frozen/providers/{}", a.to_node_name());
+    until("registration in a new session", Duration::from_secs(15), async || {
+        let owner = raw.check_stat(&leaf).await.ok().flatten().map(|s| s.ephemeral_owner);
+        let current = provider_side.session_id();
+        owner.is_some() && owner == current && current != Some(first_session)
+    })
+    .await;
+    let recreated = resumed.elapsed();
+    assert!(provider_side.sessions_established() >= 2);
+
+    // Live: a provider added after the resume is seen.
+    let b = url("dubbo://10.0.0.6:20880/com.foo.Frozen?interface=com.foo.Frozen");
+    provider_side.register(&b).await.unwrap();
+    let seen = until("new provider seen", Duration::from_secs(10), async || {
+        lists.lock().unwrap().last == ["10.0.0.5:20880", "10.0.0.6:20880"]
+    })
+    .await;
+    // Past any old session's expiry: the list never emptied.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let (delivered, empty) = {
+        let l = lists.lock().unwrap();
+        assert_eq!(l.last, ["10.0.0.5:20880", "10.0.0.6:20880"]);
+        (l.delivered, l.empty)
+    };
+    assert_eq!(empty, 0, "the provider list emptied ({delivered} lists delivered)");
+    assert_eq!(
+        children_hosts(&raw, &format!("{root}/com.foo.Frozen/providers")).await,
+        ["10.0.0.5:20880", "10.0.0.6:20880"]
+    );
+    figure(SCENARIO, "server frozen for", ms(frozen));
+    figure(
+        SCENARIO,
+        "registration re-created in the provider's new session after SIGCONT",
+        ms(recreated),
+    );
+    figure(SCENARIO, "provider added after SIGCONT seen after", ms(seen));
+    figure(
+        SCENARIO,
+        "provider lists delivered / empty",
+        format!("{delivered} / {empty}"),
+    );
+    figure(
+        SCENARIO,
+        "sessions: provider / consumer",
+        format!(
+            "{} / {}",
+            provider_side.sessions_established(),
+            consumer_side.sessions_established()
+        ),
+    );
+    consumer_side.shutdown().await;
+    provider_side.shutdown().await;
+}
+
+/// The index of the node among `candidates` whose `cons` lists session `session`.
+fn node_of_session(ensemble: &ZkEnsemble, candidates: &[usize], session: i64) -> Option<usize> {
+    let sid = format!("sid={session:#x},");
+    candidates.iter().copied().find(|&i| {
+        let node = ensemble.node(i);
+        node.is_running() && four_letter_word(&node.addr(), "cons").is_ok_and(|answer| answer.contains(&sid))
+    })
+}
+
+/// 3-node ensemble: the server the provider is connected to (found with `cons`) is frozen
+/// (SIGSTOP) for 4 s, twice the 2 s session: the provider fails over to another server, its
+/// registration is still (or again) there, and after SIGCONT the consumer's view equals
+/// ZooKeeper's, including a provider registered during the freeze.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ensemble_server_frozen_past_the_session_is_failed_over() {
+    logs();
+    const SCENARIO: &str = "5b ensemble: provider's server frozen (SIGSTOP) 4 s > session 2 s";
+    let ensemble = ZkEnsemble::start(200).expect("a 3-node ensemble");
+    let root = unique_path("fault-sigstop-ensemble");
+    let registry_url = format!(
+        "zookeeper://{}?group={root}&session=2000&timeout=1000&retry.period=500&file.cache=false",
+        ensemble.connect_string()
+    );
+    let provider_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
+    let consumer_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
+    let a = url("dubbo://10.0.0.5:20880/com.foo.Frozen?interface=com.foo.Frozen");
+    provider_side.register(&a).await.unwrap();
+    let sub = consumer_side
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Frozen?category=providers"))
+        .await
+        .unwrap();
+    let lists = follow_providers(sub);
+    until("first provider list", Duration::from_secs(5), async || {
+        lists.lock().unwrap().last == ["10.0.0.5:20880"]
+    })
+    .await;
+
+    let first_session = provider_side.session_id().unwrap();
+    let frozen = tokio::task::block_in_place(|| node_of_session(&ensemble, &[0, 1, 2], first_session))
+        .expect("a node holds the provider's session");
+    let was = ensemble.node(frozen).mode().unwrap_or_else(|e| e.to_string());
+    let others: Vec<usize> = (0..3).filter(|&i| i != frozen).collect();
+    let others_connect = others
+        .iter()
+        .map(|&i| ensemble.node(i).addr())
+        .collect::<Vec<_>>()
+        .join(",");
+
+    ensemble.pause(frozen).unwrap();
+    let paused = Instant::now();
+    // Failed over: a session of the provider lives on one of the other two nodes.
+    let failed_over = until("provider on another server", Duration::from_secs(20), async || {
+        let Some(session) = provider_side.session_id().filter(|_| provider_side.is_available()) else {
+            return false;
+        };
+        tokio::task::block_in_place(|| node_of_session(&ensemble, &others, session)).is_some()
+    })
+    .await;
+    let raw = within(
+        "raw client on the running nodes",
+        Duration::from_secs(10),
+        zookeeper_client::Client::connect(&others_connect),
+    )
+    .await
+    .unwrap();
+    let path = format!("{root}/com.foo.Frozen/providers");
+    let present = until(
+        "registration present during the freeze",
+        Duration::from_secs(20),
+        async || children_hosts(&raw, &path).await == ["10.0.0.5:20880"],
+    )
+    .await;
+    let b = url("dubbo://10.0.0.6:20880/com.foo.Frozen?interface=com.foo.Frozen");
+    provider_side.register(&b).await.unwrap();
+    let hold = Duration::from_millis(4000).saturating_sub(paused.elapsed());
+    tokio::time::sleep(hold).await;
+    ensemble.resume(frozen).unwrap();
+    let frozen_for = paused.elapsed();
+    let resumed = Instant::now();
+    ensemble.wait_serving(Duration::from_secs(20)).unwrap();
+
+    // The consumer's view equals ZooKeeper's, which holds both providers.
+    let want = ["10.0.0.5:20880", "10.0.0.6:20880"];
+    // The resumed node has caught up too.
+    let raw_frozen = within(
+        "raw client on the resumed node",
+        Duration::from_secs(10),
+        zookeeper_client::Client::connect(&ensemble.node(frozen).addr()),
+    )
+    .await
+    .unwrap();
+    until("consumer's view = ZooKeeper", Duration::from_secs(20), async || {
+        let in_zk = children_hosts(&raw, &path).await;
+        in_zk == want
+            && lists.lock().unwrap().last == in_zk
+            && provider_side.pending_operations().is_empty()
+            && raw_frozen.sync(&path).await.is_ok()
+            && children_hosts(&raw_frozen, &path).await == in_zk
+    })
+    .await;
+    let converged = resumed.elapsed();
+    // Stays so once the frozen node's old connections are gone.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    assert_eq!(children_hosts(&raw, &path).await, want);
+    let (delivered, empty) = {
+        let l = lists.lock().unwrap();
+        assert_eq!(l.last, want);
+        (l.delivered, l.empty)
+    };
+    let (_, stat) = raw.get_data(&format!("{path}/{}", a.to_node_name())).await.unwrap();
+    assert_eq!(Some(stat.ephemeral_owner), provider_side.session_id());
+    let sessions = provider_side.sessions_established();
+    figure(SCENARIO, "frozen node", format!("node {} ({was})", frozen + 1));
+    figure(
+        SCENARIO,
+        "provider connected to another server after SIGSTOP",
+        ms(failed_over),
+    );
+    figure(
+        SCENARIO,
+        "registration present on the running nodes after SIGSTOP",
+        ms(failed_over + present),
+    );
+    figure(SCENARIO, "server frozen for", ms(frozen_for));
+    figure(
+        SCENARIO,
+        "consumer's view = ZooKeeper on every node (2 providers) after SIGCONT",
+        ms(converged),
+    );
+    figure(
+        SCENARIO,
+        "provider lists delivered / empty",
+        format!("{delivered} / {empty}"),
+    );
+    figure(
+        SCENARIO,
+        "sessions: provider / consumer",
+        format!("{sessions} / {}", consumer_side.sessions_established()),
+    );
+    consumer_side.shutdown().await;
     provider_side.shutdown().await;
 }
 

@@ -59,12 +59,16 @@ impl Member {
         let (address, url_identity) = match prev.filter(same_endpoint) {
             Some(p) => (p.address.clone(), p.url_identity.clone()),
             None => {
-                let url_identity = if is_identity_of(&identity, &url) {
+                let url_identity: Arc<str> = if is_identity_of(&identity, &url) {
                     identity.clone()
                 } else {
                     url.identity().into()
                 };
-                (url.address().into(), url_identity)
+                // `protocol://` + address + (`/path`): the address cut out of the identity
+                // instead of formatted again.
+                let start = url.protocol().len() + 3;
+                let end = url_identity.len() - if url.path().is_empty() { 0 } else { url.path().len() + 1 };
+                (Arc::from(&url_identity[start..end]), url_identity)
             }
         };
         Member {
@@ -959,6 +963,20 @@ mod tests {
         for u in urls {
             let url: Url = u.parse().unwrap();
             assert!(is_identity_of(&url.identity(), &url), "{u}");
+            let invoker = zkdubbo_common::InvokerFactory::create(&crate::inert::InertInvokerFactory, &url).unwrap();
+            for identity in [url.identity(), "bogus".to_owned()] {
+                let member = Member::new(url.clone(), url.clone(), identity.into(), invoker.clone());
+                assert_eq!(
+                    zkdubbo_loadbalance::Provider::address(&member).as_ref(),
+                    url.address(),
+                    "{u}"
+                );
+                assert_eq!(
+                    zkdubbo_loadbalance::Provider::identity(&member).as_ref(),
+                    url.identity(),
+                    "{u}"
+                );
+            }
             for id in others {
                 assert_eq!(is_identity_of(id, &url), id == url.identity(), "{u} vs {id}");
             }

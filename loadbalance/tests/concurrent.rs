@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use support::urls;
@@ -34,10 +34,14 @@ fn picks_while_sets_are_swapped() {
     let all: HashSet<String> = hosts.iter().map(|h| format!("{h}:20880")).collect();
     let current = Arc::new(ArcSwap::from_pointee(make(0)));
     let stop = Arc::new(AtomicBool::new(false));
+    // Picks made so far by all threads: the swapper waits on it, so every published set is
+    // picked from, however fast or loaded the machine is.
+    let picked = Arc::new(AtomicU64::new(0));
     let pickers: Vec<_> = (0..4)
         .map(|t| {
             let current = Arc::clone(&current);
             let stop = Arc::clone(&stop);
+            let picked = Arc::clone(&picked);
             let all = all.clone();
             std::thread::spawn(move || {
                 let mut picks = 0u64;
@@ -57,17 +61,23 @@ fn picks_while_sets_are_swapped() {
                             g.end(true);
                         }
                         picks += 1;
+                        picked.fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 picks
             })
         })
         .collect();
-    for round in 1..200 {
-        current.store(Arc::new(make(round)));
-        std::thread::sleep(std::time::Duration::from_micros(500));
+    const PICKS_PER_SET: u64 = 8;
+    const ROUNDS: u64 = 200;
+    for round in 1..ROUNDS {
+        let target = picked.load(Ordering::Relaxed) + PICKS_PER_SET;
+        current.store(Arc::new(make(round as usize)));
+        while picked.load(Ordering::Relaxed) < target && !pickers.iter().any(|h| h.is_finished()) {
+            std::thread::yield_now();
+        }
     }
     stop.store(true, Ordering::Relaxed);
     let total: u64 = pickers.into_iter().map(|h| h.join().expect("no panic")).sum();
-    assert!(total > 1000, "{total}");
+    assert!(total >= (ROUNDS - 1) * PICKS_PER_SET, "{total}");
 }

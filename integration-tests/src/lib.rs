@@ -2,4 +2,5 @@
 //! servers, and the [`scale`] benchmark (`scale-bench`).
 
 pub mod harness;
+pub mod log_capture;
 pub mod scale;

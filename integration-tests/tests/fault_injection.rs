@@ -10,11 +10,10 @@
 //! `scripts/reliability.sh` collects into RELIABILITY.md.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use zkdubbo_common::Url;
@@ -29,36 +28,7 @@ const CHILD_ENV: &str = "ZKDUBBO_FAULT_CACHE_CHILD";
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/// Log lines of every test (a global subscriber writing into memory), to check warnings.
-fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = buf.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("zkdubbo_registry=debug,warn"))
-            .with_ansi(false)
-            .with_writer(move || LogWriter(writer.clone()))
-            .try_init();
-        buf
-    })
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn log_text() -> String {
-    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
-}
+use zkdubbo_integration_tests::log_capture::{capture as logs, text as log_text};
 
 /// One figure of a scenario, in the grep-able form `scripts/reliability.sh` collects.
 fn figure(scenario: &str, name: &str, value: impl std::fmt::Display) {

@@ -3,8 +3,7 @@
 //! Every test works below its own root (`group=/<unique>`), so tests can share one server and
 //! use the exact interface names of Java examples.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zkdubbo_common::Url;
@@ -21,36 +20,7 @@ const JAVA_NODE: &str = "dubbo%3A%2F%2F10.0.0.5%3A20880%2Fcom.foo.BarService%3Fa
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/// Log lines of every test (a global subscriber writing into memory), to check warnings.
-fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = buf.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("zkdubbo_registry=debug,warn"))
-            .with_ansi(false)
-            .with_writer(move || LogWriter(writer.clone()))
-            .try_init();
-        buf
-    })
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn log_text() -> String {
-    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
-}
+use zkdubbo_integration_tests::log_capture::{capture as logs, text as log_text};
 
 struct Env {
     addr: String,

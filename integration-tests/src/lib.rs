@@ -4,3 +4,4 @@
 pub mod harness;
 pub mod log_capture;
 pub mod scale;
+pub mod wait;

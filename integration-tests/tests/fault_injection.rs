@@ -43,35 +43,7 @@ fn url(s: &str) -> Url {
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
-async fn within<T>(what: &str, d: Duration, f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(d, f)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: nothing within {d:?}"))
-}
-
-/// The next notification of `category` satisfying `pred`, within `d`.
-async fn wait_for(
-    sub: &mut Subscription,
-    category: Category,
-    d: Duration,
-    pred: impl Fn(&Notification) -> bool,
-) -> Notification {
-    within(&format!("{category} notification"), d, async {
-        loop {
-            let n = sub.next().await.expect("subscription open");
-            if n.category == category && pred(&n) {
-                return n;
-            }
-        }
-    })
-    .await
-}
-
-fn hosts(n: &Notification) -> Vec<String> {
-    let mut h: Vec<String> = n.non_empty_urls().iter().map(|u| u.address()).collect();
-    h.sort();
-    h
-}
+use zkdubbo_integration_tests::wait::{hosts, wait_for, within};
 
 /// Wait until the cache file holds `want` URLs under `key`.
 async fn wait_cached(file: &Path, key: &str, want: usize) {

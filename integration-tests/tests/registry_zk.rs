@@ -11,7 +11,7 @@ use zkdubbo_integration_tests::harness::{
     PartitionMode, TcpProxy, ZkServer, shared_server, unique_path, zk_addr_from_env,
 };
 use zkdubbo_registry::zookeeper::{PendingOperation, ZookeeperRegistry};
-use zkdubbo_registry::{Category, Notification, Registration, Registry, RegistryError, Subscription};
+use zkdubbo_registry::{Category, Registration, Registry, RegistryError};
 use zookeeper_client::{Acls, Client, CreateMode};
 
 /// DESIGN A1's example node name, exactly as Java Dubbo writes it.
@@ -64,35 +64,7 @@ impl Env {
     }
 }
 
-async fn within<T>(what: &str, d: Duration, f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(d, f)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: nothing within {d:?}"))
-}
-
-/// The next notification of `category` satisfying `pred`, within `d`.
-async fn wait_for(
-    sub: &mut Subscription,
-    category: Category,
-    d: Duration,
-    pred: impl Fn(&Notification) -> bool,
-) -> Notification {
-    within(&format!("{category} notification"), d, async {
-        loop {
-            let n = sub.next().await.expect("subscription open");
-            if n.category == category && pred(&n) {
-                return n;
-            }
-        }
-    })
-    .await
-}
-
-fn hosts(n: &Notification) -> Vec<String> {
-    let mut h: Vec<String> = n.non_empty_urls().iter().map(|u| u.address()).collect();
-    h.sort();
-    h
-}
+use zkdubbo_integration_tests::wait::{hosts, wait_for, within};
 
 async fn children(raw: &Client, path: &str) -> Vec<String> {
     match raw.list_children(path).await {

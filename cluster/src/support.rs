@@ -209,6 +209,17 @@ impl ClusterBase {
         }
     }
 
+    /// One pick for a single attempt: the routed providers, their load balancer's choice
+    /// (nothing tried yet), or a no-provider error with the call's context.
+    pub fn pick(&self, inv: &Invocation) -> Result<(Listed, usize), RpcError> {
+        let listed = self.list(inv)?;
+        let lb = self.load_balance(&listed, inv);
+        let index = self
+            .select(&*lb, inv, &listed, &[])
+            .ok_or_else(|| RpcError::no_provider("no provider could be selected", self.context(inv)))?;
+        Ok((listed, index))
+    }
+
     /// Call provider `index` of `listed`, recording the call in the statistics the load
     /// balancers read (in flight until it ends; latency and outcome when it does; a call
     /// dropped before its end counts as failed) and marking the response with [`SERVED_BY`].

@@ -99,12 +99,7 @@ impl FailbackClusterInvoker {
     async fn call(&self, inv: &Invocation) -> Result<Response, RpcError> {
         let mut failed_on: Option<Arc<str>> = None;
         let result = async {
-            let listed = self.base.list(inv)?;
-            let lb = self.base.load_balance(&listed, inv);
-            let index = self
-                .base
-                .select(&*lb, inv, &listed, &[])
-                .ok_or_else(|| RpcError::no_provider("no provider could be selected", self.base.context(inv)))?;
+            let (listed, index) = self.base.pick(inv)?;
             failed_on = Some(listed.providers()[index].identity().into());
             self.base.call(&listed, index, inv).await
         }

@@ -34,12 +34,7 @@ cluster_invoker!(FailfastClusterInvoker);
 
 impl FailfastClusterInvoker {
     async fn call(&self, inv: &Invocation) -> Result<Response, RpcError> {
-        let listed = self.base.list(inv)?;
-        let lb = self.base.load_balance(&listed, inv);
-        let index = self
-            .base
-            .select(&*lb, inv, &listed, &[])
-            .ok_or_else(|| RpcError::no_provider("no provider could be selected", self.base.context(inv)))?;
+        let (listed, index) = self.base.pick(inv)?;
         self.base.call(&listed, index, inv).await.map_err(|e| {
             if e.is_business() {
                 e

@@ -36,12 +36,7 @@ cluster_invoker!(FailsafeClusterInvoker);
 impl FailsafeClusterInvoker {
     async fn call(&self, inv: &Invocation) -> Result<Response, RpcError> {
         let result = async {
-            let listed = self.base.list(inv)?;
-            let lb = self.base.load_balance(&listed, inv);
-            let index = self
-                .base
-                .select(&*lb, inv, &listed, &[])
-                .ok_or_else(|| RpcError::no_provider("no provider could be selected", self.base.context(inv)))?;
+            let (listed, index) = self.base.pick(inv)?;
             self.base.call(&listed, index, inv).await
         }
         .await;

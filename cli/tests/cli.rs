@@ -154,7 +154,7 @@ fn register_is_listed_watched_and_removed_on_sigterm() {
 fn persistent_rules_stay_until_unregistered() {
     let root = fresh_root();
     let rule = "override://0.0.0.0/com.example.Rules?category=configurators&weight=50";
-    run_ok(zk_cmd(&root).args(["register", "--persistent", rule]));
+    run_ok(zk_cmd(&root).args(["register", "--persistent", "--detach", rule]));
     let listed = run_ok(zk_cmd(&root).args(["providers", "com.example.Rules", "--category", "configurators"]));
     assert_eq!(
         listed.trim(),
@@ -163,6 +163,34 @@ fn persistent_rules_stay_until_unregistered() {
     run_ok(zk_cmd(&root).args(["unregister", listed.trim()]));
     let listed = run_ok(zk_cmd(&root).args(["providers", "com.example.Rules", "--category", "configurators"]));
     assert!(listed.trim().is_empty(), "{listed}");
+}
+
+#[test]
+fn persistent_registration_is_held_then_removed_on_sigterm() {
+    let root = fresh_root();
+    let rule = "condition://0.0.0.0/com.example.Held?category=routers&rule=host%3D1.2.3.4";
+    let mut register = zk_cmd(&root)
+        .args(["register", "--persistent", rule])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn register");
+    let lines = lines_of(&mut register);
+    let line = lines.recv_timeout(Duration::from_secs(10)).expect("registered line");
+    assert!(line.contains("dynamic=false"), "{line}");
+    let listed = run_ok(zk_cmd(&root).args(["providers", "com.example.Held", "--category", "routers"]));
+    assert!(listed.contains("dynamic=false"), "{listed}");
+    assert!(register.try_wait().expect("status").is_none(), "held until a signal");
+
+    terminate(&register);
+    assert!(register.wait().expect("register exits").success());
+    let listed = run_ok(zk_cmd(&root).args(["providers", "com.example.Held", "--category", "routers"]));
+    assert!(listed.trim().is_empty(), "unregistered on SIGTERM: {listed}");
+}
+
+#[test]
+fn detach_needs_persistent() {
+    let out = run_err(zkdubbo().args(["register", "--detach", "dubbo://h:1/x"]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--persistent"));
 }
 
 #[test]

@@ -15,16 +15,20 @@ use crate::target::{SessionArgs, Target};
 pub struct RegisterArgs {
     /// The URL to register, e.g. `dubbo://10.0.0.5:20880/com.foo.Bar?side=provider`.
     pub url: String,
-    /// Write a persistent node (`dynamic=false`, as admin tools write rules) and exit at once;
-    /// it stays until `zkdubbo unregister`.
+    /// Write a persistent node (`dynamic=false`, as admin tools write rules) instead of an
+    /// ephemeral one: it survives this process's session (a crash, a lost connection).
     #[arg(long)]
     pub persistent: bool,
+    /// With `--persistent`: exit as soon as the node is written and leave it in place (remove
+    /// it later with `zkdubbo unregister`), instead of holding it until SIGINT/SIGTERM.
+    #[arg(long, requires = "persistent")]
+    pub detach: bool,
     #[command(flatten)]
     pub session: SessionArgs,
 }
 
-/// Register; without `--persistent` hold the registration until SIGINT/SIGTERM, then remove
-/// it and return.
+/// Register and hold the registration until SIGINT/SIGTERM, then remove it and return; with
+/// `--persistent --detach`, return as soon as the persistent node is written.
 pub async fn register(target: &Target, args: &RegisterArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut url = Url::parse(&args.url).with_context(|| format!("cannot read URL {:?}", args.url))?;
     if args.persistent {
@@ -37,7 +41,7 @@ pub async fn register(target: &Target, args: &RegisterArgs, out: &mut dyn Write)
         .with_context(|| format!("cannot register {url}"))?;
     writeln!(out, "registered {url}")?;
     out.flush()?;
-    if args.persistent {
+    if args.detach {
         registry.shutdown().await;
         return Ok(());
     }

@@ -35,16 +35,8 @@ impl Target {
 
     /// The registry URL: `zookeeper://first?backup=rest&group=<root>` plus `session`/`file`.
     pub fn registry_url(&self, session: &SessionArgs) -> anyhow::Result<Url> {
-        let servers = self.servers();
-        let (first, backup) = servers
-            .split_first()
-            .with_context(|| format!("--zk {:?} names no server", self.zk))?;
-        let mut url = Url::parse(&format!("zookeeper://{first}"))
-            .with_context(|| format!("--zk: {first:?} is not a host:port"))?
-            .with_param("group", self.root.as_str());
-        if !backup.is_empty() {
-            url.set_param("backup", backup.join(","));
-        }
+        let mut url = zkdubbo_registry::registry_address(&self.zk).with_context(|| format!("--zk {:?}", self.zk))?;
+        url.set_param("group", self.root.as_str());
         if let Some(ms) = session.session_timeout {
             url.set_param("session", ms.to_string());
         }

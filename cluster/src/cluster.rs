@@ -12,7 +12,7 @@ use crate::strategy::{
 };
 
 /// A cluster strategy: wraps a [`Directory`] into one [`Invoker`] that lists providers,
-/// balances, and handles failures its way (DESIGN A8).
+/// balances, and handles failures its way (ARCHITECTURE: Cluster).
 ///
 /// ```
 /// let failover = zkdubbo_cluster::cluster_by_name("failover").unwrap();

@@ -205,8 +205,13 @@ where
 ///
 /// ```
 /// use zkdubbo_cluster::merger::{Merger, MergeError, PayloadMerger, prost_merger};
-/// use zkdubbo_triple::greeter::GreeterReply;
 /// use prost::Message;
+///
+/// #[derive(Clone, PartialEq, prost::Message)]
+/// struct GreeterReply {
+///     #[prost(string, tag = "1")]
+///     message: String,
+/// }
 ///
 /// struct Join;
 /// impl Merger<GreeterReply> for Join {

@@ -1,5 +1,5 @@
 //! Composition: several registries joined under one cluster (zone-aware by default), and the
-//! groups of a multi-group reference joined under `mergeable` (DESIGN A5, A8).
+//! groups of a multi-group reference joined under `mergeable` (ARCHITECTURE: Directory, Cluster).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,8 +17,9 @@ use crate::strategy::zoneaware::RegistryInvoker;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use zkdubbo_cluster::{Invoker, Url, cluster_by_name, join_registries};
-/// # use zkdubbo_cluster::{Invocation, Response, RpcError};
+/// use zkdubbo_cluster::{cluster_by_name, join_registries};
+/// use zkdubbo_common::{Invoker, Url};
+/// # use zkdubbo_common::{Invocation, Response};
 /// # use zkdubbo_common::invoker::InvokeFuture;
 /// # struct Fixed(Url);
 /// # impl Invoker for Fixed {
@@ -124,5 +125,13 @@ impl Directory for GroupsDirectory {
 
     fn destroy(&self) {
         self.directory.destroy();
+    }
+}
+
+impl std::fmt::Debug for GroupsDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupsDirectory")
+            .field("consumer", &self.consumer.to_string())
+            .finish_non_exhaustive()
     }
 }

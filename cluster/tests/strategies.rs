@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use support::{Fakes, Outcome, directory, provider, say_hello, set_providers, unique_service};
 use zkdubbo_cluster::strategy::FailbackCluster;
-use zkdubbo_cluster::{
-    CallStats, Directory, Invocation, Invoker, RpcErrorKind, SERVED_BY, StaticDirectory, Url, cluster_by_name,
-    join_registries,
-};
+use zkdubbo_cluster::{SERVED_BY, cluster_by_name, join_registries};
+use zkdubbo_common::{CallStats, Invocation, Invoker, RpcErrorKind, Url};
+use zkdubbo_directory::{Directory, RegistryDirectory, StaticDirectory};
 
-fn join(name: &str, dir: Arc<zkdubbo_cluster::RegistryDirectory>) -> Arc<dyn Invoker> {
+fn join(name: &str, dir: Arc<RegistryDirectory>) -> Arc<dyn Invoker> {
     cluster_by_name(name).unwrap().join(dir)
 }
 
@@ -399,7 +398,7 @@ async fn zone_aware_prefers_then_zone_then_weight_then_first_available() {
         ],
         &*zone_aware,
     );
-    let served = |r: &zkdubbo_cluster::Response| r.attachments.get(zkdubbo_cluster::SERVED_BY_REGISTRY).cloned();
+    let served = |r: &zkdubbo_common::Response| r.attachments.get(zkdubbo_cluster::SERVED_BY_REGISTRY).cloned();
     // preferred wins, even over the zone
     let r = joined
         .invoke(&say_hello().with_attachment("registry_zone", "hz"))

@@ -1,5 +1,5 @@
 //! The transport seam: an [`Invoker`] sends one [`Invocation`] to one provider, an
-//! [`InvokerFactory`] turns a provider URL into an invoker (DESIGN B9).
+//! [`InvokerFactory`] turns a provider URL into an invoker (ARCHITECTURE: Transports).
 //!
 //! This is deliberately small: the directory only needs to create, share and destroy
 //! invokers; the cluster layer calls [`Invoker::invoke`] and will enrich [`RpcError`].
@@ -46,7 +46,7 @@ pub type InvokeFuture<'a> = Pin<Box<dyn Future<Output = Result<Response, RpcErro
 /// One provider endpoint that can be called.
 ///
 /// Invokers are shared (`Arc<dyn Invoker>`) between directory snapshots: a parameter change of
-/// the provider keeps the same invoker (DESIGN B7), so [`Invoker::url`] is the URL it was
+/// the provider keeps the same invoker (ARCHITECTURE: Invokers by identity), so [`Invoker::url`] is the URL it was
 /// created with, not necessarily the latest merged one (the directory keeps that).
 pub trait Invoker: Send + Sync {
     /// The URL this invoker was created for.

@@ -1,4 +1,4 @@
-//! Well-known Dubbo parameter keys, values and defaults (DESIGN A2).
+//! Well-known Dubbo parameter keys, values and defaults (ARCHITECTURE: URLs and matching).
 
 /// `interface`: the service interface name.
 pub const INTERFACE: &str = "interface";

@@ -10,16 +10,22 @@
 //! assert!(is_match(&consumer, &provider));
 //! ```
 
+#![forbid(unsafe_code)]
+
+pub mod clock;
 pub mod encoding;
 pub mod error;
+pub mod host;
 pub mod invocation;
 pub mod invoker;
 pub mod keys;
 pub mod matching;
 pub mod params;
 pub mod stats;
+pub mod sync;
 pub mod url;
 
+pub use clock::wall_clock_ms;
 pub use error::UrlError;
 pub use invocation::Invocation;
 pub use invoker::{Invoker, InvokerFactory, Response, RpcError, RpcErrorKind};

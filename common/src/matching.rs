@@ -4,7 +4,7 @@
 use crate::keys;
 use crate::url::Url;
 
-/// Whether `provider` (a URL from any category) is meant for `consumer` (DESIGN A2):
+/// Whether `provider` (a URL from any category) is meant for `consumer` (ARCHITECTURE: URLs and matching):
 /// interface equal or `*`; category accepted; enabled unless the consumer says `enabled=*`;
 /// group, version and classifier accepted.
 ///

@@ -1,4 +1,4 @@
-//! Lock-free call statistics per provider identity and method (DESIGN B8).
+//! Lock-free call statistics per provider identity and method (ARCHITECTURE: Call statistics).
 //!
 //! The cluster layer records every call: [`CallStats::begin`] before sending, then
 //! [`CallGuard::end`] with the outcome (dropping the guard without ending it counts as a

@@ -520,7 +520,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// DESIGN A1's example node name.
+    /// The example node name of ARCHITECTURE: ZooKeeper layout.
     const JAVA_NODE: &str = "dubbo%3A%2F%2F10.0.0.5%3A20880%2Fcom.foo.BarService%3Fanyhost%3Dtrue%26application%3Dbar-provider%26dubbo%3D2.0.2%26dynamic%3Dtrue%26generic%3Dfalse%26interface%3Dcom.foo.BarService%26methods%3Dget%2Cput%26pid%3D4242%26release%3D2.7.23%26side%3Dprovider%26timestamp%3D1700000000000";
 
     #[test]

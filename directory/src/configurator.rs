@@ -1,5 +1,5 @@
 //! Configurators: `override://` and `absent://` rules from the `configurators` category
-//! (DESIGN A6).
+//! (ARCHITECTURE: Configurators).
 //!
 //! A rule targets URLs by host (with a port: the provider at that address, for every
 //! consumer; without: the consumer with that IP; `0.0.0.0`: everyone), by `application`, by
@@ -29,7 +29,7 @@ pub const PRIORITY_KEY: &str = "priority";
 /// `providerAddresses`: the provider addresses a rule is limited to (comma list).
 pub const PROVIDER_ADDRESSES_KEY: &str = "providerAddresses";
 
-/// Parameters of a rule that are conditions, never applied to the target (DESIGN A6), besides
+/// Parameters of a rule that are conditions, never applied to the target (ARCHITECTURE: Configurators), besides
 /// every `~key`.
 pub const CONDITION_KEYS: [&str; 12] = [
     keys::CATEGORY,
@@ -261,7 +261,7 @@ mod tests {
     const CONSUMER_HOST: &str = "10.0.0.1";
     const TARGET: &str = "dubbo://10.0.0.5:20880/com.foo.Bar?application=shop&side=consumer&weight=100&timeout=1000";
 
-    /// One case per matching rule of DESIGN A6: (rule name, rule URLs, expected weight).
+    /// One case per matching rule of ARCHITECTURE: Configurators: (rule name, rule URLs, expected weight).
     #[test]
     fn one_case_per_configurator_rule() {
         let cases: &[(&str, &[&str], &str)] = &[

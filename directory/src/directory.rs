@@ -155,7 +155,7 @@ pub fn subscription_url(consumer: &Url) -> Url {
     url
 }
 
-/// A directory that follows a registry (DESIGN A5, B1). Cheap to share behind an `Arc`;
+/// A directory that follows a registry (ARCHITECTURE: Directory, Snapshots). Cheap to share behind an `Arc`;
 /// [`Directory::list`] is lock-free.
 pub struct RegistryDirectory {
     inner: Arc<Inner>,
@@ -806,6 +806,32 @@ fn report(info: &ServiceInfo, errors: Vec<RuleError>) -> Vec<String> {
 /// `disabled=true` or `enabled=false`.
 fn is_disabled(url: &Url) -> bool {
     url.param_bool(keys::DISABLED, false) || !url.param_bool(keys::ENABLED, true)
+}
+
+impl std::fmt::Debug for DirectoryBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectoryBuilder")
+            .field("consumer", &self.consumer.to_string())
+            .field("registry_name", &self.registry_name)
+            .field("empty_protection", &self.empty_protection)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RegistryDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryDirectory")
+            .field("consumer", &self.consumer_url().to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for GroupDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupDirectory")
+            .field("group", &self.group)
+            .finish_non_exhaustive()
+    }
 }
 
 #[cfg(test)]

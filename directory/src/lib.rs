@@ -1,4 +1,4 @@
-//! The consumer's view of a service (DESIGN A5–A7, B1, B7): registry notifications turned
+//! The consumer's view of a service (ARCHITECTURE: Directory, Configurators, Routers, Snapshots, Invokers by identity): registry notifications turned
 //! into immutable, atomically swapped snapshots of routed providers.
 //!
 //! - [`RegistryDirectory`] subscribes through any [`Registry`](zkdubbo_registry::Registry),
@@ -40,7 +40,7 @@
 //! assert_eq!(providers[0].url().address(), "10.0.0.5:20880");
 //! ```
 
-#![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod configurator;
 pub mod describe;

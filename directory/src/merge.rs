@@ -1,4 +1,4 @@
-//! Merging a provider URL with the consumer's parameters (DESIGN A5).
+//! Merging a provider URL with the consumer's parameters (ARCHITECTURE: Directory).
 //!
 //! Start from the provider's parameters minus provider-only execution keys, overlay the
 //! consumer's, keep the provider's `group`/`version`/`generic` when it has them and always its
@@ -45,7 +45,7 @@ pub const SUBSCRIPTION_KEYS: [&str; 1] = [keys::CATEGORY];
 /// `remote.application`: the provider's application, added to the merged URL.
 pub const REMOTE_APPLICATION_KEY: &str = "remote.application";
 
-/// The provider URL with the consumer's parameters merged in (DESIGN A5).
+/// The provider URL with the consumer's parameters merged in (ARCHITECTURE: Directory).
 ///
 /// One pass over both sorted parameter lists; the result is built once.
 pub fn merge_url(provider: &Url, consumer: &Params) -> Url {

@@ -1,5 +1,5 @@
 //! The immutable snapshot a directory publishes: providers, the method → routed providers
-//! map, and what is needed to explain an empty result (DESIGN B1).
+//! map, and what is needed to explain an empty result (ARCHITECTURE: Snapshots).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -387,7 +387,7 @@ pub struct Counts {
 
 /// A small, fast hasher for method names and identities (FxHash's mixing step); keys come
 /// from the registry, not from callers, so hash flooding is not a concern on this path.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone, Copy, Debug)]
 pub struct FastHasher(u64);
 
 impl Hasher for FastHasher {

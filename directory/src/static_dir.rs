@@ -1,4 +1,4 @@
-//! A fixed list of members (DESIGN A5): used to compose several registries (one cluster
+//! A fixed list of members (ARCHITECTURE: Directory): used to compose several registries (one cluster
 //! invoker per registry) or several groups.
 
 use std::sync::Arc;
@@ -67,5 +67,13 @@ impl Directory for StaticDirectory {
                 m.invoker().destroy();
             }
         }
+    }
+}
+
+impl std::fmt::Debug for StaticDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticDirectory")
+            .field("consumer", &self.consumer.to_string())
+            .finish_non_exhaustive()
     }
 }

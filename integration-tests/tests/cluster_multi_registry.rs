@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use zkdubbo_cluster::triple::greeter::{self, GreeterRequest};
-use zkdubbo_cluster::triple::message_invocation;
-use zkdubbo_cluster::{Reference, SERVED_BY, SERVED_BY_REGISTRY, ServiceBuilder, TripleService};
+use zkdubbo::cluster::SERVED_BY_REGISTRY;
+use zkdubbo::triple::greeter::{self, GreeterRequest};
+use zkdubbo::triple::message_invocation;
+use zkdubbo::{Reference, SERVED_BY, ServiceBuilder, TripleService};
 use zkdubbo_integration_tests::harness::{ZkServer, unique_path};
 
 const INTERFACE: &str = "org.apache.dubbo.samples.MultiRegistryGreeter";

@@ -6,11 +6,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use zkdubbo_cluster::triple::greeter::{self, GreeterReply, GreeterRequest};
-use zkdubbo_cluster::triple::message_invocation;
-use zkdubbo_cluster::{
-    Reference, ReferenceError, Registry, SERVED_BY, ServiceBuilder, TripleService, Url, ZookeeperRegistry,
-};
+use zkdubbo::registry::{Registry, ZookeeperRegistry};
+use zkdubbo::triple::greeter::{self, GreeterReply, GreeterRequest};
+use zkdubbo::triple::message_invocation;
+use zkdubbo::{Reference, ReferenceError, SERVED_BY, ServiceBuilder, TripleService, Url};
 use zkdubbo_integration_tests::harness::{ZkServer, shared_server, unique_path};
 
 /// How far a provider's share of the calls may be from its share of the weights, in
@@ -161,7 +160,7 @@ async fn consumer_node_is_registered_and_removed_on_shutdown() {
         .build()
         .await
         .unwrap();
-    let observer = ZookeeperRegistry::from_str(&registry).await.unwrap();
+    let observer = ZookeeperRegistry::connect_str(&registry).await.unwrap();
     let query: Url = format!("consumer://127.0.0.1/{interface}?category=consumers")
         .parse()
         .unwrap();
@@ -215,6 +214,6 @@ async fn check_true_fails_clearly_without_provider() {
         .invoke(&message_invocation("sayHello", &GreeterRequest::default()))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), zkdubbo_cluster::RpcErrorKind::NoProvider, "{err}");
+    assert_eq!(err.kind(), zkdubbo::RpcErrorKind::NoProvider, "{err}");
     reference.shutdown().await;
 }

@@ -18,7 +18,7 @@ fn url(s: &str) -> Url {
 
 async fn registry(root: &str) -> Arc<ZookeeperRegistry> {
     let addr = shared_server().expect("a ZooKeeper server for the tests");
-    ZookeeperRegistry::from_str(&format!(
+    ZookeeperRegistry::connect_str(&format!(
         "zookeeper://{addr}?group={root}&session=4000&timeout=3000&file.cache=false"
     ))
     .await

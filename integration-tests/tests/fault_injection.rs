@@ -1,4 +1,4 @@
-//! Fault injection on real ZooKeeper processes (issue 3): around the cache file (scenarios 4
+//! Fault injection on real ZooKeeper processes (RELIABILITY.md): around the cache file (scenarios 4
 //! and 7: a cold start while ZooKeeper is really down (its process killed), corrupt,
 //! truncated and empty cache files, and two processes writing one cache file while a reader
 //! parses it in a loop), and servers frozen with SIGSTOP past the session timeout, then
@@ -78,14 +78,14 @@ async fn a_cold_start_with_zookeeper_down_serves_the_cache_then_live_lists() {
         unique_path("fault-cold")
     );
     let with_cache = format!("{base}&file={}", file.display());
-    let provider_side = ZookeeperRegistry::from_str(&format!("{base}&file.cache=false"))
+    let provider_side = ZookeeperRegistry::connect_str(&format!("{base}&file.cache=false"))
         .await
         .unwrap();
     let a = url("dubbo://10.0.0.5:20880/com.foo.Cold?interface=com.foo.Cold");
     provider_side.register(&a).await.unwrap();
     let consumer = url("consumer://10.0.0.1/com.foo.Cold");
     {
-        let warm = ZookeeperRegistry::from_str(&with_cache).await.unwrap();
+        let warm = ZookeeperRegistry::connect_str(&with_cache).await.unwrap();
         let mut sub = warm.subscribe(&consumer).await.unwrap();
         wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
             !n.is_empty_marker()
@@ -102,7 +102,7 @@ async fn a_cold_start_with_zookeeper_down_serves_the_cache_then_live_lists() {
     provider_side.register(&b).await.unwrap();
 
     let started = Instant::now();
-    let cold = ZookeeperRegistry::from_str(&with_cache).await.unwrap();
+    let cold = ZookeeperRegistry::connect_str(&with_cache).await.unwrap();
     let created = started.elapsed();
     assert!(!cold.is_available());
     let subscribed = Instant::now();
@@ -222,8 +222,8 @@ async fn a_server_frozen_past_the_session_keeps_the_list_and_heals() {
         "zookeeper://{}?group={root}&session=2000&timeout=1000&retry.period=500&file.cache=false",
         server.addr()
     );
-    let provider_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
-    let consumer_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
+    let provider_side = ZookeeperRegistry::connect_str(&registry_url).await.unwrap();
+    let consumer_side = ZookeeperRegistry::connect_str(&registry_url).await.unwrap();
     let a = url("dubbo://10.0.0.5:20880/com.foo.Frozen?interface=com.foo.Frozen");
     provider_side.register(&a).await.unwrap();
     let sub = consumer_side
@@ -231,7 +231,7 @@ async fn a_server_frozen_past_the_session_keeps_the_list_and_heals() {
         .await
         .unwrap();
     let lists = follow_providers(sub);
-    let protected_side = ZookeeperRegistry::from_str(&format!("{registry_url}&empty.protection=true"))
+    let protected_side = ZookeeperRegistry::connect_str(&format!("{registry_url}&empty.protection=true"))
         .await
         .unwrap();
     let sub = protected_side
@@ -377,8 +377,8 @@ async fn an_ensemble_server_frozen_past_the_session_is_failed_over() {
         "zookeeper://{}?group={root}&session=2000&timeout=1000&retry.period=500&file.cache=false",
         ensemble.connect_string()
     );
-    let provider_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
-    let consumer_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
+    let provider_side = ZookeeperRegistry::connect_str(&registry_url).await.unwrap();
+    let consumer_side = ZookeeperRegistry::connect_str(&registry_url).await.unwrap();
     let a = url("dubbo://10.0.0.5:20880/com.foo.Frozen?interface=com.foo.Frozen");
     provider_side.register(&a).await.unwrap();
     let sub = consumer_side
@@ -521,7 +521,7 @@ fn sample_file_text() -> String {
 /// served from the file; the file must be left as it was.
 async fn served_from(file: &Path) -> Vec<Notification> {
     let before = std::fs::read(file).unwrap();
-    let reg = ZookeeperRegistry::from_str(&format!("zookeeper://127.0.0.1:1?timeout=300&file={}", file.display()))
+    let reg = ZookeeperRegistry::connect_str(&format!("zookeeper://127.0.0.1:1?timeout=300&file={}", file.display()))
         .await
         .unwrap();
     let mut sub = reg.subscribe(&url("consumer://10.0.0.1/com.foo.Svc")).await.unwrap();
@@ -703,7 +703,7 @@ async fn two_processes_writing_one_cache_file_never_tear_it() {
     });
 
     // Provider churn on the writers' interfaces, so that their registries keep writing.
-    let provider_side = ZookeeperRegistry::from_str(&format!(
+    let provider_side = ZookeeperRegistry::connect_str(&format!(
         "zookeeper://{addr}?group={root}&session=4000&timeout=3000&file.cache=false"
     ))
     .await
@@ -810,7 +810,7 @@ async fn cache_writer_child() {
     let started = Instant::now();
 
     // A registry on the shared file, its lists changing with the parent's churn.
-    let registry = ZookeeperRegistry::from_str(&format!(
+    let registry = ZookeeperRegistry::connect_str(&format!(
         "zookeeper://{addr}?group={root}&session=4000&timeout=3000&file={file}"
     ))
     .await

@@ -14,7 +14,7 @@ use zkdubbo_registry::zookeeper::{PendingOperation, ZookeeperRegistry};
 use zkdubbo_registry::{Category, Registration, Registry, RegistryError};
 use zookeeper_client::{Acls, Client, CreateMode};
 
-/// DESIGN A1's example node name, exactly as Java Dubbo writes it.
+/// The example node name of ARCHITECTURE: ZooKeeper layout, exactly as Java Dubbo writes it.
 const JAVA_NODE: &str = "dubbo%3A%2F%2F10.0.0.5%3A20880%2Fcom.foo.BarService%3Fanyhost%3Dtrue%26application%3Dbar-provider%26dubbo%3D2.0.2%26dynamic%3Dtrue%26generic%3Dfalse%26interface%3Dcom.foo.BarService%26methods%3Dget%2Cput%26pid%3D4242%26release%3D2.7.23%26side%3Dprovider%26timestamp%3D1700000000000";
 
 // ---------------------------------------------------------------------------------------------
@@ -48,7 +48,7 @@ impl Env {
     }
 
     async fn registry(&self, extra: &str) -> Arc<ZookeeperRegistry> {
-        let reg = ZookeeperRegistry::from_str(&self.registry_url(&self.addr, extra))
+        let reg = ZookeeperRegistry::connect_str(&self.registry_url(&self.addr, extra))
             .await
             .expect("registry connects");
         assert!(reg.is_available());
@@ -113,7 +113,7 @@ async fn create(raw: &Client, path: &str, mode: CreateMode) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// issue 2 §3/§4
+// registration and subscription
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_and_unregister_are_seen_by_a_subscriber_within_a_second() {
@@ -704,7 +704,7 @@ async fn registry_url_settings_are_used() {
     let raw = env.raw().await;
     // A comma list in the host part, a group without a slash, a timeout and a session.
     let group = env.root.trim_start_matches('/').to_owned();
-    let reg = ZookeeperRegistry::from_str(&format!(
+    let reg = ZookeeperRegistry::connect_str(&format!(
         "zookeeper://127.0.0.1:1,{}?group={group}&session=2000&timeout=2000&file.cache=false",
         env.addr
     ))
@@ -730,25 +730,25 @@ async fn registry_url_settings_are_used() {
         ));
     }
     assert!(matches!(
-        ZookeeperRegistry::from_str("zookeeper://127.0.0.1:2181?session=soon").await,
+        ZookeeperRegistry::connect_str("zookeeper://127.0.0.1:2181?session=soon").await,
         Err(RegistryError::InvalidRegistryUrl { .. })
     ));
 }
 
 // ---------------------------------------------------------------------------------------------
-// issue 3 groundwork: retry until success, session replacement
+// retry until success, session replacement
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operations_are_kept_and_retried_while_zookeeper_is_unreachable() {
     logs();
     // Nothing listens on port 1.
     let unreachable = "zookeeper://127.0.0.1:1?timeout=300&retry.period=200&file.cache=false";
-    let err = ZookeeperRegistry::from_str(&format!("{unreachable}&check=true"))
+    let err = ZookeeperRegistry::connect_str(&format!("{unreachable}&check=true"))
         .await
         .unwrap_err();
     assert!(matches!(err, RegistryError::Connect { .. }), "{err}");
 
-    let reg = ZookeeperRegistry::from_str(unreachable).await.unwrap();
+    let reg = ZookeeperRegistry::connect_str(unreachable).await.unwrap();
     assert!(!reg.is_available());
     let provider = url("dubbo://10.0.0.5:20880/com.foo.Svc");
     reg.register(&provider).await.unwrap();
@@ -775,7 +775,7 @@ async fn a_provider_whose_session_expired_registers_again() {
     let env = env("reg-expiry-provider");
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
     // Default retry.period: the session comes back within a second of the network anyway.
-    let provider_side = ZookeeperRegistry::from_str(
+    let provider_side = ZookeeperRegistry::connect_str(
         &env.registry_url(&proxy.addr(), "")
             .replace("session=4000", "session=1000"),
     )
@@ -868,7 +868,7 @@ async fn a_provider_whose_session_expired_registers_again() {
 async fn a_consumer_whose_session_expired_subscribes_again() {
     let env = env("reg-expiry-consumer");
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
-    let consumer_side = ZookeeperRegistry::from_str(
+    let consumer_side = ZookeeperRegistry::connect_str(
         &env.registry_url(&proxy.addr(), "")
             .replace("session=4000", "session=1000"),
     )
@@ -1023,7 +1023,7 @@ async fn registering_works_after_the_interface_was_deleted_by_hand() {
 async fn a_short_disconnection_keeps_the_session_and_catches_up() {
     let env = env("reg-reconnect");
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
-    let cut_off = ZookeeperRegistry::from_str(&format!(
+    let cut_off = ZookeeperRegistry::connect_str(&format!(
         "{}&retry.period=300",
         env.registry_url(&proxy.addr(), "")
             .replace("timeout=3000", "timeout=500")
@@ -1083,8 +1083,8 @@ async fn an_outage_longer_than_the_session_never_empties_the_provider_list() {
         server.addr(),
         unique_path("reg-outage")
     );
-    let provider_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
-    let consumer_side = ZookeeperRegistry::from_str(&registry_url).await.unwrap();
+    let provider_side = ZookeeperRegistry::connect_str(&registry_url).await.unwrap();
+    let consumer_side = ZookeeperRegistry::connect_str(&registry_url).await.unwrap();
     let a = url("dubbo://10.0.0.5:20880/com.foo.Svc?interface=com.foo.Svc");
     provider_side.register(&a).await.unwrap();
     let mut sub = consumer_side
@@ -1166,7 +1166,7 @@ async fn the_cache_file_serves_a_cold_start_then_live_lists_take_over() {
     provider_side.register(&a).await.unwrap();
     let consumer = url("consumer://10.0.0.1/com.foo.Svc?version=1.0");
     {
-        let first = ZookeeperRegistry::from_str(&registry_url(&env.addr)).await.unwrap();
+        let first = ZookeeperRegistry::connect_str(&registry_url(&env.addr)).await.unwrap();
         assert_eq!(first.config().file.as_deref(), Some(file.as_path()));
         let mut sub = first.subscribe(&consumer).await.unwrap();
         wait_for(&mut sub, Category::Providers, Duration::from_secs(2), |n| {
@@ -1207,7 +1207,7 @@ async fn the_cache_file_serves_a_cold_start_then_live_lists_take_over() {
     // Cold start: ZooKeeper unreachable (the proxy refuses every connection).
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
     proxy.partition_with(PartitionMode::Refuse);
-    let cold = ZookeeperRegistry::from_str(&registry_url(&proxy.addr()).replace("timeout=3000", "timeout=500"))
+    let cold = ZookeeperRegistry::connect_str(&registry_url(&proxy.addr()).replace("timeout=3000", "timeout=500"))
         .await
         .unwrap();
     assert!(!cold.is_available());
@@ -1250,7 +1250,7 @@ async fn a_corrupt_cache_file_is_reported_and_ignored() {
     let file = dir.path().join("corrupt-ZKDUBBO.cache");
     let garbage = "#zkdubbo checksum=0123456789abcdef entries=1\ncom.foo.Svc=dubbo\\://10.0.0.5\\:20\n";
     std::fs::write(&file, garbage).unwrap();
-    let reg = ZookeeperRegistry::from_str(&format!("zookeeper://127.0.0.1:1?timeout=300&file={}", file.display()))
+    let reg = ZookeeperRegistry::connect_str(&format!("zookeeper://127.0.0.1:1?timeout=300&file={}", file.display()))
         .await
         .unwrap();
     let mut sub = reg.subscribe(&url("consumer://10.0.0.1/com.foo.Svc")).await.unwrap();

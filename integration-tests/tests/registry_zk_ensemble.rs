@@ -79,11 +79,11 @@ async fn views_converge_after_losing_the_leader_and_the_consumers_server_under_c
     );
     let mut registries = Vec::new();
     for _ in 0..PROVIDER_REGISTRIES {
-        registries.push(ZookeeperRegistry::from_str(&registry_url).await.unwrap());
+        registries.push(ZookeeperRegistry::connect_str(&registry_url).await.unwrap());
     }
     let consumers = [
-        ZookeeperRegistry::from_str(&registry_url).await.unwrap(),
-        ZookeeperRegistry::from_str(&registry_url).await.unwrap(),
+        ZookeeperRegistry::connect_str(&registry_url).await.unwrap(),
+        ZookeeperRegistry::connect_str(&registry_url).await.unwrap(),
     ];
     let views: Vec<Arc<Mutex<BTreeSet<String>>>> = (0..consumers.len()).map(|_| Arc::default()).collect();
     let delivered = Arc::new(Mutex::new(0usize));

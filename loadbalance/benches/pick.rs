@@ -130,7 +130,7 @@ fn roundrobin_alternating(c: &mut Criterion) {
             let mut k = 0usize;
             b.iter(|| {
                 k += 1;
-                let set = if k % 2 == 0 { &f.set } else { &half };
+                let set = if k.is_multiple_of(2) { &f.set } else { &half };
                 black_box(ours.select(set, &f.invocations[k & 1023]))
             })
         });
@@ -140,7 +140,7 @@ fn roundrobin_alternating(c: &mut Criterion) {
             b.iter(|| {
                 k += 1;
                 let inv = &f.invocations[k & 1023];
-                black_box(if k % 2 == 0 {
+                black_box(if k.is_multiple_of(2) {
                     rr.select(&f.urls, &f.identities, inv)
                 } else {
                     rr.select(&half_urls, &half_ids, inv)

@@ -1,5 +1,5 @@
 //! The Ketama ring of Dubbo's consistent hashing, bit-compatible with Java and Go
-//! (DESIGN A9), with a radix index so a lookup is a table read and a short search.
+//! (ARCHITECTURE: Load balancing), with a radix index so a lookup is a table read and a short search.
 
 use std::io::Write as _;
 

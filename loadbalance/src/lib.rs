@@ -41,7 +41,7 @@
 //! assert_eq!(set.select(&*lb, &inv).unwrap(), first, "same key, same provider");
 //! ```
 
-#![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod alias;
 mod balance;
@@ -66,7 +66,7 @@ pub use consistenthash::ConsistentHashLoadBalance;
 pub use ketama::{HashSpec, KetamaRing};
 pub use leastactive::LeastActiveLoadBalance;
 pub use p2c::P2cLoadBalance;
-pub use prepared::{HotView, PreparedSet, SetView, wall_clock_ms};
+pub use prepared::{HotView, PreparedSet, SetView};
 pub use provider::Provider;
 pub use random::RandomLoadBalance;
 pub use registry::{NAMES, UnknownLoadBalance, by_name, for_method};
@@ -75,3 +75,4 @@ pub use roundrobin::RoundRobinLoadBalance;
 pub use shortestresponse::ShortestResponseLoadBalance;
 pub use table::WeightTable;
 pub use weight::{MethodWeights, WeightSpec};
+pub use zkdubbo_common::wall_clock_ms;

@@ -4,11 +4,11 @@
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use zkdubbo_common::stats::{CallStats, HotStats, MethodStats};
-use zkdubbo_common::{Invocation, Url, keys};
+use zkdubbo_common::{Invocation, Url, keys, wall_clock_ms};
 
 use crate::balance::LoadBalance;
 use crate::ketama::{HashSpec, KetamaRing};
@@ -22,14 +22,6 @@ pub const WARMUP_REFRESH_MS: u64 = 200;
 
 /// Source of [`SetView::id`].
 static SET_IDS: AtomicU64 = AtomicU64::new(1);
-
-/// Milliseconds since the Unix epoch, as Java's `System.currentTimeMillis()`.
-pub fn wall_clock_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 /// Providers prepared for one method: what the directory builds once per snapshot and
 /// method, and hands to a [`LoadBalance`] on every call.

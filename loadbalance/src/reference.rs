@@ -16,9 +16,9 @@ use zkdubbo_common::stats::CallStats;
 use zkdubbo_common::{Invocation, Url};
 
 use crate::ketama::HashSpec;
-use crate::prepared::wall_clock_ms;
 use crate::provider::Provider;
 use crate::weight::WeightSpec;
+use zkdubbo_common::wall_clock_ms;
 
 /// `AbstractLoadBalance.getWeight`: parsed from the URL and warmed up against the clock,
 /// on every call.

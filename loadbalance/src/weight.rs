@@ -1,5 +1,5 @@
 //! A provider's load-balancing weight, as Dubbo's `AbstractLoadBalance.getWeight` computes
-//! it (DESIGN A9).
+//! it (ARCHITECTURE: Load balancing).
 
 use zkdubbo_common::{Url, keys};
 

@@ -24,7 +24,7 @@ fn picks_while_sets_are_swapped() {
             .enumerate()
             .map(|(k, h)| (h.as_str(), ((k + round) % 5) as i64))
             .collect();
-        let extra = if round % 3 == 0 {
+        let extra = if round.is_multiple_of(3) {
             format!("timestamp={}&warmup=5000", wall_clock_ms())
         } else {
             String::new()

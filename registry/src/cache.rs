@@ -1,4 +1,4 @@
-//! The registry cache file, in Java Dubbo's format (DESIGN A4): a Java `Properties` file, one
+//! The registry cache file, in Java Dubbo's format (ARCHITECTURE: Registry resilience): a Java `Properties` file, one
 //! line per subscription, key = the consumer's service key, value = the space-separated full
 //! URLs of every category last notified (`empty://` markers included).
 //!
@@ -84,11 +84,11 @@ pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, String> 
     while let Some((n, raw)) = lines.next() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let trimmed = line.trim_start_matches([' ', '\t', '\x0c']);
-        if let Some(sum) = trimmed.strip_prefix(CHECKSUM_PREFIX) {
-            if expected_checksum.is_none() {
-                expected_checksum = Some(sum.split_whitespace().next().unwrap_or("").to_owned());
-                continue;
-            }
+        if let Some(sum) = trimmed.strip_prefix(CHECKSUM_PREFIX)
+            && expected_checksum.is_none()
+        {
+            expected_checksum = Some(sum.split_whitespace().next().unwrap_or("").to_owned());
+            continue;
         }
         if expected_checksum.is_some() && !raw.is_empty() {
             checked.push_str(line);

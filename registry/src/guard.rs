@@ -114,3 +114,12 @@ impl Drop for Registration {
         }
     }
 }
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("url", &self.url.to_string())
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}

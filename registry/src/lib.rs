@@ -4,6 +4,8 @@
 //! in Apache Dubbo's layout, and [`MemoryRegistry`] in memory for tests of the layers above.
 //! Subscriptions deliver full, versioned, coalesced lists per category ([`Notification`]).
 
+#![forbid(unsafe_code)]
+
 pub mod cache;
 pub mod error;
 pub mod guard;
@@ -20,4 +22,4 @@ pub use notification::{
     subscription_channel_with,
 };
 pub use registry::Registry;
-pub use zookeeper::ZookeeperRegistry;
+pub use zookeeper::{ZookeeperRegistry, registry_address};

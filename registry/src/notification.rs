@@ -109,7 +109,7 @@ pub struct ListVersion {
     pub cversion: i32,
 }
 
-/// The full current list of one category of one interface (DESIGN A3). When nothing in the
+/// The full current list of one category of one interface (ARCHITECTURE: Notifications). When nothing in the
 /// category matches the subscriber, `urls` holds exactly one `empty://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
@@ -433,6 +433,14 @@ impl fmt::Debug for Subscription {
         f.debug_struct("Subscription")
             .field("consumer", &self.consumer)
             .finish()
+    }
+}
+
+impl std::fmt::Debug for SubscriptionSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubscriptionSink")
+            .field("consumer", &self.consumer.to_string())
+            .finish_non_exhaustive()
     }
 }
 

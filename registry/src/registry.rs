@@ -10,7 +10,7 @@ use crate::notification::Subscription;
 ///
 /// URLs are filed by interface and category (their `category` param, default `providers`).
 /// A subscription delivers the full list of each subscribed category whenever it changes
-/// (DESIGN A3); see [`Subscription`].
+/// (ARCHITECTURE: Notifications); see [`Subscription`].
 ///
 /// ```
 /// # async fn demo() -> Result<(), zkdubbo_registry::RegistryError> {

@@ -7,7 +7,8 @@
 //!   dubbo-python Triple providers as well as to [`TripleServer`].
 //! * Provider side: [`TripleServer`] serves [`Handler`]s (closures, or [`Methods`] with one
 //!   typed closure per method) per interface.
-//! * [`greeter`]: the standard Dubbo sample service, `org.apache.dubbo.samples.Greeter`.
+//! * `greeter` (feature `samples`): the standard Dubbo sample service,
+//!   `org.apache.dubbo.samples.Greeter`.
 //!
 //! No `protoc` is needed: messages are `#[derive(prost::Message)]` structs and the gRPC
 //! plumbing is generic.
@@ -37,10 +38,11 @@
 //!
 //! [`InvokerFactory`]: zkdubbo_common::InvokerFactory
 
-#![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod client;
 pub mod codec;
+#[cfg(feature = "samples")]
 pub mod greeter;
 pub mod server;
 mod timeout;

@@ -45,7 +45,10 @@ pub struct DescribeArgs {
 impl DescribeArgs {
     /// The consumer URL a consumer with these settings would subscribe with.
     pub fn consumer_url(&self) -> Url {
-        let host = self.consumer_host.clone().unwrap_or_else(local_ip);
+        let host = self
+            .consumer_host
+            .clone()
+            .unwrap_or_else(zkdubbo_common::host::local_ip);
         let mut url = Url::new(keys::CONSUMER_PROTOCOL, &host, None, &self.interface).with_params([
             (keys::INTERFACE, self.interface.as_str()),
             (keys::SIDE, keys::CONSUMER_SIDE),
@@ -115,17 +118,6 @@ fn print(dir: &RegistryDirectory, args: &DescribeArgs, out: &mut (dyn Write + Se
     }
     out.flush()?;
     Ok(())
-}
-
-/// This host's outbound IP (no packet is sent), else `127.0.0.1`.
-fn local_ip() -> String {
-    std::net::UdpSocket::bind("0.0.0.0:0")
-        .and_then(|s| {
-            s.connect("192.0.2.1:9")?;
-            s.local_addr()
-        })
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|_| "127.0.0.1".to_owned())
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use zkdubbo_common::Url;
 
 use zkdubbo_registry::Registry;
 
-use crate::shutdown::shutdown_signal;
 use crate::target::{SessionArgs, Target};
+use zkdubbo::shutdown_signal;
 
 /// Arguments of `zkdubbo register`.
 #[derive(clap::Args, Debug)]

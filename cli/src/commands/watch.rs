@@ -6,8 +6,8 @@ use zkdubbo_registry::{Category, Notification, Source};
 
 use zkdubbo_registry::Registry;
 
-use crate::shutdown::shutdown_signal;
 use crate::target::{SessionArgs, Target, observer_url};
+use zkdubbo::shutdown_signal;
 
 /// Arguments of `zkdubbo watch`.
 #[derive(clap::Args, Debug)]

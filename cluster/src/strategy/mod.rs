@@ -1,4 +1,4 @@
-//! One module per cluster strategy (DESIGN A8).
+//! One module per cluster strategy (ARCHITECTURE: Cluster).
 
 pub mod available;
 pub mod broadcast;

@@ -7,13 +7,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use zkdubbo_cluster::{Invocation, Invoker, InvokerFactory, RegistryDirectory, Response, RpcError, Url};
 use zkdubbo_common::invoker::InvokeFuture;
+use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url};
+use zkdubbo_directory::RegistryDirectory;
 use zkdubbo_registry::{Category, ListVersion, Notification, Source};
 
 /// What a fake provider does on one call.
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Answer with this payload.
     Ok(&'static str),
     /// Answer with this payload after a delay.
@@ -32,7 +33,7 @@ pub enum Outcome {
 
 /// The shared state of one fake provider (by address).
 #[derive(Debug)]
-pub struct FakeState {
+pub(crate) struct FakeState {
     pub address: String,
     /// Outcomes for the next calls, then `default` forever.
     pub script: Mutex<VecDeque<Outcome>>,
@@ -45,33 +46,33 @@ pub struct FakeState {
 }
 
 impl FakeState {
-    pub fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
 
-    pub fn set_available(&self, on: bool) {
+    pub(crate) fn set_available(&self, on: bool) {
         self.available.store(on, Ordering::SeqCst);
     }
 
-    pub fn then(&self, outcomes: impl IntoIterator<Item = Outcome>) {
+    pub(crate) fn then(&self, outcomes: impl IntoIterator<Item = Outcome>) {
         self.script.lock().unwrap().extend(outcomes);
     }
 }
 
 /// A set of fake providers and the factory that hands them out.
 #[derive(Clone, Default)]
-pub struct Fakes {
+pub(crate) struct Fakes {
     pub by_address: Arc<Mutex<HashMap<String, Arc<FakeState>>>>,
     pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Fakes {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Add a fake at `address` doing `default` on every call.
-    pub fn add(&self, address: &str, default: Outcome) -> Arc<FakeState> {
+    pub(crate) fn add(&self, address: &str, default: Outcome) -> Arc<FakeState> {
         let state = Arc::new(FakeState {
             address: address.to_owned(),
             script: Mutex::new(VecDeque::new()),
@@ -88,20 +89,20 @@ impl Fakes {
         state
     }
 
-    pub fn get(&self, address: &str) -> Arc<FakeState> {
+    pub(crate) fn get(&self, address: &str) -> Arc<FakeState> {
         self.by_address.lock().unwrap()[address].clone()
     }
 
-    pub fn log(&self) -> Vec<String> {
+    pub(crate) fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
 
-    pub fn total_calls(&self) -> usize {
+    pub(crate) fn total_calls(&self) -> usize {
         self.log.lock().unwrap().len()
     }
 
     /// A fake invoker for `url` (whose address must have been added).
-    pub fn invoker(&self, url: &Url) -> Arc<dyn Invoker> {
+    pub(crate) fn invoker(&self, url: &Url) -> Arc<dyn Invoker> {
         let state = self.get(&url.address());
         Arc::new(FakeInvoker {
             url: url.clone(),
@@ -122,7 +123,7 @@ impl InvokerFactory for Fakes {
     }
 }
 
-pub struct FakeInvoker {
+pub(crate) struct FakeInvoker {
     url: Url,
     pub state: Arc<FakeState>,
 }
@@ -187,19 +188,24 @@ static VERSION: AtomicU64 = AtomicU64::new(1);
 static SERVICE: AtomicU64 = AtomicU64::new(1);
 
 /// A service name no other test uses (the global call statistics are keyed by it).
-pub fn unique_service() -> String {
+pub(crate) fn unique_service() -> String {
     format!("com.example.Svc{}", SERVICE.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Provider URLs `tri://10.0.0.<i>:50051/<service>?methods=sayHello` for the given addresses.
-pub fn provider(service: &str, address: &str, extra: &str) -> Url {
+pub(crate) fn provider(service: &str, address: &str, extra: &str) -> Url {
     format!("tri://{address}/{service}?interface={service}&methods=sayHello&side=provider{extra}")
         .parse()
         .unwrap()
 }
 
 /// A registry directory for `consumer_params` fed with providers at `addresses`.
-pub fn directory(fakes: &Fakes, service: &str, consumer_params: &str, addresses: &[&str]) -> Arc<RegistryDirectory> {
+pub(crate) fn directory(
+    fakes: &Fakes,
+    service: &str,
+    consumer_params: &str,
+    addresses: &[&str],
+) -> Arc<RegistryDirectory> {
     let consumer: Url = format!("consumer://10.0.0.1/{service}?interface={service}{consumer_params}")
         .parse()
         .unwrap();
@@ -216,7 +222,7 @@ pub fn directory(fakes: &Fakes, service: &str, consumer_params: &str, addresses:
 }
 
 /// Replace the directory's provider list.
-pub fn set_providers(dir: &RegistryDirectory, service: &str, urls: Vec<Url>) {
+pub(crate) fn set_providers(dir: &RegistryDirectory, service: &str, urls: Vec<Url>) {
     dir.notify(&Notification {
         interface: service.into(),
         category: Category::Providers,
@@ -229,6 +235,6 @@ pub fn set_providers(dir: &RegistryDirectory, service: &str, urls: Vec<Url>) {
     });
 }
 
-pub fn say_hello() -> Invocation {
+pub(crate) fn say_hello() -> Invocation {
     Invocation::new("sayHello").with_argument("world")
 }

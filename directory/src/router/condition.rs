@@ -1,4 +1,4 @@
-//! Condition routers (`condition://` in the `routers` category, DESIGN A7).
+//! Condition routers (`condition://` in the `routers` category, ARCHITECTURE: Routers).
 //!
 //! The rule lives URL-encoded in the `rule` parameter: `[when] => [then]`. Each side is a set
 //! of conditions `key = v1,v2` (any of) or `key != v` (none of) joined by `&`; values are globs
@@ -622,7 +622,7 @@ mod tests {
         assert!(ConditionRouter::from_url(&disabled).unwrap().is_none());
     }
 
-    /// Result cases of DESIGN A7: (case, rule, extra params, consumer, method, expected hosts or None = unchanged).
+    /// Result cases of ARCHITECTURE: Routers: (case, rule, extra params, consumer, method, expected hosts or None = unchanged).
     #[test]
     fn result_cases() {
         let providers: Vec<Url> = [

@@ -1,5 +1,5 @@
 //! Routers: condition routers from the `routers` category plus the built-in tag router,
-//! chained by priority (DESIGN A7).
+//! chained by priority (ARCHITECTURE: Routers).
 //!
 //! Each router is classified by what it looks at ([`RouterScope`]). When a snapshot is built,
 //! the longest prefix of the chain that needs no call is applied once per method; the rest of

@@ -1,4 +1,4 @@
-//! The tag router (DESIGN A7): a request tag (invocation attachment `dubbo.tag`, else the
+//! The tag router (ARCHITECTURE: Routers): a request tag (invocation attachment `dubbo.tag`, else the
 //! consumer's `dubbo.tag`) selects the providers with that `dubbo.tag`; when none has it and
 //! the tag is not forced (`dubbo.force.tag`), the untagged providers; without a request tag,
 //! only the untagged providers.

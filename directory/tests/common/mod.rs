@@ -9,7 +9,7 @@ use zkdubbo_common::{Invocation, Url};
 use zkdubbo_directory::RegistryDirectory;
 use zkdubbo_registry::{Category, ListVersion, Notification, Source};
 
-pub struct TestInvoker {
+pub(crate) struct TestInvoker {
     url: Url,
     pub available: AtomicBool,
     pub destroyed: AtomicBool,
@@ -31,7 +31,7 @@ impl Invoker for TestInvoker {
 }
 
 #[derive(Default)]
-pub struct CountingFactory {
+pub(crate) struct CountingFactory {
     pub created: AtomicUsize,
     pub invokers: Mutex<Vec<Arc<TestInvoker>>>,
     /// Hosts for which creation fails.
@@ -39,7 +39,7 @@ pub struct CountingFactory {
 }
 
 impl CountingFactory {
-    pub fn destroyed(&self) -> usize {
+    pub(crate) fn destroyed(&self) -> usize {
         self.invokers
             .lock()
             .unwrap()
@@ -68,13 +68,13 @@ impl InvokerFactory for CountingFactory {
     }
 }
 
-pub fn url(s: &str) -> Url {
+pub(crate) fn url(s: &str) -> Url {
     s.parse().unwrap()
 }
 
-pub const IFACE: &str = "com.foo.Bar";
+pub(crate) const IFACE: &str = "com.foo.Bar";
 
-pub fn note(category: Category, urls: &[Url], v: i32) -> Notification {
+pub(crate) fn note(category: Category, urls: &[Url], v: i32) -> Notification {
     Notification {
         interface: IFACE.into(),
         category,
@@ -88,14 +88,14 @@ pub fn note(category: Category, urls: &[Url], v: i32) -> Notification {
     }
 }
 
-pub fn provider(host: &str, params: &str) -> Url {
+pub(crate) fn provider(host: &str, params: &str) -> Url {
     url(&format!(
         "dubbo://{host}:20880/{IFACE}?application=bar&interface={IFACE}&methods=get,put&side=provider{}{params}",
         if params.is_empty() { "" } else { "&" }
     ))
 }
 
-pub fn directory(consumer_params: &str) -> (RegistryDirectory, Arc<CountingFactory>) {
+pub(crate) fn directory(consumer_params: &str) -> (RegistryDirectory, Arc<CountingFactory>) {
     let factory = Arc::new(CountingFactory::default());
     let consumer = url(&format!(
         "consumer://10.0.0.1/{IFACE}?application=shop&interface={IFACE}&side=consumer{}{consumer_params}",
@@ -108,14 +108,14 @@ pub fn directory(consumer_params: &str) -> (RegistryDirectory, Arc<CountingFacto
     (dir, factory)
 }
 
-pub fn condition(rule: &str, extra: &str) -> Url {
+pub(crate) fn condition(rule: &str, extra: &str) -> Url {
     url(&format!(
         "condition://0.0.0.0/{IFACE}?category=routers&rule={}{extra}",
         zkdubbo_common::encoding::encode(rule)
     ))
 }
 
-pub fn hosts(list: &[Arc<zkdubbo_directory::Member>]) -> Vec<String> {
+pub(crate) fn hosts(list: &[Arc<zkdubbo_directory::Member>]) -> Vec<String> {
     let mut v: Vec<String> = list.iter().map(|m| m.url().host().to_owned()).collect();
     v.sort();
     v

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use zkdubbo_cluster::triple::greeter::{self, GreeterReply, GreeterRequest};
-use zkdubbo_cluster::triple::{decode_reply, message_invocation};
-use zkdubbo_cluster::{Reference, SERVED_BY};
+use zkdubbo::triple::greeter::{self, GreeterReply, GreeterRequest};
+use zkdubbo::triple::{decode_reply, message_invocation};
+use zkdubbo::{Reference, SERVED_BY};
 
 /// Call the Greeter.
 #[derive(Parser, Debug)]

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use zkdubbo_cluster::ServiceBuilder;
-use zkdubbo_cluster::triple::greeter;
+use zkdubbo::ServiceBuilder;
+use zkdubbo::triple::greeter;
 
 /// Serve the Greeter and register it.
 #[derive(Parser, Debug)]
@@ -68,11 +68,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("registered {}", running.url());
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    zkdubbo::shutdown_signal().await;
     println!(
         "greeter-provider {}: unregistering, then stopping",
         running.url().address()

@@ -19,9 +19,9 @@ use anyhow::Context;
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use zkdubbo_cluster::triple::greeter::{self, GreeterRequest};
-use zkdubbo_cluster::triple::message_invocation;
-use zkdubbo_cluster::{Reference, SERVED_BY, Url};
+use zkdubbo::triple::greeter::{self, GreeterRequest};
+use zkdubbo::triple::message_invocation;
+use zkdubbo::{Reference, SERVED_BY, Url};
 
 /// How far (in percentage points) a provider's share of the calls may be from its share of
 /// the weights (600 calls: about 3.5 standard deviations).
@@ -98,12 +98,12 @@ impl Provider {
 
     /// SIGTERM: the provider unregisters, then stops.
     async fn stop(mut self) {
-        if let Some(pid) = self.child.id().and_then(|p| libc::pid_t::try_from(p).ok()) {
-            // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet
-            // (tokio reaps it only in `wait`), so the pid cannot have been reused.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
+        // Our own child is not reaped before `wait`, so its pid cannot have been reused.
+        if let Some(pid) = self.child.id() {
+            let _ = tokio::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .await;
             if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
                 .await
                 .is_ok()

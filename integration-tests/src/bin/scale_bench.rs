@@ -1,4 +1,4 @@
-//! `scale-bench`: zkdubbo at scale on a real ZooKeeper (issue 7; DESIGN Part C).
+//! `scale-bench`: zkdubbo at scale on a real ZooKeeper (ARCHITECTURE: Scale).
 //!
 //! ```text
 //! cargo run --release -p zkdubbo-integration-tests --bin scale-bench -- [--quick] [--write | --no-write]

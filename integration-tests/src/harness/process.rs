@@ -338,10 +338,10 @@ impl ZkNode {
         let deadline = Instant::now() + timeout;
         loop {
             let pid = self.running_pid().map_err(|_| self.died_error())?;
-            if proc_state(pid) != Some('T') {
-                if let Ok(mode) = self.mode() {
-                    return Ok(mode);
-                }
+            if proc_state(pid) != Some('T')
+                && let Ok(mode) = self.mode()
+            {
+                return Ok(mode);
             }
             if Instant::now() >= deadline {
                 return Err(HarnessError::Timeout(format!(

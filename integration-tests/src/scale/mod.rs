@@ -1,5 +1,5 @@
 //! The scale benchmark (`scale-bench`): the whole stack on a real ZooKeeper, each figure beside
-//! what ZooKeeper itself allows (DESIGN Part C).
+//! what ZooKeeper itself allows (ARCHITECTURE: Scale).
 //!
 //! Five scenarios, each in its own module: notification latency against the raw-client floor
 //! ([`latency`]), registration throughput ([`throughput`]), one consumer subscribing to many
@@ -68,7 +68,7 @@ pub struct Sizes {
 }
 
 impl Sizes {
-    /// The full run: the sizes of issue 7.
+    /// The full run: the sizes BENCHMARKS.md reports.
     pub fn full() -> Sizes {
         Sizes {
             latency_events: 1_000,

@@ -10,7 +10,7 @@ use zkdubbo_common::stats::CallStats;
 use zkdubbo_loadbalance::{PreparedSet, wall_clock_ms};
 
 /// Provider URLs `dubbo://<host>:20880/com.foo.Bar?weight=<w>` with extra params.
-pub fn urls(providers: &[(&str, i64)], extra: &str) -> Vec<Url> {
+pub(crate) fn urls(providers: &[(&str, i64)], extra: &str) -> Vec<Url> {
     providers
         .iter()
         .map(|(host, w)| {
@@ -23,26 +23,26 @@ pub fn urls(providers: &[(&str, i64)], extra: &str) -> Vec<Url> {
 }
 
 /// A set over `urls` for method `m` with its own statistics registry.
-pub fn set(urls: Vec<Url>) -> PreparedSet<Url> {
+pub(crate) fn set(urls: Vec<Url>) -> PreparedSet<Url> {
     PreparedSet::with_options(urls, "m", wall_clock_ms(), Arc::new(CallStats::new()))
 }
 
 /// A set with the given statistics registry.
-pub fn set_with_stats(urls: Vec<Url>, stats: &Arc<CallStats>) -> PreparedSet<Url> {
+pub(crate) fn set_with_stats(urls: Vec<Url>, stats: &Arc<CallStats>) -> PreparedSet<Url> {
     PreparedSet::with_options(urls, "m", wall_clock_ms(), Arc::clone(stats))
 }
 
 /// A seeded generator.
-pub fn rng(seed: u64) -> SmallRng {
+pub(crate) fn rng(seed: u64) -> SmallRng {
     SmallRng::seed_from_u64(seed)
 }
 
 /// Hosts of `n` providers: `h0`, `h1`, ...
-pub fn hosts(n: usize) -> Vec<String> {
+pub(crate) fn hosts(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("h{i}")).collect()
 }
 
 /// The identity strings of a provider list (as Java caches them).
-pub fn identities(urls: &[Url]) -> Vec<String> {
+pub(crate) fn identities(urls: &[Url]) -> Vec<String> {
     urls.iter().map(Url::identity).collect()
 }

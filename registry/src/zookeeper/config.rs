@@ -165,34 +165,52 @@ impl ZookeeperConfig {
 impl std::str::FromStr for ZookeeperConfig {
     type Err = RegistryError;
 
-    /// Parse a registry URL string; the host part may be any comma list of addresses, with or
-    /// without ports (`zookeeper://a,b:2182,c`).
+    /// Parse a registry address as [`registry_address`] reads it.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (url, extra) = parse_registry_url(s)?;
-        let mut cfg = ZookeeperConfig::from_url(&url)?;
-        // The extra host-part addresses come before the backups, in the order written.
-        let mut servers: Vec<String> = cfg.servers.iter().take(1).cloned().collect();
-        for e in extra {
-            add_servers(&mut servers, &e);
-        }
-        for s in cfg.servers.drain(1..) {
-            if !servers.contains(&s) {
-                servers.push(s);
-            }
-        }
-        cfg.servers = servers;
-        Ok(cfg)
+        ZookeeperConfig::from_url(&registry_address(s)?)
     }
 }
 
-/// Parse `s` as a registry URL whose host part may be a comma list: returns the URL with the
-/// first address only, and the other addresses.
-pub(crate) fn parse_registry_url(s: &str) -> Result<(Url, Vec<String>), RegistryError> {
-    let s = s.trim();
-    let Some(scheme_end) = s.find("://") else {
-        return Ok((s.parse()?, Vec::new()));
+/// The one reader of registry addresses, for every place that takes one (the builders, the
+/// CLI's `--zk`, the examples).
+///
+/// Accepts a registry URL (`zookeeper://a:2181?session=..`) whose host part may be a comma
+/// list (`zookeeper://a,b:2182,c`), or a bare comma list of `host[:port]` (`a:2181,b:2181`).
+/// Returns the URL Dubbo would use: the first address as host, the others in `backup` (before
+/// any `backup` already given), so every other part of zkdubbo sees one form.
+///
+/// ```
+/// use zkdubbo_registry::registry_address;
+/// let url = registry_address("10.0.0.1:2181, 10.0.0.2:2181").unwrap();
+/// assert_eq!(url.to_string(), "zookeeper://10.0.0.1:2181?backup=10.0.0.2:2181");
+/// let url = registry_address("zookeeper://a,b:2182?backup=c&session=5000").unwrap();
+/// assert_eq!(url.address(), "a");
+/// assert_eq!(url.param("backup"), Some("b:2182,c"));
+/// assert!(registry_address("nacos://10.0.0.1:8848").is_err());
+/// ```
+///
+/// # Errors
+/// [`RegistryError::InvalidRegistryUrl`] when the address names no server, is not a URL, or
+/// names another protocol than `zookeeper`.
+pub fn registry_address(spec: &str) -> Result<Url, RegistryError> {
+    let spec = spec.trim();
+    let invalid = |reason: String| RegistryError::InvalidRegistryUrl {
+        url: redact_str(spec),
+        reason,
     };
-    let after = &s[scheme_end + 3..];
+    let full = if spec.contains("://") {
+        spec.to_owned()
+    } else {
+        format!("{ZOOKEEPER_PROTOCOL}://{spec}")
+    };
+    let scheme_end = full.find("://").unwrap_or(0);
+    if &full[..scheme_end] != ZOOKEEPER_PROTOCOL {
+        return Err(invalid(format!(
+            "protocol {:?} is not {ZOOKEEPER_PROTOCOL:?} (only ZooKeeper registries are supported)",
+            &full[..scheme_end]
+        )));
+    }
+    let after = &full[scheme_end + 3..];
     let auth_end = after.find(['/', '?']).unwrap_or(after.len());
     let authority = &after[..auth_end];
     let (userinfo, hosts) = match authority.rfind('@') {
@@ -200,10 +218,31 @@ pub(crate) fn parse_registry_url(s: &str) -> Result<(Url, Vec<String>), Registry
         None => ("", authority),
     };
     let mut parts = hosts.split(',').map(str::trim).filter(|h| !h.is_empty());
-    let first = parts.next().unwrap_or("");
-    let extra: Vec<String> = parts.map(str::to_owned).collect();
-    let rebuilt = format!("{}{userinfo}{first}{}", &s[..scheme_end + 3], &after[auth_end..]);
-    Ok((rebuilt.parse()?, extra))
+    let Some(first) = parts.next() else {
+        return Err(invalid("no ZooKeeper address".into()));
+    };
+    let extra: Vec<&str> = parts.collect();
+    let rebuilt = format!("{}{userinfo}{first}{}", &full[..scheme_end + 3], &after[auth_end..]);
+    let mut url: Url = rebuilt.parse().map_err(|e| invalid(format!("{e}")))?;
+    if !extra.is_empty() {
+        let mut backup = extra.join(",");
+        if let Some(given) = url.param("backup").filter(|b| !b.trim().is_empty()) {
+            backup = format!("{backup},{given}");
+        }
+        url.set_param("backup", backup);
+    }
+    Ok(url)
+}
+
+/// A registry address as text, with any password between `:` and `@` hidden.
+fn redact_str(spec: &str) -> String {
+    match (spec.find("://"), spec.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => match spec[scheme + 3..at].find(':') {
+            Some(colon) => format!("{}:***{}", &spec[..scheme + 3 + colon], &spec[at..]),
+            None => spec.to_owned(),
+        },
+        _ => spec.to_owned(),
+    }
 }
 
 fn add_servers(out: &mut Vec<String>, list: &str) {

@@ -1,7 +1,7 @@
 //! [`ZookeeperRegistry`]: the [`Registry`] on a real ZooKeeper, in Apache Dubbo's layout.
 //!
 //! * `config` — the registry URL ([`ZookeeperConfig`]).
-//! * `paths` — the layout (DESIGN A1, [`Layout`]).
+//! * `paths` — the layout (ARCHITECTURE: ZooKeeper layout; [`Layout`]).
 //! * `state` — what the handle and its tasks share; single ZooKeeper calls, each under the
 //!   `timeout` of the registry URL.
 //! * `session` — connecting, and the supervisor that follows the session state.
@@ -33,6 +33,7 @@ use zkdubbo_common::{Url, keys};
 pub use self::config::{
     DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS,
     DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY, EMPTY_PROTECTION_KEY, ZOOKEEPER_PROTOCOL, ZookeeperConfig,
+    registry_address,
 };
 pub use self::paths::{Layout, NodePath};
 pub use self::retry::PendingOperation;
@@ -53,7 +54,7 @@ const CACHE_DEBOUNCE: Duration = Duration::from_millis(200);
 /// * Registering writes `<root>/<interface>/<category>/<encoded URL>`, parents persistent,
 ///   the leaf ephemeral unless the URL says `dynamic=false`.
 /// * Subscribing starts one task per category path that re-arms a one-shot child watch on
-///   every event and delivers the full, versioned list (DESIGN A3).
+///   every event and delivers the full, versioned list (ARCHITECTURE: Notifications).
 /// * A supervisor follows the session: after a reconnection every category is re-read; after
 ///   expiry a new session is established (capped exponential backoff), own ephemeral nodes
 ///   are re-created and every category re-read.
@@ -74,7 +75,7 @@ const CACHE_DEBOUNCE: Duration = Duration::from_millis(200);
 /// ```no_run
 /// # async fn demo() -> Result<(), zkdubbo_registry::RegistryError> {
 /// use zkdubbo_registry::{Registry, zookeeper::ZookeeperRegistry};
-/// let registry = ZookeeperRegistry::from_str("zookeeper://127.0.0.1:2181?session=10000").await?;
+/// let registry = ZookeeperRegistry::connect_str("zookeeper://127.0.0.1:2181?session=10000").await?;
 /// registry.register(&"dubbo://10.0.0.5:20880/com.foo.Bar?side=provider".parse()?).await?;
 /// let mut sub = registry.subscribe(&"consumer://10.0.0.1/com.foo.Bar".parse()?).await?;
 /// while let Some(n) = sub.next().await {
@@ -98,13 +99,12 @@ impl ZookeeperRegistry {
         Self::connect_with(registry_url.clone(), config).await
     }
 
-    /// [`ZookeeperRegistry::connect`] with a registry URL string; its host part may be any
-    /// comma list of addresses.
-    #[allow(clippy::should_implement_trait)]
-    pub async fn from_str(registry_url: &str) -> Result<Arc<ZookeeperRegistry>, RegistryError> {
-        let config: ZookeeperConfig = registry_url.parse()?;
-        let (url, _) = config::parse_registry_url(registry_url)?;
-        Self::connect_with(url, config).await
+    /// [`ZookeeperRegistry::connect`] with a registry address as [`registry_address`] reads
+    /// it: a `zookeeper://` URL whose host part may be a comma list, or a bare `host:port`
+    /// list.
+    pub async fn connect_str(registry_address: &str) -> Result<Arc<ZookeeperRegistry>, RegistryError> {
+        let url = config::registry_address(registry_address)?;
+        Self::connect(&url).await
     }
 
     /// Connect with an explicit configuration; `url` is used in messages and by

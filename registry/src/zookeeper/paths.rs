@@ -1,4 +1,4 @@
-//! The ZooKeeper layout (DESIGN A1): `<root>/<interface>/<category>/<encoded URL>`.
+//! The ZooKeeper layout (ARCHITECTURE: ZooKeeper layout): `<root>/<interface>/<category>/<encoded URL>`.
 
 use zkdubbo_common::{Url, keys};
 
@@ -84,7 +84,7 @@ impl Layout {
 }
 
 /// Whether `interface` can be a single ZooKeeper path component under the root.
-pub fn check_interface(interface: &str) -> Result<(), String> {
+pub(super) fn check_interface(interface: &str) -> Result<(), String> {
     if interface.is_empty() {
         return Err("no interface (neither an `interface` param nor a path)".into());
     }

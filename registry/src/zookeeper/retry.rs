@@ -22,7 +22,7 @@ pub(crate) struct Backoff {
 }
 
 impl Backoff {
-    pub fn new(initial: Duration, cap: Duration) -> Backoff {
+    pub(super) fn new(initial: Duration, cap: Duration) -> Backoff {
         let initial = initial.min(cap);
         Backoff {
             initial,
@@ -32,19 +32,19 @@ impl Backoff {
     }
 
     /// For retried operations: from 100 ms up to `retry.period`.
-    pub fn for_retries(retry_period: Duration) -> Backoff {
+    pub(super) fn for_retries(retry_period: Duration) -> Backoff {
         Backoff::new(RETRY_INITIAL, retry_period)
     }
 
     /// The delay before the next attempt; doubles every call up to the cap.
-    pub fn next_delay(&mut self) -> Duration {
+    pub(super) fn next_delay(&mut self) -> Duration {
         let d = self.next;
         self.next = (self.next * 2).min(self.cap);
         d
     }
 
     /// Back to the initial delay (after a success).
-    pub fn reset(&mut self) {
+    pub(super) fn reset(&mut self) {
         self.next = self.initial;
     }
 }

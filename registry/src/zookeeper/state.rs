@@ -22,11 +22,11 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub fn session_id(&self) -> i64 {
+    pub(super) fn session_id(&self) -> i64 {
         self.client.session_id().0
     }
 
-    pub fn is_connected(&self) -> bool {
+    pub(super) fn is_connected(&self) -> bool {
         matches!(
             self.client.state(),
             SessionState::SyncConnected | SessionState::ConnectedReadOnly
@@ -55,7 +55,7 @@ pub(crate) struct OwnEntry {
 impl OwnEntry {
     /// Whether the node needs no writing in session `session` (`None`: no session): an
     /// ephemeral node must have been written in that very session, a persistent one in any.
-    pub fn is_written(&self, session: Option<i64>) -> bool {
+    pub(super) fn is_written(&self, session: Option<i64>) -> bool {
         match self.written_in {
             None => false,
             Some(_) if !self.ephemeral => true,
@@ -117,14 +117,14 @@ pub(crate) struct WriteLocks {
 const WRITE_STRIPES: usize = 64;
 
 impl WriteLocks {
-    pub fn new() -> WriteLocks {
+    pub(super) fn new() -> WriteLocks {
         WriteLocks {
             stripes: (0..WRITE_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
         }
     }
 
     /// The stripe of `leaf`.
-    pub async fn leaf(&self, leaf: &str) -> tokio::sync::MutexGuard<'_, ()> {
+    pub(super) async fn leaf(&self, leaf: &str) -> tokio::sync::MutexGuard<'_, ()> {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::hash::DefaultHasher::new();
         leaf.hash(&mut hasher);
@@ -134,7 +134,7 @@ impl WriteLocks {
     }
 
     /// Every stripe, taken in order (so two callers never deadlock).
-    pub async fn all(&self) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+    pub(super) async fn all(&self) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
         let mut guards = Vec::with_capacity(self.stripes.len());
         for stripe in self.stripes.iter() {
             guards.push(stripe.lock().await);
@@ -171,22 +171,22 @@ pub(crate) async fn timed<T>(
 
 impl Inner {
     /// Run `task` as one of the registry's own tasks.
-    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+    pub(super) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         let handle = tokio::spawn(task);
         let mut tasks = lock(&self.tasks);
         tasks.retain(|t| !t.is_finished());
         tasks.push(handle);
     }
 
-    pub fn registry_name(&self) -> String {
+    pub(super) fn registry_name(&self) -> String {
         super::config::redact(&self.url)
     }
 
-    pub fn is_shut_down(&self) -> bool {
+    pub(super) fn is_shut_down(&self) -> bool {
         self.shut_down.load(Ordering::Acquire)
     }
 
-    pub fn check_open(&self) -> Result<(), RegistryError> {
+    pub(super) fn check_open(&self) -> Result<(), RegistryError> {
         if self.is_shut_down() {
             return Err(RegistryError::Shutdown {
                 registry: self.registry_name(),
@@ -196,12 +196,12 @@ impl Inner {
     }
 
     /// The current session, whatever its connection state.
-    pub fn conn(&self) -> Option<Arc<Conn>> {
+    pub(super) fn conn(&self) -> Option<Arc<Conn>> {
         self.live.borrow().conn.clone()
     }
 
     /// The current session if it is connected right now.
-    pub fn connected(&self) -> Result<Arc<Conn>, RegistryError> {
+    pub(super) fn connected(&self) -> Result<Arc<Conn>, RegistryError> {
         match self.conn() {
             Some(c) if c.is_connected() => Ok(c),
             Some(_) => Err(self.unavailable("disconnected from ZooKeeper")),
@@ -209,7 +209,7 @@ impl Inner {
         }
     }
 
-    pub fn unavailable(&self, reason: &str) -> RegistryError {
+    pub(super) fn unavailable(&self, reason: &str) -> RegistryError {
         RegistryError::Unavailable {
             registry: self.registry_name(),
             reason: reason.to_owned(),
@@ -217,7 +217,7 @@ impl Inner {
     }
 
     /// ACLs of the nodes this registry creates: creator-only with digest auth.
-    pub fn acls(&self) -> Acls<'static> {
+    pub(super) fn acls(&self) -> Acls<'static> {
         if self.config.username.is_some() {
             Acls::creator_all()
         } else {
@@ -228,7 +228,7 @@ impl Inner {
     /// Create `path` and its missing ancestors as persistent nodes (`mkdir -p`) and remember
     /// them. Levels already known to exist are skipped; if one of them turns out to be gone
     /// (deleted by hand), everything known is forgotten and the whole chain is created.
-    pub async fn ensure_path(&self, conn: &Conn, path: &str) -> Result<(), RegistryError> {
+    pub(super) async fn ensure_path(&self, conn: &Conn, path: &str) -> Result<(), RegistryError> {
         if lock(&self.known_paths).contains(path) {
             return Ok(());
         }
@@ -265,7 +265,7 @@ impl Inner {
 
     /// Forget `path` and everything below it in the known paths (it was found missing);
     /// `/` forgets everything.
-    pub fn forget_path(&self, path: &str) {
+    pub(super) fn forget_path(&self, path: &str) {
         let mut known = lock(&self.known_paths);
         if path == "/" {
             known.clear();
@@ -278,7 +278,7 @@ impl Inner {
     /// Write one own registration in `conn`'s session: parents, then the leaf. An existing
     /// ephemeral leaf owned by another session (e.g. our expired one) is deleted and
     /// re-created, so that it lives as long as this session.
-    pub async fn write_node(&self, conn: &Conn, entry: &OwnEntry) -> Result<(), RegistryError> {
+    pub(super) async fn write_node(&self, conn: &Conn, entry: &OwnEntry) -> Result<(), RegistryError> {
         let t = self.config.timeout;
         let leaf = &entry.node.leaf;
         let mode = if entry.ephemeral {
@@ -359,9 +359,9 @@ impl Inner {
     }
 
     /// Remember the list just delivered to subscription `id` and put the subscription's lists
-    /// of every category into the cache file (DESIGN A4: key = service key, value = all URLs,
+    /// of every category into the cache file (ARCHITECTURE: Registry resilience: key = service key, value = all URLs,
     /// `empty://` markers included). `*` subscriptions are not cached.
-    pub fn cache_notified(&self, id: u64, consumer: &Url, category: Category, urls: &Arc<[Url]>) {
+    pub(super) fn cache_notified(&self, id: u64, consumer: &Url, category: Category, urls: &Arc<[Url]>) {
         let Some(cache) = &self.cache else { return };
         if consumer.interface() == zkdubbo_common::keys::ANY_VALUE {
             return;
@@ -378,7 +378,7 @@ impl Inner {
     /// Serve the cached lists of `sink`'s consumer (when ZooKeeper cannot be read): one
     /// unversioned [`Source::Cache`](crate::Source::Cache) notification per subscribed category
     /// found in the cache. Live lists replace them as soon as they are read.
-    pub fn serve_cache(&self, sink: &SubscriptionSink, categories: &[Category]) -> bool {
+    pub(super) fn serve_cache(&self, sink: &SubscriptionSink, categories: &[Category]) -> bool {
         let Some(cache) = &self.cache else { return false };
         let consumer = sink.consumer();
         if consumer.interface() == zkdubbo_common::keys::ANY_VALUE {
@@ -420,7 +420,7 @@ impl Inner {
     }
 
     /// Delete a leaf; an absent one is fine.
-    pub async fn delete_node(&self, conn: &Conn, leaf: &str) -> Result<(), RegistryError> {
+    pub(super) async fn delete_node(&self, conn: &Conn, leaf: &str) -> Result<(), RegistryError> {
         match timed("delete", leaf, self.config.timeout, conn.client.delete(leaf, None)).await {
             Err(e) if e.is_no_node() => Ok(()),
             other => other,

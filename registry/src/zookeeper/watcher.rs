@@ -96,7 +96,7 @@ impl DecodedChildren {
     /// Decode `children` (the full list just read) and keep those for which `wanted` holds,
     /// reusing the URLs and verdicts of names read before (`wanted` must not change between
     /// calls: it is the subscriber's match).
-    pub fn decode(
+    pub(super) fn decode(
         &mut self,
         interface: &str,
         path: &str,
@@ -138,7 +138,7 @@ impl DecodedChildren {
     }
 
     /// Forget everything (the path's node was deleted or is being re-read from scratch).
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.by_name.clear();
     }
 }
@@ -229,7 +229,7 @@ impl CategoryWatch {
     }
 
     /// The task body; runs until aborted or the registry is gone.
-    pub async fn run(self) {
+    pub(super) async fn run(self) {
         let inner = self.inner.clone();
         let path = inner.layout.category(&self.interface, self.category);
         let t = inner.config.timeout;
@@ -341,7 +341,7 @@ pub(crate) struct WatchSet {
 
 impl WatchSet {
     /// An empty set for subscription `subscription`; see [`CategoryWatch::create_missing`].
-    pub fn new(inner: Arc<Inner>, subscription: u64, sink: SubscriptionSink, create_missing: bool) -> WatchSet {
+    pub(super) fn new(inner: Arc<Inner>, subscription: u64, sink: SubscriptionSink, create_missing: bool) -> WatchSet {
         WatchSet {
             inner,
             subscription,
@@ -354,7 +354,7 @@ impl WatchSet {
     }
 
     /// Start watching `interface`/`category`.
-    pub fn spawn(&mut self, interface: Arc<str>, category: Category) {
+    pub(super) fn spawn(&mut self, interface: Arc<str>, category: Category) {
         let handle = self.tasks.spawn(
             CategoryWatch {
                 inner: self.inner.clone(),
@@ -373,7 +373,7 @@ impl WatchSet {
     }
 
     /// Stop every task of `interface`.
-    pub fn stop_interface(&mut self, interface: &str) {
+    pub(super) fn stop_interface(&mut self, interface: &str) {
         self.by_key.retain(|(i, _), handle| {
             if &**i == interface {
                 handle.abort();
@@ -385,13 +385,13 @@ impl WatchSet {
     }
 
     /// Stop every task and wait until they are gone.
-    pub async fn stop(mut self) {
+    pub(super) async fn stop(mut self) {
         self.by_key.clear();
         self.tasks.shutdown().await;
     }
 
     /// Restart tasks that die; never returns (cancel-safe, for `select!`).
-    pub async fn keep_alive(&mut self) {
+    pub(super) async fn keep_alive(&mut self) {
         loop {
             let Some(done) = self.tasks.join_next_with_id().await else {
                 std::future::pending::<()>().await;

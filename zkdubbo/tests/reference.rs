@@ -3,12 +3,13 @@
 use std::time::Duration;
 
 use std::sync::Arc;
-use zkdubbo_cluster::triple::greeter::{self, GreeterReply, GreeterRequest};
-use zkdubbo_cluster::triple::{Methods, message_invocation};
-use zkdubbo_cluster::{
-    MemoryRegistry, Reference, ReferenceBuilder, ReferenceConfig, ReferenceError, Registry, RpcErrorKind, SERVED_BY,
-    ServiceBuilder, Url,
+use zkdubbo::registry::{MemoryRegistry, Registry};
+use zkdubbo::triple::{Methods, message_invocation};
+use zkdubbo::{
+    Invocation, Reference, ReferenceBuilder, ReferenceConfig, ReferenceError, RpcErrorKind, SERVED_BY, ServiceBuilder,
+    Url,
 };
+use zkdubbo_triple::greeter::{self, GreeterReply, GreeterRequest};
 
 #[test]
 fn settings_from_toml_yaml_and_url_agree() {
@@ -222,10 +223,7 @@ async fn multi_group_reference_merges_every_group() {
         .build()
         .await
         .unwrap();
-    let r = reference
-        .invoke(&zkdubbo_cluster::Invocation::new("list"))
-        .await
-        .unwrap();
+    let r = reference.invoke(&Invocation::new("list")).await.unwrap();
     let mut merged: Vec<String> = serde_json::from_slice(&r.payload).unwrap();
     merged.sort();
     assert_eq!(merged, vec!["a", "b"], "group c is not asked");
@@ -239,7 +237,7 @@ async fn multi_group_reference_merges_every_group() {
         .build()
         .await
         .unwrap();
-    let r = all.invoke(&zkdubbo_cluster::Invocation::new("list")).await.unwrap();
+    let r = all.invoke(&Invocation::new("list")).await.unwrap();
     let mut merged: Vec<String> = serde_json::from_slice(&r.payload).unwrap();
     merged.sort();
     assert_eq!(merged, vec!["a", "b", "c"]);
@@ -247,4 +245,43 @@ async fn multi_group_reference_merges_every_group() {
     for s in services {
         s.shutdown(Duration::ZERO).await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_provider_bound_to_a_specific_address_registers_that_address() {
+    let registry: Arc<dyn Registry> = Arc::new(MemoryRegistry::new());
+    // 127.0.0.2 is a loopback address distinct from any outbound IP, so registering the
+    // outbound IP instead of the bound one cannot pass by coincidence.
+    let service = ServiceBuilder::new("org.apache.dubbo.samples.BoundGreeter")
+        .registry_instance(registry.clone())
+        .method(greeter::SAY_HELLO)
+        .serve_triple(greeter::service(), "127.0.0.2:0".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(service.url().host(), "127.0.0.2");
+    assert_eq!(service.url().port(), Some(service.local_addr().port()));
+    let listed = registry
+        .lookup(
+            &"consumer://127.0.0.1/org.apache.dubbo.samples.BoundGreeter"
+                .parse()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].address(), service.local_addr().to_string());
+    service.shutdown(Duration::ZERO).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wildcard_bind_registers_a_reachable_host() {
+    let registry: Arc<dyn Registry> = Arc::new(MemoryRegistry::new());
+    let service = ServiceBuilder::new("org.apache.dubbo.samples.WildcardGreeter")
+        .registry_instance(registry)
+        .method(greeter::SAY_HELLO)
+        .serve_triple(greeter::service(), "0.0.0.0:0".parse().unwrap())
+        .await
+        .unwrap();
+    assert_ne!(service.url().host(), "0.0.0.0", "a wildcard is not an address to call");
+    service.shutdown(Duration::ZERO).await.unwrap();
 }

@@ -7,12 +7,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use zkdubbo_common::{Url, keys};
-use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry};
+use zkdubbo_common::host::local_ip;
+use zkdubbo_common::{Url, keys, wall_clock_ms};
+use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry, registry_address};
+#[cfg(feature = "triple")]
 use zkdubbo_triple::{Handler, ServerHandle, TripleServer};
 
-use crate::net::{local_ip, now_ms};
 use crate::reference::RELEASE;
+
+/// The protocol a [`ServiceBuilder`] registers unless told otherwise.
+const DEFAULT_PROTOCOL: &str = "tri";
 
 /// Why a service could not be registered or served.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +41,7 @@ pub enum ProviderError {
 /// Settings of a provider; see [`ServiceBuilder::new`].
 ///
 /// ```
-/// use zkdubbo_cluster::ServiceBuilder;
+/// use zkdubbo::ServiceBuilder;
 /// let url = ServiceBuilder::new("org.apache.dubbo.samples.Greeter")
 ///     .host("10.0.0.5")
 ///     .port(50051)
@@ -81,7 +85,7 @@ impl ServiceBuilder {
     pub fn new(interface: impl Into<String>) -> Self {
         ServiceBuilder {
             interface: interface.into(),
-            protocol: zkdubbo_triple::PROTOCOL.to_owned(),
+            protocol: DEFAULT_PROTOCOL.to_owned(),
             host: None,
             port: None,
             methods: Vec::new(),
@@ -97,7 +101,8 @@ impl ServiceBuilder {
         self
     }
 
-    /// The host registered (default: [`local_ip`]).
+    /// The host registered (default: the address the server is bound to, or, for a wildcard
+    /// bind or no server, [`local_ip`]: `DUBBO_IP_TO_REGISTRY` or the outbound IP).
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());
         self
@@ -177,7 +182,7 @@ impl ServiceBuilder {
             (keys::PID, std::process::id().to_string()),
             ("release", RELEASE.to_owned()),
             (keys::SIDE, keys::PROVIDER_SIDE.to_owned()),
-            (keys::TIMESTAMP, now_ms().to_string()),
+            (keys::TIMESTAMP, wall_clock_ms().to_string()),
         ]);
         if !self.methods.is_empty() {
             let mut methods = self.methods.clone();
@@ -211,19 +216,20 @@ impl ServiceBuilder {
         };
         let mut registries = self.registry_instances.clone();
         for spec in &self.registries {
-            let full = if spec.contains("://") {
-                spec.trim().to_owned()
-            } else {
-                format!("zookeeper://{}", spec.trim())
+            let opened = match registry_address(spec) {
+                Ok(url) => ZookeeperRegistry::connect(&url)
+                    .await
+                    .map_err(|source| (url.to_string(), source)),
+                Err(source) => Err((spec.trim().to_owned(), source)),
             };
-            match ZookeeperRegistry::from_str(&full).await {
+            match opened {
                 Ok(r) => {
                     exported.owned.push(r.clone());
                     registries.push(r);
                 }
-                Err(source) => {
+                Err((registry, source)) => {
                     let _ = exported.unregister().await;
-                    return Err(ProviderError::Registry { registry: full, source });
+                    return Err(ProviderError::Registry { registry, source });
                 }
             }
         }
@@ -248,6 +254,7 @@ impl ServiceBuilder {
     /// # Errors
     /// [`ProviderError::Server`] when binding fails, else as [`ServiceBuilder::register`]
     /// (the server is stopped again).
+    #[cfg(feature = "triple")]
     pub async fn serve_triple(
         mut self,
         handler: impl Handler,
@@ -259,6 +266,9 @@ impl ServiceBuilder {
             .await?;
         if self.port.is_none() {
             self.port = Some(server.local_addr().port());
+        }
+        if self.host.is_none() {
+            self.host = Some(zkdubbo_common::host::register_host(server.local_addr().ip()));
         }
         let server = server.spawn();
         match self.register().await {
@@ -339,6 +349,7 @@ impl Drop for Exported {
     }
 }
 
+#[cfg(feature = "triple")]
 /// A service served over Triple and registered: [`TripleService::shutdown`] unregisters
 /// first, waits for consumers to notice, then stops the server gracefully.
 #[derive(Debug)]
@@ -347,6 +358,7 @@ pub struct TripleService {
     server: ServerHandle,
 }
 
+#[cfg(feature = "triple")]
 impl TripleService {
     /// The registered URL.
     pub fn url(&self) -> &Url {

@@ -1,6 +1,14 @@
-//! Waiting for SIGINT or SIGTERM.
+//! Waiting for the signal that asks a process to stop.
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+/// Resolves on the first SIGINT (Ctrl-C) or, on Unix, SIGTERM: what a provider or a
+/// command waits for before it unregisters and stops.
+///
+/// ```no_run
+/// # async fn run() {
+/// zkdubbo::shutdown_signal().await;
+/// // unregister, drain, stop
+/// # }
+/// ```
 pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
@@ -12,7 +20,8 @@ pub async fn shutdown_signal() {
                     _ = term.recv() => {}
                 }
             }
-            Err(_) => {
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; waiting for Ctrl-C only");
                 let _ = tokio::signal::ctrl_c().await;
             }
         }

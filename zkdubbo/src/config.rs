@@ -34,7 +34,7 @@ pub enum ConfigError {
 /// The settings of a [`Reference`](crate::Reference), deserializable from any serde format.
 ///
 /// ```
-/// use zkdubbo_cluster::ReferenceConfig;
+/// use zkdubbo::ReferenceConfig;
 /// let json = r#"{
 ///     "interface": "org.apache.dubbo.samples.Greeter",
 ///     "registries": ["zookeeper://127.0.0.1:2181"],
@@ -87,7 +87,7 @@ impl ReferenceConfig {
     /// in ms; other keys are kept as parameters.
     ///
     /// ```
-    /// use zkdubbo_cluster::ReferenceConfig;
+    /// use zkdubbo::ReferenceConfig;
     /// let config = ReferenceConfig::from_url(
     ///     "org.apache.dubbo.samples.Greeter?registry=zookeeper%3A%2F%2F127.0.0.1%3A2181%3Fzone%3Dhz|zookeeper://127.0.0.1:2182\
     ///      &cluster=failfast&timeout=500&check=false&sticky=true",

@@ -7,15 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url, keys};
+use zkdubbo_cluster::{Cluster, GroupsDirectory, MergeableCluster, SERVED_BY, cluster_by_name, join_registries};
+use zkdubbo_common::host::local_ip;
+use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url, keys, wall_clock_ms};
 use zkdubbo_directory::{Directory, DirectoryError, RegistryDirectory};
-use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry};
-use zkdubbo_triple::TripleInvokerFactory;
+use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry, registry_address};
 
-use crate::cluster::{Cluster, cluster_by_name};
-use crate::multi::{GroupsDirectory, join_registries};
-use crate::net::{local_ip, now_ms};
-use crate::strategy::MergeableCluster;
+use crate::transport::default_factory;
 
 /// Default time `build` waits for each registry's first provider list.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -167,7 +165,8 @@ impl ReferenceBuilder {
         self
     }
 
-    /// The transport (default: [`TripleInvokerFactory`], `tri://`).
+    /// The transport (default: the transports compiled in; Triple, `tri://`, with the `triple`
+    /// feature).
     pub fn invoker_factory(mut self, factory: Arc<dyn InvokerFactory>) -> Self {
         self.factory = Some(factory);
         self
@@ -193,7 +192,7 @@ impl ReferenceBuilder {
             (keys::INTERFACE, interface.to_owned()),
             (keys::SIDE, keys::CONSUMER_SIDE.to_owned()),
             (keys::PID, std::process::id().to_string()),
-            (keys::TIMESTAMP, now_ms().to_string()),
+            (keys::TIMESTAMP, wall_clock_ms().to_string()),
             ("dubbo", "2.0.2".to_owned()),
             ("release", RELEASE.to_owned()),
         ]);
@@ -235,10 +234,7 @@ impl ReferenceBuilder {
             }
         }
         .map_err(|e| ReferenceError::Config(e.to_string()))?;
-        let factory = self
-            .factory
-            .clone()
-            .unwrap_or_else(|| Arc::new(TripleInvokerFactory::new()));
+        let factory = self.factory.clone().unwrap_or_else(default_factory);
 
         let mut inner = Inner {
             consumer: consumer.clone(),
@@ -325,20 +321,16 @@ impl ReferenceBuilder {
 }
 
 async fn open_registry(spec: &str) -> Result<Arc<dyn Registry>, ReferenceError> {
-    let spec = spec.trim();
-    let full = if spec.contains("://") {
-        spec.to_owned()
-    } else {
-        format!("zookeeper://{spec}")
-    };
-    if !full.starts_with("zookeeper://") {
-        return Err(ReferenceError::Config(format!(
-            "registry {spec:?}: only zookeeper:// registries are supported"
-        )));
-    }
-    let registry = ZookeeperRegistry::from_str(&full)
+    let url = registry_address(spec).map_err(|source| ReferenceError::Registry {
+        registry: spec.trim().to_owned(),
+        source,
+    })?;
+    let registry = ZookeeperRegistry::connect(&url)
         .await
-        .map_err(|source| ReferenceError::Registry { registry: full, source })?;
+        .map_err(|source| ReferenceError::Registry {
+            registry: url.to_string(),
+            source,
+        })?;
     Ok(registry)
 }
 
@@ -412,9 +404,9 @@ impl Drop for Inner {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use zkdubbo_cluster::{Invocation, Reference, SERVED_BY};
-/// use zkdubbo_cluster::triple::greeter::{GreeterReply, GreeterRequest};
-/// use zkdubbo_cluster::triple::{decode_reply, message_invocation};
+/// use zkdubbo::{Invocation, Reference, SERVED_BY};
+/// use zkdubbo::triple::greeter::{GreeterReply, GreeterRequest};
+/// use zkdubbo::triple::{decode_reply, message_invocation};
 ///
 /// let greeter = Reference::builder()
 ///     .interface("org.apache.dubbo.samples.Greeter")
@@ -468,8 +460,8 @@ impl Reference {
         self.inner.invoker.as_ref()
     }
 
-    /// Call the service. The response carries [`SERVED_BY`](crate::SERVED_BY) (and, with
-    /// several registries, [`SERVED_BY_REGISTRY`](crate::SERVED_BY_REGISTRY)).
+    /// Call the service. The response carries [`SERVED_BY`](crate::cluster::SERVED_BY) (and, with
+    /// several registries, [`SERVED_BY_REGISTRY`](crate::cluster::SERVED_BY_REGISTRY)).
     ///
     /// # Errors
     /// The cluster's [`RpcError`].
@@ -484,6 +476,7 @@ impl Reference {
     }
 
     /// Call `method` with a prost message and decode the reply (Triple / gRPC services).
+    #[cfg(feature = "triple")]
     ///
     /// # Errors
     /// The cluster's [`RpcError`]; a reply that does not decode is a business error.
@@ -498,7 +491,7 @@ impl Reference {
             e.with_context(format!(
                 "service {}, method {method}, provider {}",
                 self.inner.consumer.service_key(),
-                response.attachments.get(crate::SERVED_BY).map_or("?", String::as_str)
+                response.attachments.get(SERVED_BY).map_or("?", String::as_str)
             ))
         })
     }

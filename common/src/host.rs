@@ -1,4 +1,8 @@
-//! The host a process registers itself with.
+//! The address a process registers itself with.
+//!
+//! Java Dubbo registers the bound address when a service binds a specific one, and this
+//! host's outbound IP (or `DUBBO_IP_TO_REGISTRY`) when it binds a wildcard; [`register_host`]
+//! makes that choice, [`local_ip`] is the wildcard case.
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 
@@ -20,18 +24,25 @@ pub fn local_ip() -> String {
         .to_string()
 }
 
+/// The host to register for a server bound to `bound`: that address itself when it is a
+/// specific one (consumers can reach nothing else), [`local_ip`] for a wildcard bind.
+///
+/// ```
+/// use zkdubbo_common::host::register_host;
+/// assert_eq!(register_host("127.0.0.1".parse().unwrap()), "127.0.0.1");
+/// assert_ne!(register_host("0.0.0.0".parse().unwrap()), "0.0.0.0");
+/// ```
+pub fn register_host(bound: IpAddr) -> String {
+    if bound.is_unspecified() {
+        local_ip()
+    } else {
+        bound.to_string()
+    }
+}
+
 fn outbound_ip() -> Option<IpAddr> {
     // Connecting a UDP socket only selects a route and a source address; no packet is sent.
     let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
     socket.connect("192.0.2.1:9").ok()?;
     socket.local_addr().ok().map(|a| a.ip())
-}
-
-/// Milliseconds since the Unix epoch, as Java's `System.currentTimeMillis()` (the `timestamp`
-/// providers register for warm-up).
-pub fn now_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
 }

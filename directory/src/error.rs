@@ -6,6 +6,8 @@ use std::sync::Arc;
 use thiserror::Error;
 use zkdubbo_common::RpcError;
 
+use crate::router::ConditionParseError;
+
 /// A configurator or router rule that cannot be used. The rule is skipped with a warning;
 /// the other rules and the last good state are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -25,16 +27,14 @@ pub enum RuleError {
         rule: String,
     },
     /// A condition rule that does not parse.
-    #[error("ignoring rule {rule}: {message} at byte {position} of {expression:?}")]
+    #[error("ignoring rule {rule}: {} at byte {} of {expression:?}", error.syntax, error.position)]
     BadCondition {
         /// The rule URL.
         rule: String,
         /// The decoded condition expression.
         expression: String,
-        /// Byte offset of the problem in `expression`.
-        position: usize,
-        /// What is wrong.
-        message: String,
+        /// Where and why it does not parse.
+        error: ConditionParseError,
     },
     /// A condition router without a `rule` parameter, or one that does not decode.
     #[error("ignoring rule {rule}: {message}")]

@@ -57,6 +57,6 @@ pub use describe::Description;
 pub use directory::{Directory, DirectoryBuilder, GroupDirectory, RegistryDirectory};
 pub use error::{DirectoryError, NoProviderError, NoProviderReason, RuleError, ServiceInfo};
 pub use inert::{InertInvoker, InertInvokerFactory};
-pub use router::{ConditionRouter, RouterChain};
+pub use router::{ConditionParseError, ConditionRouter, ConditionSyntax, RouterChain};
 pub use snapshot::{Listed, Member, Snapshot};
 pub use static_dir::StaticDirectory;

@@ -37,6 +37,73 @@ pub const RUNTIME_KEY: &str = "runtime";
 /// `router`: overrides the protocol as the router type (`route://...?router=condition`).
 pub const ROUTER_KEY: &str = "router";
 
+/// A condition expression that does not parse: where, and what was expected there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{syntax} at byte {position}")]
+pub struct ConditionParseError {
+    /// Byte offset of the problem in the expression.
+    pub position: usize,
+    /// What is wrong there.
+    pub syntax: ConditionSyntax,
+}
+
+/// What is wrong in a condition expression.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConditionSyntax {
+    /// A separator with no key or value after it (`host = => ...`).
+    #[error("expected a key or value after {after:?}")]
+    MissingToken {
+        /// The separator.
+        after: String,
+    },
+    /// Two tokens with nothing between them (`host = a b = c`).
+    #[error("expected `&`, `=`, `!=` or `,` before {before:?}")]
+    MissingSeparator {
+        /// The second token.
+        before: String,
+    },
+    /// `=` or `!=` at the start of a condition (`= a`).
+    #[error("{value:?} has no key")]
+    ValueWithoutKey {
+        /// The value.
+        value: String,
+    },
+    /// `,` where no `=`/`!=` value came before (`host , a`).
+    #[error("`,` before {value:?} follows no value")]
+    CommaWithoutValue {
+        /// The value after the comma.
+        value: String,
+    },
+    /// A run of separator characters that is not one of `&`, `=`, `!=`, `,` (`==`, `!`).
+    #[error("unexpected separator {separator:?}")]
+    UnknownSeparator {
+        /// The separator as written.
+        separator: String,
+    },
+    /// A key without `=` or `!=` values (`host => ...`).
+    #[error("condition {key} has no `=` or `!=` value")]
+    KeyWithoutValue {
+        /// The key.
+        key: String,
+    },
+    /// A side with no condition at all.
+    #[error("no condition")]
+    Empty,
+    /// `arguments[..]` without a number.
+    #[error("bad argument key {key:?} (expected arguments[N])")]
+    BadArgumentKey {
+        /// The key as written.
+        key: String,
+    },
+    /// `attachments[..]` without a name.
+    #[error("bad attachment key {key:?} (expected attachments[name])")]
+    BadAttachmentKey {
+        /// The key as written.
+        key: String,
+    },
+}
+
 /// What a condition looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConditionKey {
@@ -55,7 +122,7 @@ pub enum ConditionKey {
 }
 
 impl ConditionKey {
-    fn parse(raw: &str) -> Result<ConditionKey, String> {
+    fn parse(raw: &str) -> Result<ConditionKey, ConditionSyntax> {
         let key = raw
             .strip_prefix("consumer.")
             .or_else(|| raw.strip_prefix("provider."))
@@ -69,13 +136,13 @@ impl ConditionKey {
                     let n = inner
                         .strip_suffix(']')
                         .and_then(|n| n.parse().ok())
-                        .ok_or_else(|| format!("bad argument key {key:?} (expected arguments[N])"))?;
+                        .ok_or_else(|| ConditionSyntax::BadArgumentKey { key: key.to_owned() })?;
                     ConditionKey::Argument(n)
                 } else if let Some(inner) = key.strip_prefix("attachments[") {
                     let name = inner
                         .strip_suffix(']')
                         .filter(|n| !n.is_empty())
-                        .ok_or_else(|| format!("bad attachment key {key:?} (expected attachments[name])"))?;
+                        .ok_or_else(|| ConditionSyntax::BadAttachmentKey { key: key.to_owned() })?;
                     ConditionKey::Attachment(name.to_owned())
                 } else {
                     ConditionKey::Param(key.to_owned())
@@ -194,11 +261,10 @@ impl ConditionRouter {
             }
             Some(Ok(r)) => r.into_owned(),
         };
-        let mut router = Self::parse(&expression).map_err(|(position, message)| RuleError::BadCondition {
+        let mut router = Self::parse(&expression).map_err(|error| RuleError::BadCondition {
             rule: url.to_string(),
             expression: expression.clone(),
-            position,
-            message,
+            error,
         })?;
         router.url = url.clone();
         router.priority = url.param_as(PRIORITY_KEY, 0i64);
@@ -209,8 +275,17 @@ impl ConditionRouter {
     }
 
     /// Parse a bare expression (`when => then`) into a router with default parameters.
-    /// The error is `(byte position, message)`.
-    pub fn parse(expression: &str) -> Result<ConditionRouter, (usize, String)> {
+    ///
+    /// ```
+    /// use zkdubbo_directory::router::{ConditionRouter, ConditionSyntax};
+    /// let err = ConditionRouter::parse("host = 10.0.0.1 => host").unwrap_err();
+    /// assert_eq!(err.position, 23);
+    /// assert!(matches!(err.syntax, ConditionSyntax::KeyWithoutValue { .. }));
+    /// ```
+    ///
+    /// # Errors
+    /// A [`ConditionParseError`] naming the byte offset and what was expected there.
+    pub fn parse(expression: &str) -> Result<ConditionRouter, ConditionParseError> {
         let (when_text, when_at, then_text, then_at) = match expression.find("=>") {
             Some(i) => (&expression[..i], 0, &expression[i + 2..], i + 2),
             None => ("", 0, expression, 0),
@@ -370,7 +445,8 @@ fn is_separator(c: char) -> bool {
 /// Parse one side of a rule. Tokens are `[separator] content` as in Dubbo's
 /// `([&!=,]*)\s*([^&!=,\s]+)`, but stricter: a separator must be one of `&`, `=`, `!=`, `,`,
 /// and every condition needs a value. `base` is the side's offset in the whole expression.
-fn parse_conditions(text: &str, base: usize) -> Result<Conditions, (usize, String)> {
+fn parse_conditions(text: &str, base: usize) -> Result<Conditions, ConditionParseError> {
+    let err = |position: usize, syntax: ConditionSyntax| ConditionParseError { position, syntax };
     let mut conditions: Conditions = Vec::new();
     // Index of the current condition, and whether values go to mismatches.
     let mut current: Option<usize> = None;
@@ -401,22 +477,24 @@ fn parse_conditions(text: &str, base: usize) -> Result<Conditions, (usize, Strin
         }
         if content_start == i {
             let at = bytes.get(content_start).map_or(base + text.len(), |b| base + b.0);
-            return Err((at, format!("expected a key or value after {separator:?}")));
+            return Err(err(at, ConditionSyntax::MissingToken { after: separator }));
         }
         let content_end = bytes.get(i).map_or(text.len(), |b| b.0);
         let content = &text[bytes[content_start].0..content_end];
         match separator.as_str() {
             "" | "&" => {
                 if separator.is_empty() && current.is_some() {
-                    return Err((
+                    return Err(err(
                         base + bytes[content_start].0,
-                        format!("expected `&`, `=`, `!=` or `,` before {content:?}"),
+                        ConditionSyntax::MissingSeparator {
+                            before: content.to_owned(),
+                        },
                     ));
                 }
                 if let Some(c) = current {
                     check_has_values(&conditions[c], sep_pos)?;
                 }
-                let key = ConditionKey::parse(content).map_err(|m| (base + bytes[content_start].0, m))?;
+                let key = ConditionKey::parse(content).map_err(|syntax| err(base + bytes[content_start].0, syntax))?;
                 let idx = match conditions.iter().position(|(k, _)| *k == key) {
                     Some(idx) => idx,
                     None => {
@@ -429,7 +507,12 @@ fn parse_conditions(text: &str, base: usize) -> Result<Conditions, (usize, Strin
             }
             "=" | "!=" => {
                 let Some(c) = current else {
-                    return Err((sep_pos, format!("{separator:?} before {content:?} has no key")));
+                    return Err(err(
+                        sep_pos,
+                        ConditionSyntax::ValueWithoutKey {
+                            value: content.to_owned(),
+                        },
+                    ));
                 };
                 let mismatch = separator == "!=";
                 let pair = &mut conditions[c].1;
@@ -443,7 +526,12 @@ fn parse_conditions(text: &str, base: usize) -> Result<Conditions, (usize, Strin
             }
             "," => {
                 let (Some(c), Some(mismatch)) = (current, values_target) else {
-                    return Err((sep_pos, format!("`,` before {content:?} follows no value")));
+                    return Err(err(
+                        sep_pos,
+                        ConditionSyntax::CommaWithoutValue {
+                            value: content.to_owned(),
+                        },
+                    ));
                 };
                 let pair = &mut conditions[c].1;
                 if mismatch {
@@ -453,21 +541,31 @@ fn parse_conditions(text: &str, base: usize) -> Result<Conditions, (usize, Strin
                 }
                 .push(content.to_owned());
             }
-            other => return Err((sep_pos, format!("unexpected separator {other:?}"))),
+            other => {
+                return Err(err(
+                    sep_pos,
+                    ConditionSyntax::UnknownSeparator {
+                        separator: other.to_owned(),
+                    },
+                ));
+            }
         }
     }
     if let Some(c) = current {
         check_has_values(&conditions[c], base + text.len())?;
     }
     if conditions.is_empty() {
-        return Err((base, "no condition".into()));
+        return Err(err(base, ConditionSyntax::Empty));
     }
     Ok(conditions)
 }
 
-fn check_has_values((key, pair): &(ConditionKey, MatchPair), at: usize) -> Result<(), (usize, String)> {
+fn check_has_values((key, pair): &(ConditionKey, MatchPair), at: usize) -> Result<(), ConditionParseError> {
     if pair.matches.is_empty() && pair.mismatches.is_empty() {
-        return Err((at, format!("condition {key} has no `=` or `!=` value")));
+        return Err(ConditionParseError {
+            position: at,
+            syntax: ConditionSyntax::KeyWithoutValue { key: key.to_string() },
+        });
     }
     Ok(())
 }
@@ -593,9 +691,14 @@ mod tests {
         for (form, expr) in cases {
             let u = url(&format!("condition://0.0.0.0/com.foo.Bar?rule={}", encode(expr)));
             match ConditionRouter::from_url(&u) {
-                Err(RuleError::BadCondition { rule, expression, .. }) => {
+                Err(RuleError::BadCondition {
+                    rule,
+                    expression,
+                    error,
+                }) => {
                     assert!(rule.starts_with("condition://0.0.0.0/com.foo.Bar"), "{form}");
                     assert_eq!(expression, expr, "{form}");
+                    assert!(error.position <= expr.len(), "{form}: {error}");
                 }
                 other => panic!("{form}: expected BadCondition, got {other:?}"),
             }

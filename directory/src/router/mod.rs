@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use zkdubbo_common::{Invocation, Url, keys};
 
-pub use condition::{ConditionRouter, RouterScope};
+pub use condition::{ConditionParseError, ConditionRouter, ConditionSyntax, RouterScope};
 
 use crate::error::RuleError;
 

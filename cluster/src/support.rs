@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use zkdubbo_common::{Invocation, Response, RpcError, Url};
+use zkdubbo_common::{Invocation, NoProviderReason, Response, RpcError, Url};
 use zkdubbo_directory::{Directory, Listed, Member};
 use zkdubbo_loadbalance::{LoadBalance, PreparedSet, for_method};
 
@@ -109,10 +109,7 @@ impl ClusterBase {
     /// [`RpcError::NoProvider`] with the directory's explanation.
     pub fn list(&self, inv: &Invocation) -> Result<Listed, RpcError> {
         if self.is_destroyed() {
-            return Err(RpcError::no_provider(
-                "the reference has been shut down",
-                self.context(inv),
-            ));
+            return Err(RpcError::no_provider(NoProviderReason::ShutDown, self.context(inv)));
         }
         self.directory
             .list(inv)
@@ -214,9 +211,14 @@ impl ClusterBase {
     pub fn pick(&self, inv: &Invocation) -> Result<(Listed, usize), RpcError> {
         let listed = self.list(inv)?;
         let lb = self.load_balance(&listed, inv);
-        let index = self
-            .select(&*lb, inv, &listed, &[])
-            .ok_or_else(|| RpcError::no_provider("no provider could be selected", self.context(inv)))?;
+        let index = self.select(&*lb, inv, &listed, &[]).ok_or_else(|| {
+            RpcError::no_provider(
+                NoProviderReason::NoneSelectable {
+                    listed: listed.providers().len(),
+                },
+                self.context(inv),
+            )
+        })?;
         Ok((listed, index))
     }
 
@@ -226,8 +228,10 @@ impl ClusterBase {
     pub async fn call(&self, listed: &Listed, index: usize, inv: &Invocation) -> Result<Response, RpcError> {
         let Some(member) = listed.providers().get(index) else {
             return Err(RpcError::no_provider(
-                format!("provider index {index} out of {}", listed.providers().len()),
-                self.context(inv),
+                NoProviderReason::NoneSelectable {
+                    listed: listed.providers().len(),
+                },
+                format!("{}; provider index {index} out of range", self.context(inv)),
             ));
         };
         let guard = listed.prepared().stats().get(index).map(|s| s.begin());

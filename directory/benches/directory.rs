@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use zkdubbo_common::invoker::{InvokeFuture, Invoker, InvokerFactory, RpcError};
 use zkdubbo_common::{Invocation, Url, keys};
+use zkdubbo_common::{InvokeFuture, Invoker, InvokerFactory, RpcError};
 use zkdubbo_directory::configurator::Configurators;
 use zkdubbo_directory::merge::merge_url;
 use zkdubbo_directory::router::tag;
@@ -25,12 +25,7 @@ impl Invoker for Inert {
         &self.0
     }
     fn invoke<'a>(&'a self, _: &'a Invocation) -> InvokeFuture<'a> {
-        Box::pin(async {
-            Err(RpcError::Transport {
-                message: "inert".into(),
-                context: String::new(),
-            })
-        })
+        Box::pin(async { Err(RpcError::transport("inert", "")) })
     }
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use thiserror::Error;
+pub use zkdubbo_common::NoProviderReason;
 use zkdubbo_common::RpcError;
 
 use crate::router::ConditionParseError;
@@ -44,83 +45,6 @@ pub enum RuleError {
         /// What is wrong.
         message: String,
     },
-}
-
-/// Why a directory has no provider for a call.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum NoProviderReason {
-    /// The registry has not delivered the provider list yet.
-    NotNotified,
-    /// The registry says there is no provider (`empty://` or an empty read).
-    NoneRegistered,
-    /// Providers are registered but every one is disabled (`disabled=true` / `enabled=false`).
-    AllDisabled {
-        /// How many are registered.
-        registered: usize,
-    },
-    /// Providers are registered but none speaks a protocol the consumer accepts.
-    FilteredByProtocol {
-        /// How many are registered.
-        registered: usize,
-        /// The consumer's `protocol` list.
-        accepted: String,
-    },
-    /// Providers were excluded for several reasons.
-    AllExcluded {
-        /// How many are registered.
-        registered: usize,
-        /// How many are disabled.
-        disabled: usize,
-        /// How many speak another protocol.
-        filtered_by_protocol: usize,
-        /// How many could not get an invoker.
-        invoker_failed: usize,
-    },
-    /// Routers removed every provider; names the rule that emptied the list.
-    RoutedAway {
-        /// How many providers there were before routing.
-        available: usize,
-        /// The rule (router URL or `tag router`) whose result was empty.
-        rule: String,
-    },
-    /// The method is not served by any provider after routing.
-    NoMember,
-    /// The directory was destroyed.
-    Destroyed,
-}
-
-impl fmt::Display for NoProviderReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NoProviderReason::NotNotified => f.write_str("the registry has not delivered the provider list yet"),
-            NoProviderReason::NoneRegistered => f.write_str("no provider is registered"),
-            NoProviderReason::AllDisabled { registered } => {
-                write!(f, "{registered} registered but all disabled")
-            }
-            NoProviderReason::FilteredByProtocol { registered, accepted } => {
-                write!(
-                    f,
-                    "{registered} registered but all filtered by protocol (consumer accepts {accepted})"
-                )
-            }
-            NoProviderReason::AllExcluded {
-                registered,
-                disabled,
-                filtered_by_protocol,
-                invoker_failed,
-            } => write!(
-                f,
-                "{registered} registered but none usable ({disabled} disabled, {filtered_by_protocol} filtered by \
-                 protocol, {invoker_failed} could not be connected)"
-            ),
-            NoProviderReason::RoutedAway { available, rule } => {
-                write!(f, "{available} available but routed away by rule {rule}")
-            }
-            NoProviderReason::NoMember => f.write_str("the directory has no member"),
-            NoProviderReason::Destroyed => f.write_str("the directory has been destroyed"),
-        }
-    }
 }
 
 /// Who a directory serves, for error messages and descriptions.
@@ -175,10 +99,7 @@ pub struct NoProviderError {
 
 impl From<NoProviderError> for RpcError {
     fn from(e: NoProviderError) -> Self {
-        RpcError::NoProvider {
-            message: e.reason.to_string(),
-            context: format!("{}, method {}", e.service, e.method),
-        }
+        RpcError::no_provider(e.reason, format!("{}, method {}", e.service, e.method))
     }
 }
 

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use zkdubbo_common::invoker::{InvokeFuture, Invoker, InvokerFactory, RpcError};
 use zkdubbo_common::{Invocation, Url};
+use zkdubbo_common::{InvokeFuture, Invoker, InvokerFactory, RpcError};
 
 /// Creates [`InertInvoker`]s: no connection is opened.
 #[derive(Debug, Default, Clone, Copy)]
@@ -29,10 +29,10 @@ impl Invoker for InertInvoker {
 
     fn invoke<'a>(&'a self, inv: &'a Invocation) -> InvokeFuture<'a> {
         Box::pin(async move {
-            Err(RpcError::Transport {
-                message: "inert invoker: no transport".into(),
-                context: format!("method {} on {}", inv.method(), self.url.address()),
-            })
+            Err(RpcError::transport(
+                "inert invoker: no transport",
+                format!("method {} on {}", inv.method(), self.url.address()),
+            ))
         })
     }
 }

@@ -11,7 +11,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use zkdubbo_common::{Invocation, Url};
-//! use zkdubbo_common::invoker::{Invoker, InvokerFactory, InvokeFuture, RpcError};
+//! use zkdubbo_common::{Invoker, InvokerFactory, InvokeFuture, RpcError};
 //! use zkdubbo_directory::{Directory, RegistryDirectory};
 //! use zkdubbo_registry::{Category, ListVersion, Notification, Source};
 //!
@@ -19,7 +19,7 @@
 //! impl Invoker for Inert {
 //!     fn url(&self) -> &Url { &self.0 }
 //!     fn invoke<'a>(&'a self, _: &'a Invocation) -> InvokeFuture<'a> {
-//!         Box::pin(async { Err(RpcError::Transport { message: "inert".into(), context: String::new() }) })
+//!         Box::pin(async { Err(RpcError::transport("inert", "")) })
 //!     }
 //! }
 //! struct Factory;

@@ -49,8 +49,8 @@ use tonic::client::Grpc;
 use tonic::metadata::{AsciiMetadataValue, BinaryMetadataValue, KeyAndValueRef, MetadataKey, MetadataMap};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status, TimeoutExpired};
-use zkdubbo_common::invoker::{InvokeFuture, Invoker, InvokerFactory, Response, RpcError};
 use zkdubbo_common::{Invocation, Url};
+use zkdubbo_common::{InvokeFuture, Invoker, InvokerFactory, RemoteStatus, Response, RpcError};
 
 use crate::codec::BytesCodec;
 use crate::server::is_grpc_content_type;
@@ -151,18 +151,18 @@ impl TripleInvokerFactory {
         let identity = url.identity();
         let protocol = url.protocol();
         if protocol != PROTOCOL && protocol != "grpc" {
-            return Err(RpcError::Transport {
-                message: format!("protocol {protocol:?} is not served by the Triple transport (tri, grpc)"),
-                context: format!("provider {identity}"),
-            });
+            return Err(RpcError::transport(
+                format!("protocol {protocol:?} is not served by the Triple transport (tri, grpc)"),
+                format!("provider {identity}"),
+            ));
         }
         let (host, port) = match (url.host(), url.port()) {
             (host, Some(port)) if !host.is_empty() => (host, port),
             _ => {
-                return Err(RpcError::Transport {
-                    message: "the provider URL has no host:port".into(),
-                    context: format!("provider {identity}"),
-                });
+                return Err(RpcError::transport(
+                    "the provider URL has no host:port",
+                    format!("provider {identity}"),
+                ));
             }
         };
         let mut connections = self.pool.lock();
@@ -277,9 +277,11 @@ impl Connection {
             format!("{host}:{port}")
         };
         let endpoint = Endpoint::from_shared(format!("http://{address}"))
-            .map_err(|e| RpcError::Transport {
-                message: format!("invalid provider address {address}: {e}"),
-                context: format!("provider {identity}"),
+            .map_err(|e| {
+                RpcError::transport(
+                    format!("invalid provider address {address}: {e}"),
+                    format!("provider {identity}"),
+                )
             })?
             .connect_timeout(config.connect_timeout)
             .tcp_nodelay(true);
@@ -412,8 +414,8 @@ impl fmt::Debug for TripleInvoker {
 impl TripleInvoker {
     /// Call `method` with a prost message and decode the reply as `Resp`.
     ///
-    /// A reply that cannot be decoded is a [`RpcError::Business`] error (the provider did
-    /// run the call, so it must not be retried blindly).
+    /// A reply that cannot be decoded is a [`RpcError::Codec`] error (the provider did run
+    /// the call, so it must not be retried blindly).
     pub async fn call<Req, Resp>(&self, method: &str, request: &Req) -> Result<Resp, RpcError>
     where
         Req: Message,
@@ -450,10 +452,7 @@ impl TripleInvoker {
         let method = inv.method();
         let interface = self.url.interface();
         let context = || self.context(method);
-        let transport = |message: String| RpcError::Transport {
-            message,
-            context: context(),
-        };
+        let transport = |message: String| RpcError::transport(message, context());
         if self.released.load(Ordering::Acquire) {
             return Err(transport("the invoker was destroyed".into()));
         }
@@ -482,10 +481,10 @@ impl TripleInvoker {
         let result = match tokio::time::timeout(timeout, call).await {
             Ok(result) => result,
             Err(_) => {
-                return Err(RpcError::Timeout {
-                    message: format!("no answer within {timeout_ms} ms"),
-                    context: context(),
-                });
+                return Err(RpcError::timeout(
+                    format!("no answer within {timeout_ms} ms"),
+                    context(),
+                ));
             }
         };
         match result {
@@ -624,7 +623,7 @@ where
     let invocation = invocation.with_payload(request.encode_to_vec());
     let response = invoker.invoke(&invocation).await?;
     decode_reply(&response).map_err(|e| match e {
-        RpcError::Business { message, .. } => RpcError::Business {
+        RpcError::Codec { message, .. } => RpcError::Codec {
             message,
             context: format!(
                 "service {}, method {}, provider {}",
@@ -656,12 +655,14 @@ pub fn message_invocation<M: Message>(method: impl Into<String>, request: &M) ->
 }
 
 /// Decode `response`'s payload as `M`. A payload that does not decode is a
-/// [`RpcError::Business`] error: the provider did run the call, so it must not be retried
+/// [`RpcError::Codec`] error: the provider did run the call, so it must not be retried
 /// blindly.
 pub fn decode_reply<M: Message + Default>(response: &Response) -> Result<M, RpcError> {
-    M::decode(response.payload.clone()).map_err(|e| RpcError::Business {
-        message: format!("cannot decode the reply as {}: {e}", std::any::type_name::<M>()),
-        context: format!("a reply of {} bytes", response.payload.len()),
+    M::decode(response.payload.clone()).map_err(|e| {
+        RpcError::codec(
+            format!("cannot decode the reply as {}: {e}", std::any::type_name::<M>()),
+            format!("a reply of {} bytes", response.payload.len()),
+        )
     })
 }
 
@@ -697,16 +698,10 @@ pub fn code_name(code: Code) -> &'static str {
 fn map_status(status: &Status, timeout_ms: u64, context: String) -> RpcError {
     let code = code_name(status.code());
     if let Some(e) = find_source::<UnexpectedContentType>(status) {
-        return RpcError::Transport {
-            message: e.to_string(),
-            context,
-        };
+        return RpcError::transport(e.to_string(), context);
     }
     if find_source::<TimeoutExpired>(status).is_some() {
-        return RpcError::Timeout {
-            message: format!("no answer within {timeout_ms} ms"),
-            context,
-        };
+        return RpcError::timeout(format!("no answer within {timeout_ms} ms"), context);
     }
     let mut message = if status.message().is_empty() {
         format!("{code}: {}", status.code().description())
@@ -715,12 +710,12 @@ fn map_status(status: &Status, timeout_ms: u64, context: String) -> RpcError {
     };
     if StdError::source(status).is_some() {
         append_causes(&mut message, status);
-        return RpcError::Transport { message, context };
+        return RpcError::transport_caused_by(message, context, status.clone());
     }
     match status.code() {
-        Code::DeadlineExceeded => RpcError::Timeout { message, context },
-        Code::Unavailable => RpcError::Transport { message, context },
-        _ => RpcError::Business { message, context },
+        Code::DeadlineExceeded => RpcError::timeout(message, context),
+        Code::Unavailable => RpcError::transport(message, context),
+        _ => RpcError::remote(RemoteStatus::Grpc(status.code() as i32), message, context),
     }
 }
 
@@ -850,12 +845,13 @@ mod tests {
     fn status_mapping() {
         let ctx = || "ctx".to_string();
         let e = map_status(&Status::not_found("no such user"), 1000, ctx());
-        assert_eq!(
-            e,
-            RpcError::Business {
-                message: "NOT_FOUND: no such user".into(),
-                context: "ctx".into()
-            }
+        assert!(
+            matches!(
+                &e,
+                RpcError::Business { status: RemoteStatus::Grpc(5), message, context }
+                    if message == "NOT_FOUND: no such user" && context == "ctx"
+            ),
+            "{e:?}"
         );
         for code in [
             Code::Unknown,

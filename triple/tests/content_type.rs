@@ -105,7 +105,7 @@ async fn html_is_rejected_with_a_transport_error() {
     let factory = TripleInvokerFactory::new();
     let invoker = factory.create(&greeter_url(addr)).unwrap();
     let err = invoker.invoke(&Invocation::new(greeter::SAY_HELLO)).await.unwrap_err();
-    let RpcError::Transport { message, context } = &err else {
+    let RpcError::Transport { message, context, .. } = &err else {
         panic!("expected a transport error, got {err:?}");
     };
     assert!(message.contains("text/html"), "{message}");

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use prost::Message;
-use zkdubbo_common::{Invocation, Invoker, InvokerFactory, RpcError, Url};
+use zkdubbo_common::{Invocation, Invoker, InvokerFactory, RemoteStatus, RpcError, Url};
 use zkdubbo_triple::codec::encode_frame;
 use zkdubbo_triple::greeter::{self, GreeterReply, GreeterRequest};
 use zkdubbo_triple::{MetadataMap, Methods, ServerHandle, Status, TripleInvokerFactory, TripleServer, invoke_message};
@@ -142,9 +142,16 @@ async fn application_errors_are_business_errors() {
             .invoke(&Invocation::new("fail").with_payload(vec![code]))
             .await
             .unwrap_err();
-        let RpcError::Business { message, context } = &err else {
+        let RpcError::Business {
+            message,
+            context,
+            status,
+        } = &err
+        else {
             panic!("code {code}: expected a business error, got {err:?}");
         };
+        // The caller can match on the provider's gRPC code.
+        assert_eq!(*status, RemoteStatus::Grpc(i32::from(code)), "{err}");
         assert_eq!(message, &format!("{name}: failed on purpose"));
         assert!(context.contains(ECHO), "{context}");
         assert!(context.contains("method fail"), "{context}");
@@ -235,7 +242,7 @@ async fn server_gone_is_a_transport_error_and_recovery_is_noticed() {
     server.shutdown().await.unwrap();
 
     let err = invoker.invoke(&Invocation::new("echo")).await.unwrap_err();
-    let RpcError::Transport { message, context } = &err else {
+    let RpcError::Transport { message, context, .. } = &err else {
         panic!("expected a transport error, got {err:?}");
     };
     assert!(context.contains(&addr.to_string()), "{context}");

@@ -469,7 +469,7 @@ impl Reference {
         match &self.inner.invoker {
             Some(invoker) if !self.inner.shut.load(Ordering::Acquire) => invoker.invoke(inv).await,
             _ => Err(RpcError::no_provider(
-                "the reference has been shut down",
+                zkdubbo_common::NoProviderReason::ShutDown,
                 format!("service {}", self.inner.consumer.service_key()),
             )),
         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use zkdubbo_common::{Invocation, Invoker, Response, RpcError};
+use zkdubbo_common::{Invocation, Invoker, NoProviderReason, Response, RpcError};
 use zkdubbo_directory::Directory;
 
 use crate::cluster::Cluster;
@@ -38,11 +38,9 @@ impl AvailableClusterInvoker {
         match listed.providers().iter().position(|m| m.invoker().is_available()) {
             Some(index) => self.base.call(&listed, index, inv).await,
             None => Err(RpcError::no_provider(
-                format!(
-                    "none of the {} listed provider(s) is available: {:?}",
-                    listed.providers().len(),
-                    listed.providers().iter().map(|m| m.url().address()).collect::<Vec<_>>()
-                ),
+                NoProviderReason::NoneAvailable {
+                    listed: listed.providers().iter().map(|m| m.url().address()).collect(),
+                },
                 self.base.context(inv),
             )),
         }

@@ -65,8 +65,7 @@ impl BroadcastClusterInvoker {
         }
         match last {
             None => Ok(result.unwrap_or_default()),
-            Some(last) => Err(RpcError::of_kind(
-                last.kind(),
+            Some(last) => Err(last.clone().restated(
                 format!(
                     "broadcast of method {} failed on {} of {called} called provider(s) ({len} listed{}): {failed:?}; \
                      last error: {last}",

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use zkdubbo_common::{Invocation, Invoker, Response, RpcError, keys};
+use zkdubbo_common::{Invocation, Invoker, NoProviderReason, Response, RpcError, keys};
 use zkdubbo_directory::Directory;
 
 use crate::cluster::Cluster;
@@ -92,10 +92,15 @@ impl FailoverClusterInvoker {
                 }
             }
         }
-        let last =
-            last.unwrap_or_else(|| RpcError::no_provider("no provider could be selected", self.base.context(inv)));
-        Err(RpcError::of_kind(
-            last.kind(),
+        let last = last.unwrap_or_else(|| {
+            RpcError::no_provider(
+                NoProviderReason::NoneSelectable {
+                    listed: listed.providers().len(),
+                },
+                self.base.context(inv),
+            )
+        });
+        Err(last.clone().restated(
             format!(
                 "failed to invoke method {} of service {} after {made} of {attempts} attempt(s); providers tried {:?} \
                  ({} of {} listed); last error: {}",

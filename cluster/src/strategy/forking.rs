@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use zkdubbo_common::{Invocation, Invoker, Response, RpcError, keys};
+use zkdubbo_common::{Invocation, Invoker, NoProviderReason, Response, RpcError, keys};
 use zkdubbo_directory::Directory;
 
 use crate::cluster::Cluster;
@@ -100,10 +100,15 @@ impl ForkingClusterInvoker {
                 }
             }
         }
-        let last =
-            last.unwrap_or_else(|| RpcError::no_provider("no provider could be selected", self.base.context(inv)));
-        Err(RpcError::of_kind(
-            last.kind(),
+        let last = last.unwrap_or_else(|| {
+            RpcError::no_provider(
+                NoProviderReason::NoneSelectable {
+                    listed: listed.providers().len(),
+                },
+                self.base.context(inv),
+            )
+        });
+        Err(last.clone().restated(
             format!(
                 "all {} forked call(s) of method {method} failed; providers {addresses:?}; last error: {last}",
                 addresses.len()

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
-use zkdubbo_common::{Invocation, Invoker, Response, RpcError, keys};
+use zkdubbo_common::{Invocation, Invoker, NoProviderReason, Response, RpcError, keys};
 use zkdubbo_directory::Directory;
 
 use crate::cluster::Cluster;
@@ -122,9 +122,9 @@ impl MergeableClusterInvoker {
         }
         match answers.len() {
             0 => {
-                let last = last.unwrap_or_else(|| RpcError::no_provider("no member", self.base.context(inv)));
-                Err(RpcError::of_kind(
-                    last.kind(),
+                let last =
+                    last.unwrap_or_else(|| RpcError::no_provider(NoProviderReason::NoMember, self.base.context(inv)));
+                Err(last.clone().restated(
                     format!(
                         "every one of the {} member(s) failed; last error: {last}",
                         listed.providers().len()

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use zkdubbo_common::invoker::InvokeFuture;
-use zkdubbo_common::{Invocation, Invoker, Response, RpcError, Url, keys};
+use zkdubbo_common::{Invocation, Invoker, NoProviderReason, Response, RpcError, Url, keys};
 use zkdubbo_directory::Directory;
 
 use crate::cluster::Cluster;
@@ -163,17 +163,19 @@ impl ZoneAwareClusterInvoker {
                 .is_some_and(|f| f.eq_ignore_ascii_case("true"));
             if force {
                 return Err(RpcError::no_provider(
-                    format!(
-                        "no registry in zone {zone} has an available provider ({REGISTRY_ZONE_FORCE}=true); registries: {:?}",
-                        members
+                    NoProviderReason::NoneInZone {
+                        zone: zone.to_owned(),
+                        registries: members
                             .iter()
-                            .map(|m| format!(
-                                "{} (zone {})",
-                                m.url().param_or(MEMBER_REGISTRY_KEY, "?"),
-                                m.url().param_or(MEMBER_ZONE_KEY, "-")
-                            ))
-                            .collect::<Vec<_>>()
-                    ),
+                            .map(|m| {
+                                format!(
+                                    "{} (zone {})",
+                                    m.url().param_or(MEMBER_REGISTRY_KEY, "?"),
+                                    m.url().param_or(MEMBER_ZONE_KEY, "-")
+                                )
+                            })
+                            .collect(),
+                    },
                     self.base.context(inv),
                 ));
             }

@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use zkdubbo_common::invoker::{InvokeFuture, Invoker, InvokerFactory, Response, RpcError};
 use zkdubbo_common::{Invocation, Url};
+use zkdubbo_common::{InvokeFuture, Invoker, InvokerFactory, Response, RpcError};
 use zkdubbo_directory::RegistryDirectory;
 use zkdubbo_registry::{Category, ListVersion, Notification, Source};
 
@@ -52,10 +52,7 @@ impl CountingFactory {
 impl InvokerFactory for CountingFactory {
     fn create(&self, url: &Url) -> Result<Arc<dyn Invoker>, RpcError> {
         if self.fail_hosts.lock().unwrap().iter().any(|h| h == url.host()) {
-            return Err(RpcError::Transport {
-                message: "connection refused".into(),
-                context: url.address(),
-            });
+            return Err(RpcError::transport("connection refused", url.address()));
         }
         self.created.fetch_add(1, Ordering::Relaxed);
         let inv = Arc::new(TestInvoker {

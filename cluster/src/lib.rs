@@ -2,8 +2,10 @@
 //! uses the providers a directory lists (docs/ARCHITECTURE.md, "Cluster").
 //!
 //! - [`Cluster`]: wraps a directory into one [`Invoker`](zkdubbo_common::Invoker); choose by
-//!   name with [`cluster_by_name`]: `failover` (default), `failfast`, `failsafe`, `failback`,
+//!   name with [`by_name`]: `failover` (default), `failfast`, `failsafe`, `failback`,
 //!   `forking`, `broadcast`, `available`, `mergeable`, `zone-aware`.
+//! - [`Strategy`]: how one call uses the providers; [`ClusterInvoker`] runs any strategy over
+//!   the state they all share ([`ClusterBase`]: listing, sticky, re-selection, statistics).
 //! - [`join_registries`]: one invoker over the clusters of several registries (zone-aware).
 //! - [`GroupsDirectory`]: the groups of a multi-group reference, each as one invoker, for
 //!   `mergeable`.
@@ -15,15 +17,18 @@
 
 #![forbid(unsafe_code)]
 
-pub mod cluster;
+mod invoker;
+mod join;
 pub mod merger;
-pub mod multi;
+mod multi;
+mod names;
 pub mod strategy;
-pub mod support;
+mod support;
 
-pub use cluster::{CLUSTER_NAMES, Cluster, UnknownCluster, cluster_by_name, cluster_for};
+pub use invoker::{ClusterInvoker, Strategy};
+pub use join::Cluster;
 pub use merger::{Merger, Mergers, PayloadMerger};
 pub use multi::{GroupsDirectory, join_registries};
-pub use strategy::MergeableCluster;
-pub use strategy::zoneaware::{RegistryInvoker, SERVED_BY_REGISTRY};
-pub use support::{ClusterBase, SERVED_BY};
+pub use names::{NAMES, UnknownCluster, by_name, for_url};
+pub use strategy::{MergeableCluster, RegistryInvoker, SERVED_BY_REGISTRY};
+pub use support::{AVAILABLE_CHECK_KEY, ClusterBase, SERVED_BY, STICKY_KEY};

@@ -8,8 +8,8 @@ use zkdubbo_common::{Invocation, Invoker, Url, keys};
 use zkdubbo_directory::snapshot::Route;
 use zkdubbo_directory::{Directory, Listed, Member, NoProviderError, RegistryDirectory, StaticDirectory};
 
-use crate::cluster::Cluster;
-use crate::strategy::zoneaware::RegistryInvoker;
+use crate::join::Cluster;
+use crate::strategy::RegistryInvoker;
 
 /// Join the cluster invokers of several registries into one invoker: each becomes a
 /// [`RegistryInvoker`] member (carrying the registry's `preferred`, `zone` and `weight`) of a
@@ -17,7 +17,7 @@ use crate::strategy::zoneaware::RegistryInvoker;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use zkdubbo_cluster::{cluster_by_name, join_registries};
+/// use zkdubbo_cluster::{by_name, join_registries};
 /// use zkdubbo_common::{Invoker, Url};
 /// # use zkdubbo_common::{Invocation, Response};
 /// # use zkdubbo_common::invoker::InvokeFuture;
@@ -32,7 +32,7 @@ use crate::strategy::zoneaware::RegistryInvoker;
 /// let joined = join_registries(
 ///     &consumer,
 ///     vec![(hz, Arc::new(Fixed(consumer.clone())) as Arc<dyn Invoker>), (sh, Arc::new(Fixed(consumer.clone())))],
-///     &*cluster_by_name("zone-aware").unwrap(),
+///     &*by_name("zone-aware").unwrap(),
 /// );
 /// assert!(joined.is_available());
 /// ```

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use support::{Fakes, Outcome, directory, provider, say_hello, set_providers, unique_service};
 use zkdubbo_cluster::strategy::FailbackCluster;
-use zkdubbo_cluster::{SERVED_BY, cluster_by_name, join_registries};
+use zkdubbo_cluster::{SERVED_BY, by_name, join_registries};
 use zkdubbo_common::{CallStats, Invocation, Invoker, RpcErrorKind, Url};
 use zkdubbo_directory::{Directory, RegistryDirectory, StaticDirectory};
 
 fn join(name: &str, dir: Arc<RegistryDirectory>) -> Arc<dyn Invoker> {
-    cluster_by_name(name).unwrap().join(dir)
+    by_name(name).unwrap().join(dir)
 }
 
 #[tokio::test]
@@ -338,7 +338,7 @@ async fn mergeable_merges_every_member_with_the_named_merger() {
         .parse()
         .unwrap();
     let members = static_members(&fakes, &service, &["10.0.1.1:1", "10.0.1.2:1", "10.0.1.3:1"]);
-    let invoker = cluster_by_name("mergeable")
+    let invoker = by_name("mergeable")
         .unwrap()
         .join(Arc::new(StaticDirectory::new(consumer, members)));
     let r = invoker.invoke(&say_hello()).await.unwrap();
@@ -359,13 +359,13 @@ async fn mergeable_reports_unknown_merger_and_total_failure() {
     fakes.add("10.0.1.2:1", Outcome::Timeout);
     let consumer: Url = format!("consumer://10.0.0.1/{service}?merger=nope").parse().unwrap();
     let members = static_members(&fakes, &service, &["10.0.1.1:1", "10.0.1.2:1"]);
-    let invoker = cluster_by_name("mergeable")
+    let invoker = by_name("mergeable")
         .unwrap()
         .join(Arc::new(StaticDirectory::new(consumer.clone(), members.clone())));
     let err = invoker.invoke(&say_hello()).await.unwrap_err();
     assert!(err.to_string().contains("unknown merger \"nope\""), "{err}");
     let consumer = consumer.with_param("merger", "list");
-    let invoker = cluster_by_name("mergeable")
+    let invoker = by_name("mergeable")
         .unwrap()
         .join(Arc::new(StaticDirectory::new(consumer, members)));
     let err = invoker.invoke(&say_hello()).await.unwrap_err();
@@ -383,7 +383,7 @@ async fn zone_aware_prefers_then_zone_then_weight_then_first_available() {
     fakes.add("10.0.2.1:1", Outcome::Ok("a"));
     let b = fakes.add("10.0.2.2:1", Outcome::Ok("b"));
     let consumer: Url = format!("consumer://10.0.0.1/{service}").parse().unwrap();
-    let zone_aware = cluster_by_name("zone-aware").unwrap();
+    let zone_aware = by_name("zone-aware").unwrap();
     let joined = join_registries(
         &consumer,
         vec![
@@ -454,7 +454,7 @@ async fn zone_aware_balances_by_registry_weight() {
                 registry_member(&fakes, &service, "10.0.3.2:1"),
             ),
         ],
-        &*cluster_by_name("zone-aware").unwrap(),
+        &*by_name("zone-aware").unwrap(),
     );
     for _ in 0..50 {
         let r = joined.invoke(&say_hello()).await.unwrap();
@@ -620,7 +620,7 @@ async fn registries_joined_by_available_use_the_first_available_one() {
                 registry_member(&fakes, &service, "10.0.4.2:1"),
             ),
         ],
-        &*cluster_by_name("available").unwrap(),
+        &*by_name("available").unwrap(),
     );
     for _ in 0..10 {
         assert_eq!(&joined.invoke(&say_hello()).await.unwrap().payload[..], b"first");

@@ -105,8 +105,7 @@ pub mod directory {
 /// Cluster strategies: how one call uses the providers of a directory (failover, failfast...).
 pub mod cluster {
     pub use zkdubbo_cluster::{
-        CLUSTER_NAMES, Cluster, Merger, Mergers, PayloadMerger, SERVED_BY, SERVED_BY_REGISTRY, UnknownCluster,
-        cluster_by_name,
+        Cluster, Merger, Mergers, NAMES, PayloadMerger, SERVED_BY, SERVED_BY_REGISTRY, UnknownCluster, by_name,
     };
 }
 

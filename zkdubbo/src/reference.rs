@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use zkdubbo_cluster::{Cluster, GroupsDirectory, MergeableCluster, SERVED_BY, cluster_by_name, join_registries};
+use zkdubbo_cluster::{Cluster, GroupsDirectory, MergeableCluster, SERVED_BY, by_name, join_registries};
 use zkdubbo_common::host::local_ip;
 use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url, keys, wall_clock_ms};
 use zkdubbo_directory::{Directory, DirectoryError, RegistryDirectory};
@@ -220,13 +220,13 @@ impl ReferenceBuilder {
                 consumer.interface()
             )));
         }
-        let cluster = cluster_by_name(consumer.param_or(keys::CLUSTER, keys::DEFAULT_CLUSTER))
+        let cluster = by_name(consumer.param_or(keys::CLUSTER, keys::DEFAULT_CLUSTER))
             .map_err(|e| ReferenceError::Config(e.to_string()))?;
         let lb = consumer.param_or(keys::LOADBALANCE, keys::DEFAULT_LOADBALANCE);
         zkdubbo_loadbalance::by_name(lb).map_err(|e| ReferenceError::Config(e.to_string()))?;
         let registry_cluster = match self.registry_cluster.trim().to_ascii_lowercase().as_str() {
-            "zone-aware" | "zoneaware" | "" => cluster_by_name("zone-aware"),
-            "available" => cluster_by_name("available"),
+            "zone-aware" | "zoneaware" | "" => by_name("zone-aware"),
+            "available" => by_name("available"),
             other => {
                 return Err(ReferenceError::Config(format!(
                     "registry cluster {other:?} is neither zone-aware nor available"

@@ -6,11 +6,9 @@
 
 use std::sync::Arc;
 
-use zkdubbo_common::{Invocation, Invoker, Response, RpcError};
-use zkdubbo_directory::Directory;
+use zkdubbo_common::{Invocation, InvokeFuture, RpcError};
 
-use crate::cluster::Cluster;
-use crate::strategy::cluster_invoker;
+use crate::invoker::Strategy;
 use crate::support::ClusterBase;
 
 /// `broadcast.fail.percent`: share of failed providers (0–100) at which a broadcast stops.
@@ -20,65 +18,50 @@ pub const FAIL_PERCENT_KEY: &str = "broadcast.fail.percent";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BroadcastCluster;
 
-impl Cluster for BroadcastCluster {
-    fn name(&self) -> &'static str {
-        "broadcast"
-    }
+impl Strategy for BroadcastCluster {
+    const NAME: &'static str = "broadcast";
 
-    fn join(&self, directory: Arc<dyn Directory>) -> Arc<dyn Invoker> {
-        Arc::new(BroadcastClusterInvoker {
-            base: ClusterBase::new("broadcast", directory),
-        })
-    }
-}
-
-/// The invoker of [`BroadcastCluster`].
-pub struct BroadcastClusterInvoker {
-    base: ClusterBase,
-}
-
-cluster_invoker!(BroadcastClusterInvoker);
-
-impl BroadcastClusterInvoker {
-    async fn call(&self, inv: &Invocation) -> Result<Response, RpcError> {
-        let listed = self.base.list(inv)?;
-        let len = listed.providers().len();
-        let percent: i64 = self.base.url().param_as(FAIL_PERCENT_KEY, 100);
-        let percent = usize::try_from(percent.clamp(0, 100)).unwrap_or(100);
-        let threshold = len * percent / 100;
-        let mut result = None;
-        let mut failed: Vec<String> = Vec::new();
-        let mut last: Option<RpcError> = None;
-        let mut called = 0;
-        for index in 0..len {
-            called += 1;
-            match self.base.call(&listed, index, inv).await {
-                Ok(r) => result = Some(r),
-                Err(e) => {
-                    failed.push(listed.providers()[index].url().address());
-                    last = Some(e);
-                    if failed.len() == threshold {
-                        break;
+    fn call<'a>(&'a self, base: &'a Arc<ClusterBase>, inv: &'a Invocation) -> InvokeFuture<'a> {
+        Box::pin(async move {
+            let listed = base.list(inv)?;
+            let len = listed.providers().len();
+            let percent: i64 = base.url().param_as(FAIL_PERCENT_KEY, 100);
+            let percent = usize::try_from(percent.clamp(0, 100)).unwrap_or(100);
+            let threshold = len * percent / 100;
+            let mut result = None;
+            let mut failed: Vec<String> = Vec::new();
+            let mut last: Option<RpcError> = None;
+            let mut called = 0;
+            for index in 0..len {
+                called += 1;
+                match base.call(&listed, index, inv).await {
+                    Ok(r) => result = Some(r),
+                    Err(e) => {
+                        failed.push(listed.providers()[index].url().address());
+                        last = Some(e);
+                        if failed.len() == threshold {
+                            break;
+                        }
                     }
                 }
             }
-        }
-        match last {
-            None => Ok(result.unwrap_or_default()),
-            Some(last) => Err(last.clone().restated(
-                format!(
-                    "broadcast of method {} failed on {} of {called} called provider(s) ({len} listed{}): {failed:?}; \
-                     last error: {last}",
-                    inv.method(),
-                    failed.len(),
-                    if failed.len() == threshold && called < len {
-                        format!(", stopped at {FAIL_PERCENT_KEY}={percent}")
-                    } else {
-                        String::new()
-                    }
-                ),
-                self.base.context(inv),
-            )),
-        }
+            match last {
+                None => Ok(result.unwrap_or_default()),
+                Some(last) => Err(last.clone().restated(
+                    format!(
+                        "broadcast of method {} failed on {} of {called} called provider(s) ({len} listed{}): {failed:?}; \
+                         last error: {last}",
+                        inv.method(),
+                        failed.len(),
+                        if failed.len() == threshold && called < len {
+                            format!(", stopped at {FAIL_PERCENT_KEY}={percent}")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    base.context(inv),
+                )),
+            }
+        })
     }
 }

@@ -7,15 +7,17 @@
 //! wait for a retry; beyond that a failed call is dropped with an error log. Destroying the
 //! invoker with calls still waiting logs a warning naming how many are lost.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::task::JoinSet;
-use zkdubbo_common::invoker::InvokeFuture;
-use zkdubbo_common::{Invocation, Invoker, Response, RpcError, Url, keys};
+use zkdubbo_common::sync::lock;
+use zkdubbo_common::{Invocation, InvokeFuture, Invoker, Response, keys};
 use zkdubbo_directory::Directory;
 
-use crate::cluster::Cluster;
+use crate::invoker::{ClusterInvoker, Strategy};
+use crate::join::Cluster;
 use crate::support::ClusterBase;
 
 /// `failbacktasks`: most failed calls waiting for a retry.
@@ -44,7 +46,7 @@ impl Default for FailbackCluster {
 
 impl Cluster for FailbackCluster {
     fn name(&self) -> &'static str {
-        "failback"
+        Failback::NAME
     }
 
     fn join(&self, directory: Arc<dyn Directory>) -> Arc<dyn Invoker> {
@@ -54,41 +56,77 @@ impl Cluster for FailbackCluster {
 
 impl FailbackCluster {
     /// [`Cluster::join`] returning the concrete invoker (to observe
-    /// [`FailbackClusterInvoker::pending`]).
-    pub fn join_failback(&self, directory: Arc<dyn Directory>) -> Arc<FailbackClusterInvoker> {
-        let base = ClusterBase::new("failback", directory);
-        let max_pending = base.url().param_as(FAILBACK_TASKS_KEY, DEFAULT_FAILBACK_TASKS).max(1);
-        Arc::new(FailbackClusterInvoker {
-            base: Arc::new(base),
-            tasks: Mutex::new(JoinSet::new()),
-            period: self.period,
-            max_pending,
-        })
+    /// [`Failback::pending`]).
+    pub fn join_failback(&self, directory: Arc<dyn Directory>) -> Arc<ClusterInvoker<Failback>> {
+        let max_pending = directory
+            .consumer_url()
+            .param_as(FAILBACK_TASKS_KEY, DEFAULT_FAILBACK_TASKS)
+            .max(1);
+        Arc::new(ClusterInvoker::new(
+            directory,
+            Failback {
+                tasks: Mutex::new(JoinSet::new()),
+                period: self.period,
+                max_pending,
+                abandoned: AtomicBool::new(false),
+            },
+        ))
     }
 }
 
-/// The invoker of [`FailbackCluster`].
-pub struct FailbackClusterInvoker {
-    base: Arc<ClusterBase>,
+/// The `failback` strategy of one invoker: the failed calls waiting for a retry.
+pub struct Failback {
     tasks: Mutex<JoinSet<()>>,
     period: Duration,
     max_pending: usize,
+    abandoned: AtomicBool,
 }
 
-impl std::fmt::Debug for FailbackClusterInvoker {
+impl std::fmt::Debug for Failback {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FailbackClusterInvoker")
-            .field("base", &self.base)
+        f.debug_struct("Failback")
+            .field("period", &self.period)
+            .field("max_pending", &self.max_pending)
             .field("pending", &self.pending())
             .finish()
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+impl Strategy for Failback {
+    const NAME: &'static str = "failback";
+
+    fn call<'a>(&'a self, base: &'a Arc<ClusterBase>, inv: &'a Invocation) -> InvokeFuture<'a> {
+        Box::pin(async move {
+            let mut failed_on: Option<Arc<str>> = None;
+            let result = async {
+                let (listed, index) = base.pick(inv)?;
+                failed_on = Some(listed.providers()[index].identity().into());
+                base.call(&listed, index, inv).await
+            }
+            .await;
+            let error = match result {
+                Ok(r) => return Ok(r),
+                Err(e) => e,
+            };
+            let retries = retries(base, inv);
+            tracing::warn!(
+                service = %base.url().service_key(),
+                method = inv.method(),
+                error = %error,
+                retries,
+                "failback: call failed, returning an empty result and retrying in the background"
+            );
+            self.schedule(base, inv.clone(), failed_on, retries);
+            Ok(Response::default())
+        })
+    }
+
+    fn destroy(&self) {
+        self.abandon();
+    }
 }
 
-impl FailbackClusterInvoker {
+impl Failback {
     /// Failed calls waiting for a retry now.
     pub fn pending(&self) -> usize {
         let mut tasks = lock(&self.tasks);
@@ -96,44 +134,12 @@ impl FailbackClusterInvoker {
         tasks.len()
     }
 
-    async fn call(&self, inv: &Invocation) -> Result<Response, RpcError> {
-        let mut failed_on: Option<Arc<str>> = None;
-        let result = async {
-            let (listed, index) = self.base.pick(inv)?;
-            failed_on = Some(listed.providers()[index].identity().into());
-            self.base.call(&listed, index, inv).await
-        }
-        .await;
-        let error = match result {
-            Ok(r) => return Ok(r),
-            Err(e) => e,
-        };
-        let retries = self.retries(inv);
-        tracing::warn!(
-            service = %self.base.url().service_key(),
-            method = inv.method(),
-            error = %error,
-            retries,
-            "failback: call failed, returning an empty result and retrying in the background"
-        );
-        self.schedule(inv.clone(), failed_on, retries);
-        Ok(Response::default())
-    }
-
-    fn retries(&self, inv: &Invocation) -> u32 {
-        let n: i64 = self
-            .base
-            .url()
-            .method_param_as(inv.method(), keys::RETRIES, DEFAULT_FAILBACK_TIMES);
-        u32::try_from(if n <= 0 { DEFAULT_FAILBACK_TIMES } else { n }).unwrap_or(u32::MAX)
-    }
-
-    fn schedule(&self, inv: Invocation, failed_on: Option<Arc<str>>, retries: u32) {
+    fn schedule(&self, base: &Arc<ClusterBase>, inv: Invocation, failed_on: Option<Arc<str>>, retries: u32) {
         let mut tasks = lock(&self.tasks);
         while tasks.try_join_next().is_some() {}
         if tasks.len() >= self.max_pending {
             tracing::error!(
-                service = %self.base.url().service_key(),
+                service = %base.url().service_key(),
                 method = inv.method(),
                 pending = tasks.len(),
                 "failback: {FAILBACK_TASKS_KEY}={} calls already wait for a retry; this failed call is dropped",
@@ -148,20 +154,42 @@ impl FailbackClusterInvoker {
             );
             return;
         }
-        tasks.spawn(retry(Arc::clone(&self.base), inv, failed_on, retries, self.period));
+        tasks.spawn(retry(Arc::clone(base), inv, failed_on, retries, self.period));
     }
 
     fn abandon(&self) {
+        if self.abandoned.swap(true, Ordering::AcqRel) {
+            return;
+        }
         let pending = self.pending();
         if pending > 0 {
             tracing::warn!(
-                service = %self.base.url().service_key(),
                 pending,
                 "failback: shutting down with failed calls still waiting for a retry; they are lost"
             );
         }
         lock(&self.tasks).abort_all();
     }
+}
+
+impl Drop for Failback {
+    fn drop(&mut self) {
+        self.abandon();
+    }
+}
+
+impl ClusterInvoker<Failback> {
+    /// Failed calls waiting for a retry now.
+    pub fn pending(&self) -> usize {
+        self.strategy().pending()
+    }
+}
+
+fn retries(base: &ClusterBase, inv: &Invocation) -> u32 {
+    let n: i64 = base
+        .url()
+        .method_param_as(inv.method(), keys::RETRIES, DEFAULT_FAILBACK_TIMES);
+    u32::try_from(if n <= 0 { DEFAULT_FAILBACK_TIMES } else { n }).unwrap_or(u32::MAX)
 }
 
 async fn retry(base: Arc<ClusterBase>, inv: Invocation, mut last: Option<Arc<str>>, retries: u32, period: Duration) {
@@ -203,31 +231,4 @@ async fn retry(base: Arc<ClusterBase>, inv: Invocation, mut last: Option<Arc<str
         retries,
         "failback: giving up after {retries} background retries"
     );
-}
-
-impl Invoker for FailbackClusterInvoker {
-    fn url(&self) -> &Url {
-        self.base.url()
-    }
-
-    fn is_available(&self) -> bool {
-        self.base.is_available()
-    }
-
-    fn destroy(&self) {
-        self.abandon();
-        self.base.destroy();
-    }
-
-    fn invoke<'a>(&'a self, inv: &'a Invocation) -> InvokeFuture<'a> {
-        Box::pin(self.call(inv))
-    }
-}
-
-impl Drop for FailbackClusterInvoker {
-    fn drop(&mut self) {
-        if !self.base.is_destroyed() {
-            self.abandon();
-        }
-    }
 }

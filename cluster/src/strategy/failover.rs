@@ -8,110 +8,92 @@
 
 use std::sync::Arc;
 
-use zkdubbo_common::{Invocation, Invoker, NoProviderReason, Response, RpcError, keys};
-use zkdubbo_directory::Directory;
+use zkdubbo_common::{Invocation, InvokeFuture, NoProviderReason, RpcError, keys};
 
-use crate::cluster::Cluster;
-use crate::strategy::cluster_invoker;
+use crate::invoker::Strategy;
 use crate::support::ClusterBase;
 
 /// The `failover` strategy.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FailoverCluster;
 
-impl Cluster for FailoverCluster {
-    fn name(&self) -> &'static str {
-        "failover"
-    }
+impl Strategy for FailoverCluster {
+    const NAME: &'static str = "failover";
 
-    fn join(&self, directory: Arc<dyn Directory>) -> Arc<dyn Invoker> {
-        Arc::new(FailoverClusterInvoker {
-            base: ClusterBase::new("failover", directory),
-        })
-    }
-}
-
-/// The invoker of [`FailoverCluster`].
-pub struct FailoverClusterInvoker {
-    base: ClusterBase,
-}
-
-cluster_invoker!(FailoverClusterInvoker);
-
-impl FailoverClusterInvoker {
-    async fn call(&self, inv: &Invocation) -> Result<Response, RpcError> {
-        let mut listed = self.base.list(inv)?;
-        let retries: i64 =
-            self.base
-                .method_param(&listed, inv.method(), keys::RETRIES, i64::from(keys::DEFAULT_RETRIES));
-        let attempts = usize::try_from(retries.saturating_add(1)).unwrap_or(1).max(1);
-        let mut tried: Vec<Arc<str>> = Vec::with_capacity(attempts);
-        let mut tried_addresses: Vec<String> = Vec::with_capacity(attempts);
-        let mut last: Option<RpcError> = None;
-        let mut made = 0;
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                if self.base.is_destroyed() {
-                    break;
-                }
-                match self.base.list(inv) {
-                    Ok(l) => listed = l,
-                    Err(e) => {
-                        last = Some(e);
+    fn call<'a>(&'a self, base: &'a Arc<ClusterBase>, inv: &'a Invocation) -> InvokeFuture<'a> {
+        Box::pin(async move {
+            let mut listed = base.list(inv)?;
+            let retries: i64 =
+                base.method_param(&listed, inv.method(), keys::RETRIES, i64::from(keys::DEFAULT_RETRIES));
+            let attempts = usize::try_from(retries.saturating_add(1)).unwrap_or(1).max(1);
+            let mut tried: Vec<Arc<str>> = Vec::with_capacity(attempts);
+            let mut tried_addresses: Vec<String> = Vec::with_capacity(attempts);
+            let mut last: Option<RpcError> = None;
+            let mut made = 0;
+            for attempt in 0..attempts {
+                if attempt > 0 {
+                    if base.is_destroyed() {
                         break;
                     }
-                }
-            }
-            let lb = self.base.load_balance(&listed, inv);
-            let Some(index) = self.base.select(&*lb, inv, &listed, &tried) else {
-                break;
-            };
-            let member = &listed.providers()[index];
-            tried.push(member.identity().into());
-            let address = member.url().address();
-            made += 1;
-            match self.base.call(&listed, index, inv).await {
-                Ok(response) => {
-                    if attempt > 0 {
-                        tracing::warn!(
-                            service = %self.base.url().service_key(),
-                            method = inv.method(),
-                            provider = %address,
-                            attempt = attempt + 1,
-                            tried = ?tried_addresses,
-                            "call succeeded after failing over"
-                        );
+                    match base.list(inv) {
+                        Ok(l) => listed = l,
+                        Err(e) => {
+                            last = Some(e);
+                            break;
+                        }
                     }
-                    return Ok(response);
                 }
-                Err(e) if e.is_business() => return Err(e),
-                Err(e) => {
-                    tracing::debug!(provider = %address, method = inv.method(), error = %e, "attempt failed");
-                    tried_addresses.push(address);
-                    last = Some(e);
+                let lb = base.load_balance(&listed, inv);
+                let Some(index) = base.select(&*lb, inv, &listed, &tried) else {
+                    break;
+                };
+                let member = &listed.providers()[index];
+                tried.push(member.identity().into());
+                let address = member.url().address();
+                made += 1;
+                match base.call(&listed, index, inv).await {
+                    Ok(response) => {
+                        if attempt > 0 {
+                            tracing::warn!(
+                                service = %base.url().service_key(),
+                                method = inv.method(),
+                                provider = %address,
+                                attempt = attempt + 1,
+                                tried = ?tried_addresses,
+                                "call succeeded after failing over"
+                            );
+                        }
+                        return Ok(response);
+                    }
+                    Err(e) if e.is_business() => return Err(e),
+                    Err(e) => {
+                        tracing::debug!(provider = %address, method = inv.method(), error = %e, "attempt failed");
+                        tried_addresses.push(address);
+                        last = Some(e);
+                    }
                 }
             }
-        }
-        let last = last.unwrap_or_else(|| {
-            RpcError::no_provider(
-                NoProviderReason::NoneSelectable {
-                    listed: listed.providers().len(),
-                },
-                self.base.context(inv),
-            )
-        });
-        Err(last.clone().restated(
-            format!(
-                "failed to invoke method {} of service {} after {made} of {attempts} attempt(s); providers tried {:?} \
-                 ({} of {} listed); last error: {}",
-                inv.method(),
-                self.base.url().service_key(),
-                tried_addresses,
-                tried_addresses.len(),
-                listed.providers().len(),
-                last
-            ),
-            self.base.context(inv),
-        ))
+            let last = last.unwrap_or_else(|| {
+                RpcError::no_provider(
+                    NoProviderReason::NoneSelectable {
+                        listed: listed.providers().len(),
+                    },
+                    base.context(inv),
+                )
+            });
+            Err(last.clone().restated(
+                format!(
+                    "failed to invoke method {} of service {} after {made} of {attempts} attempt(s); providers tried {:?} \
+                     ({} of {} listed); last error: {}",
+                    inv.method(),
+                    base.url().service_key(),
+                    tried_addresses,
+                    tried_addresses.len(),
+                    listed.providers().len(),
+                    last
+                ),
+                base.context(inv),
+            ))
+        })
     }
 }

@@ -11,11 +11,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use zkdubbo_common::{Invocation, Invoker, NoProviderReason, Response, RpcError, keys};
-use zkdubbo_directory::Directory;
+use zkdubbo_common::{Invocation, InvokeFuture, NoProviderReason, RpcError, keys};
 
-use crate::cluster::Cluster;
-use crate::strategy::cluster_invoker;
+use crate::invoker::Strategy;
 use crate::support::ClusterBase;
 
 /// `forks`: how many providers a forking call uses.
@@ -27,93 +25,76 @@ pub const DEFAULT_FORKS: i64 = 2;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ForkingCluster;
 
-impl Cluster for ForkingCluster {
-    fn name(&self) -> &'static str {
-        "forking"
-    }
+impl Strategy for ForkingCluster {
+    const NAME: &'static str = "forking";
 
-    fn join(&self, directory: Arc<dyn Directory>) -> Arc<dyn Invoker> {
-        Arc::new(ForkingClusterInvoker {
-            base: ClusterBase::new("forking", directory),
+    fn call<'a>(&'a self, base: &'a Arc<ClusterBase>, inv: &'a Invocation) -> InvokeFuture<'a> {
+        Box::pin(async move {
+            let listed = base.list(inv)?;
+            let method = inv.method();
+            let forks: i64 = base.method_param(&listed, method, FORKS_KEY, DEFAULT_FORKS);
+            let timeout_ms: u64 = base.method_param(&listed, method, keys::TIMEOUT, keys::DEFAULT_TIMEOUT_MS);
+            let len = listed.providers().len();
+            let chosen: Vec<usize> = match usize::try_from(forks) {
+                Ok(n) if n > 0 && n < len => {
+                    let lb = base.load_balance(&listed, inv);
+                    let mut chosen = Vec::with_capacity(n);
+                    let mut tried: Vec<Arc<str>> = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        if let Some(i) = base.select(&*lb, inv, &listed, &tried)
+                            && !chosen.contains(&i)
+                        {
+                            tried.push(listed.providers()[i].identity().into());
+                            chosen.push(i);
+                        }
+                    }
+                    chosen
+                }
+                _ => (0..len).collect(),
+            };
+            let addresses: Vec<String> = chosen.iter().map(|&i| listed.providers()[i].url().address()).collect();
+            let mut calls: FuturesUnordered<_> = chosen.iter().map(|&i| base.call(&listed, i, inv)).collect();
+            let deadline = tokio::time::sleep(Duration::from_millis(timeout_ms));
+            tokio::pin!(deadline);
+            let mut last: Option<RpcError> = None;
+            let mut failed = 0usize;
+            loop {
+                tokio::select! {
+                    next = calls.next() => match next {
+                        Some(Ok(response)) => return Ok(response),
+                        Some(Err(e)) => {
+                            failed += 1;
+                            last = Some(e);
+                        }
+                        None => break,
+                    },
+                    () = &mut deadline => {
+                        return Err(RpcError::timeout(
+                            format!(
+                                "no forked call of method {method} succeeded within {timeout_ms} ms ({failed} of {} failed); \
+                                 providers {addresses:?}",
+                                addresses.len()
+                            ),
+                            base.context(inv),
+                        ));
+                    }
+                }
+            }
+            let last = last.unwrap_or_else(|| {
+                RpcError::no_provider(
+                    NoProviderReason::NoneSelectable {
+                        listed: listed.providers().len(),
+                    },
+                    base.context(inv),
+                )
+            });
+            Err(last.clone().restated(
+                format!(
+                    "all {} forked call(s) of method {method} failed; providers {addresses:?}; last error: {last}",
+                    addresses.len()
+                ),
+                base.context(inv),
+            ))
         })
-    }
-}
-
-/// The invoker of [`ForkingCluster`].
-pub struct ForkingClusterInvoker {
-    base: ClusterBase,
-}
-
-cluster_invoker!(ForkingClusterInvoker);
-
-impl ForkingClusterInvoker {
-    async fn call(&self, inv: &Invocation) -> Result<Response, RpcError> {
-        let listed = self.base.list(inv)?;
-        let method = inv.method();
-        let forks: i64 = self.base.method_param(&listed, method, FORKS_KEY, DEFAULT_FORKS);
-        let timeout_ms: u64 = self
-            .base
-            .method_param(&listed, method, keys::TIMEOUT, keys::DEFAULT_TIMEOUT_MS);
-        let len = listed.providers().len();
-        let chosen: Vec<usize> = match usize::try_from(forks) {
-            Ok(n) if n > 0 && n < len => {
-                let lb = self.base.load_balance(&listed, inv);
-                let mut chosen = Vec::with_capacity(n);
-                let mut tried: Vec<Arc<str>> = Vec::with_capacity(n);
-                for _ in 0..n {
-                    if let Some(i) = self.base.select(&*lb, inv, &listed, &tried)
-                        && !chosen.contains(&i)
-                    {
-                        tried.push(listed.providers()[i].identity().into());
-                        chosen.push(i);
-                    }
-                }
-                chosen
-            }
-            _ => (0..len).collect(),
-        };
-        let addresses: Vec<String> = chosen.iter().map(|&i| listed.providers()[i].url().address()).collect();
-        let mut calls: FuturesUnordered<_> = chosen.iter().map(|&i| self.base.call(&listed, i, inv)).collect();
-        let deadline = tokio::time::sleep(Duration::from_millis(timeout_ms));
-        tokio::pin!(deadline);
-        let mut last: Option<RpcError> = None;
-        let mut failed = 0usize;
-        loop {
-            tokio::select! {
-                next = calls.next() => match next {
-                    Some(Ok(response)) => return Ok(response),
-                    Some(Err(e)) => {
-                        failed += 1;
-                        last = Some(e);
-                    }
-                    None => break,
-                },
-                () = &mut deadline => {
-                    return Err(RpcError::timeout(
-                        format!(
-                            "no forked call of method {method} succeeded within {timeout_ms} ms ({failed} of {} failed); \
-                             providers {addresses:?}",
-                            addresses.len()
-                        ),
-                        self.base.context(inv),
-                    ));
-                }
-            }
-        }
-        let last = last.unwrap_or_else(|| {
-            RpcError::no_provider(
-                NoProviderReason::NoneSelectable {
-                    listed: listed.providers().len(),
-                },
-                self.base.context(inv),
-            )
-        });
-        Err(last.clone().restated(
-            format!(
-                "all {} forked call(s) of method {method} failed; providers {addresses:?}; last error: {last}",
-                addresses.len()
-            ),
-            self.base.context(inv),
-        ))
     }
 }

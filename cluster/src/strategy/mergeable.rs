@@ -12,12 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
-use zkdubbo_common::{Invocation, Invoker, NoProviderReason, Response, RpcError, keys};
-use zkdubbo_directory::Directory;
+use zkdubbo_common::{Invocation, InvokeFuture, NoProviderReason, Response, RpcError, keys};
 
-use crate::cluster::Cluster;
+use crate::invoker::Strategy;
 use crate::merger::{Mergers, PayloadMerger};
-use crate::strategy::cluster_invoker;
 use crate::support::ClusterBase;
 
 /// `merger`: the method-level name of the merger.
@@ -38,115 +36,96 @@ impl Default for MergeableCluster {
     }
 }
 
-impl Cluster for MergeableCluster {
-    fn name(&self) -> &'static str {
-        "mergeable"
-    }
+impl Strategy for MergeableCluster {
+    const NAME: &'static str = "mergeable";
 
-    fn join(&self, directory: Arc<dyn Directory>) -> Arc<dyn Invoker> {
-        Arc::new(MergeableClusterInvoker {
-            base: ClusterBase::new("mergeable", directory),
-            mergers: Arc::clone(&self.mergers),
-        })
-    }
-}
-
-/// The invoker of [`MergeableCluster`].
-pub struct MergeableClusterInvoker {
-    base: ClusterBase,
-    mergers: Arc<Mergers>,
-}
-
-cluster_invoker!(MergeableClusterInvoker);
-
-impl MergeableClusterInvoker {
-    async fn call(&self, inv: &Invocation) -> Result<Response, RpcError> {
-        let listed = self.base.list(inv)?;
-        let method = inv.method();
-        let merger = self
-            .base
-            .url()
-            .method_param(method, MERGER_KEY)
-            .map(str::trim)
-            .filter(|m| !m.is_empty() && !m.eq_ignore_ascii_case("false"));
-        let Some(merger_name) = merger else {
-            let index = listed
-                .providers()
-                .iter()
-                .position(|m| m.invoker().is_available())
-                .unwrap_or(0);
-            return self.base.call(&listed, index, inv).await;
-        };
-        let merger: Arc<dyn PayloadMerger> = self.mergers.get(merger_name).ok_or_else(|| {
-            RpcError::business(
-                format!(
-                    "unknown merger {merger_name:?} for method {method} (known: {})",
-                    self.mergers.names().join(", ")
-                ),
-                self.base.context(inv),
-            )
-        })?;
-        let timeout_ms: u64 = self
-            .base
-            .url()
-            .method_param_as(method, keys::TIMEOUT, keys::DEFAULT_TIMEOUT_MS);
-        let timeout = Duration::from_millis(timeout_ms);
-        let calls = (0..listed.providers().len()).map(|i| {
-            let listed = &listed;
-            async move {
-                match tokio::time::timeout(timeout, self.base.call(listed, i, inv)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(RpcError::timeout(
-                        format!("no answer within {timeout_ms} ms"),
-                        format!("member {}", listed.providers()[i].url()),
-                    )),
-                }
-            }
-        });
-        let results = join_all(calls).await;
-        let mut answers: Vec<Response> = Vec::with_capacity(results.len());
-        let mut last = None;
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(a) => answers.push(a),
-                Err(e) => {
-                    tracing::error!(
-                        member = %listed.providers()[i].url(),
-                        method,
-                        error = %e,
-                        "mergeable: a member failed; merging the others"
-                    );
-                    last = Some(e);
-                }
-            }
-        }
-        match answers.len() {
-            0 => {
-                let last =
-                    last.unwrap_or_else(|| RpcError::no_provider(NoProviderReason::NoMember, self.base.context(inv)));
-                Err(last.clone().restated(
+    fn call<'a>(&'a self, base: &'a Arc<ClusterBase>, inv: &'a Invocation) -> InvokeFuture<'a> {
+        Box::pin(async move {
+            let listed = base.list(inv)?;
+            let method = inv.method();
+            let merger = base
+                .url()
+                .method_param(method, MERGER_KEY)
+                .map(str::trim)
+                .filter(|m| !m.is_empty() && !m.eq_ignore_ascii_case("false"));
+            let Some(merger_name) = merger else {
+                let index = listed
+                    .providers()
+                    .iter()
+                    .position(|m| m.invoker().is_available())
+                    .unwrap_or(0);
+                return base.call(&listed, index, inv).await;
+            };
+            let merger: Arc<dyn PayloadMerger> = self.mergers.get(merger_name).ok_or_else(|| {
+                RpcError::business(
                     format!(
-                        "every one of the {} member(s) failed; last error: {last}",
-                        listed.providers().len()
+                        "unknown merger {merger_name:?} for method {method} (known: {})",
+                        self.mergers.names().join(", ")
                     ),
-                    self.base.context(inv),
-                ))
-            }
-            1 => Ok(answers.pop().unwrap_or_default()),
-            _ => {
-                let payloads: Vec<_> = answers.iter().map(|a| a.payload.clone()).collect();
-                let payload = merger.merge(&payloads).map_err(|e| {
-                    RpcError::business(
-                        format!("merger {merger_name:?} could not merge {} answers: {e}", payloads.len()),
-                        self.base.context(inv),
-                    )
-                })?;
-                let mut attachments = std::collections::BTreeMap::new();
-                for a in answers {
-                    attachments.extend(a.attachments);
+                    base.context(inv),
+                )
+            })?;
+            let timeout_ms: u64 = base
+                .url()
+                .method_param_as(method, keys::TIMEOUT, keys::DEFAULT_TIMEOUT_MS);
+            let timeout = Duration::from_millis(timeout_ms);
+            let calls = (0..listed.providers().len()).map(|i| {
+                let listed = &listed;
+                async move {
+                    match tokio::time::timeout(timeout, base.call(listed, i, inv)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(RpcError::timeout(
+                            format!("no answer within {timeout_ms} ms"),
+                            format!("member {}", listed.providers()[i].url()),
+                        )),
+                    }
                 }
-                Ok(Response { payload, attachments })
+            });
+            let results = join_all(calls).await;
+            let mut answers: Vec<Response> = Vec::with_capacity(results.len());
+            let mut last = None;
+            for (i, r) in results.into_iter().enumerate() {
+                match r {
+                    Ok(a) => answers.push(a),
+                    Err(e) => {
+                        tracing::error!(
+                            member = %listed.providers()[i].url(),
+                            method,
+                            error = %e,
+                            "mergeable: a member failed; merging the others"
+                        );
+                        last = Some(e);
+                    }
+                }
             }
-        }
+            match answers.len() {
+                0 => {
+                    let last =
+                        last.unwrap_or_else(|| RpcError::no_provider(NoProviderReason::NoMember, base.context(inv)));
+                    Err(last.clone().restated(
+                        format!(
+                            "every one of the {} member(s) failed; last error: {last}",
+                            listed.providers().len()
+                        ),
+                        base.context(inv),
+                    ))
+                }
+                1 => Ok(answers.pop().unwrap_or_default()),
+                _ => {
+                    let payloads: Vec<_> = answers.iter().map(|a| a.payload.clone()).collect();
+                    let payload = merger.merge(&payloads).map_err(|e| {
+                        RpcError::business(
+                            format!("merger {merger_name:?} could not merge {} answers: {e}", payloads.len()),
+                            base.context(inv),
+                        )
+                    })?;
+                    let mut attachments = std::collections::BTreeMap::new();
+                    for a in answers {
+                        attachments.extend(a.attachments);
+                    }
+                    Ok(Response { payload, attachments })
+                }
+            }
+        })
     }
 }

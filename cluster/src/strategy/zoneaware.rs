@@ -10,11 +10,9 @@
 use std::sync::Arc;
 
 use zkdubbo_common::invoker::InvokeFuture;
-use zkdubbo_common::{Invocation, Invoker, NoProviderReason, Response, RpcError, Url, keys};
-use zkdubbo_directory::Directory;
+use zkdubbo_common::{Invocation, Invoker, NoProviderReason, RpcError, Url, keys};
 
-use crate::cluster::Cluster;
-use crate::strategy::cluster_invoker;
+use crate::invoker::Strategy;
 use crate::support::ClusterBase;
 
 /// Registry URL param: this registry is preferred.
@@ -118,76 +116,61 @@ impl Invoker for RegistryInvoker {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ZoneAwareCluster;
 
-impl Cluster for ZoneAwareCluster {
-    fn name(&self) -> &'static str {
-        "zone-aware"
-    }
+impl Strategy for ZoneAwareCluster {
+    const NAME: &'static str = "zone-aware";
 
-    fn join(&self, directory: Arc<dyn Directory>) -> Arc<dyn Invoker> {
-        Arc::new(ZoneAwareClusterInvoker {
-            base: ClusterBase::new("zone-aware", directory),
-        })
-    }
-}
-
-/// The invoker of [`ZoneAwareCluster`].
-pub struct ZoneAwareClusterInvoker {
-    base: ClusterBase,
-}
-
-cluster_invoker!(ZoneAwareClusterInvoker);
-
-impl ZoneAwareClusterInvoker {
-    async fn call(&self, inv: &Invocation) -> Result<Response, RpcError> {
-        let listed = self.base.list(inv)?;
-        let members = listed.providers();
-        let available = |i: usize| members[i].invoker().is_available();
-        if let Some(i) =
-            (0..members.len()).find(|&i| available(i) && members[i].url().param_bool(MEMBER_PREFERRED_KEY, false))
-        {
-            return self.base.call(&listed, i, inv).await;
-        }
-        let zone = inv
-            .attachment(REGISTRY_ZONE)
-            .or_else(|| self.base.url().param(REGISTRY_ZONE))
-            .filter(|z| !z.is_empty());
-        if let Some(zone) = zone {
+    fn call<'a>(&'a self, base: &'a Arc<ClusterBase>, inv: &'a Invocation) -> InvokeFuture<'a> {
+        Box::pin(async move {
+            let listed = base.list(inv)?;
+            let members = listed.providers();
+            let available = |i: usize| members[i].invoker().is_available();
             if let Some(i) =
-                (0..members.len()).find(|&i| available(i) && members[i].url().param(MEMBER_ZONE_KEY) == Some(zone))
+                (0..members.len()).find(|&i| available(i) && members[i].url().param_bool(MEMBER_PREFERRED_KEY, false))
             {
-                return self.base.call(&listed, i, inv).await;
+                return base.call(&listed, i, inv).await;
             }
-            let force = inv
-                .attachment(REGISTRY_ZONE_FORCE)
-                .or_else(|| self.base.url().param(REGISTRY_ZONE_FORCE))
-                .is_some_and(|f| f.eq_ignore_ascii_case("true"));
-            if force {
-                return Err(RpcError::no_provider(
-                    NoProviderReason::NoneInZone {
-                        zone: zone.to_owned(),
-                        registries: members
-                            .iter()
-                            .map(|m| {
-                                format!(
-                                    "{} (zone {})",
-                                    m.url().param_or(MEMBER_REGISTRY_KEY, "?"),
-                                    m.url().param_or(MEMBER_ZONE_KEY, "-")
-                                )
-                            })
-                            .collect(),
-                    },
-                    self.base.context(inv),
-                ));
+            let zone = inv
+                .attachment(REGISTRY_ZONE)
+                .or_else(|| base.url().param(REGISTRY_ZONE))
+                .filter(|z| !z.is_empty());
+            if let Some(zone) = zone {
+                if let Some(i) =
+                    (0..members.len()).find(|&i| available(i) && members[i].url().param(MEMBER_ZONE_KEY) == Some(zone))
+                {
+                    return base.call(&listed, i, inv).await;
+                }
+                let force = inv
+                    .attachment(REGISTRY_ZONE_FORCE)
+                    .or_else(|| base.url().param(REGISTRY_ZONE_FORCE))
+                    .is_some_and(|f| f.eq_ignore_ascii_case("true"));
+                if force {
+                    return Err(RpcError::no_provider(
+                        NoProviderReason::NoneInZone {
+                            zone: zone.to_owned(),
+                            registries: members
+                                .iter()
+                                .map(|m| {
+                                    format!(
+                                        "{} (zone {})",
+                                        m.url().param_or(MEMBER_REGISTRY_KEY, "?"),
+                                        m.url().param_or(MEMBER_ZONE_KEY, "-")
+                                    )
+                                })
+                                .collect(),
+                        },
+                        base.context(inv),
+                    ));
+                }
             }
-        }
-        let lb = self.base.load_balance(&listed, inv);
-        if let Some(i) = lb
-            .select(listed.prepared(), inv)
-            .filter(|&i| i < members.len() && available(i))
-        {
-            return self.base.call(&listed, i, inv).await;
-        }
-        let i = (0..members.len()).find(|&i| available(i)).unwrap_or(0);
-        self.base.call(&listed, i, inv).await
+            let lb = base.load_balance(&listed, inv);
+            if let Some(i) = lb
+                .select(listed.prepared(), inv)
+                .filter(|&i| i < members.len() && available(i))
+            {
+                return base.call(&listed, i, inv).await;
+            }
+            let i = (0..members.len()).find(|&i| available(i)).unwrap_or(0);
+            base.call(&listed, i, inv).await
+        })
     }
 }

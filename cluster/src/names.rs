@@ -1,34 +1,17 @@
-//! The [`Cluster`] capability and the strategies by name.
+//! The cluster strategies by name, as the `cluster` parameter names them.
 
-use std::fmt;
 use std::sync::Arc;
 
-use zkdubbo_common::{Invoker, Url, keys};
-use zkdubbo_directory::Directory;
+use zkdubbo_common::{Url, keys};
 
+use crate::join::Cluster;
 use crate::strategy::{
     AvailableCluster, BroadcastCluster, FailbackCluster, FailfastCluster, FailoverCluster, FailsafeCluster,
     ForkingCluster, MergeableCluster, ZoneAwareCluster,
 };
 
-/// A cluster strategy: wraps a [`Directory`] into one [`Invoker`] that lists providers,
-/// balances, and handles failures its way (ARCHITECTURE: Cluster).
-///
-/// ```
-/// let failover = zkdubbo_cluster::cluster_by_name("failover").unwrap();
-/// assert_eq!(failover.name(), "failover");
-/// assert!(zkdubbo_cluster::cluster_by_name("nope").is_err());
-/// ```
-pub trait Cluster: Send + Sync + fmt::Debug {
-    /// The strategy's name (`failover`, `failfast`, ...).
-    fn name(&self) -> &'static str;
-
-    /// The cluster invoker over `directory`. Destroying it destroys the directory.
-    fn join(&self, directory: Arc<dyn Directory>) -> Arc<dyn Invoker>;
-}
-
-/// The names [`cluster_by_name`] knows.
-pub const CLUSTER_NAMES: [&str; 9] = [
+/// The names [`by_name`] knows.
+pub const NAMES: [&str; 9] = [
     "failover",
     "failfast",
     "failsafe",
@@ -40,7 +23,7 @@ pub const CLUSTER_NAMES: [&str; 9] = [
     "zone-aware",
 ];
 
-/// A `cluster` name that is not one of [`CLUSTER_NAMES`].
+/// A `cluster` name that is not one of [`NAMES`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "unknown cluster {name:?} (known: failover, failfast, failsafe, failback, forking, broadcast, available, mergeable, zone-aware)"
@@ -54,8 +37,8 @@ pub struct UnknownCluster {
 /// and `zone-aware` are the same).
 ///
 /// # Errors
-/// [`UnknownCluster`] for a name not in [`CLUSTER_NAMES`].
-pub fn cluster_by_name(name: &str) -> Result<Arc<dyn Cluster>, UnknownCluster> {
+/// [`UnknownCluster`] for a name not in [`NAMES`].
+pub fn by_name(name: &str) -> Result<Arc<dyn Cluster>, UnknownCluster> {
     let trimmed = name.trim();
     let lower = trimmed.to_ascii_lowercase();
     let cluster: Arc<dyn Cluster> = match lower.as_str() {
@@ -81,7 +64,7 @@ pub fn cluster_by_name(name: &str) -> Result<Arc<dyn Cluster>, UnknownCluster> {
 /// reference, not per method.
 ///
 /// # Errors
-/// [`UnknownCluster`] for a name not in [`CLUSTER_NAMES`].
-pub fn cluster_for(url: &Url) -> Result<Arc<dyn Cluster>, UnknownCluster> {
-    cluster_by_name(url.param_or(keys::CLUSTER, keys::DEFAULT_CLUSTER))
+/// [`UnknownCluster`] for a name not in [`NAMES`].
+pub fn for_url(url: &Url) -> Result<Arc<dyn Cluster>, UnknownCluster> {
+    by_name(url.param_or(keys::CLUSTER, keys::DEFAULT_CLUSTER))
 }

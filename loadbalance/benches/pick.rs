@@ -14,7 +14,7 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use zkdubbo_common::stats::{CallGuard, CallStats};
 use zkdubbo_common::{Invocation, Url};
-use zkdubbo_loadbalance::reference::{self, ConsistentHash, RoundRobin};
+use zkdubbo_loadbalance::dubbo_port::{self, ConsistentHash, RoundRobin};
 use zkdubbo_loadbalance::{
     ConsistentHashLoadBalance, FastRng, LeastActiveLoadBalance, LoadBalance, P2cLoadBalance, PreparedSet,
     RandomLoadBalance, RoundRobinLoadBalance, ShortestResponseLoadBalance, wall_clock_ms,
@@ -99,14 +99,14 @@ fn bench_strategy(c: &mut Criterion, name: &str) {
                     k = (k + 1) & 1023;
                     let inv = &f.invocations[k];
                     black_box(match name {
-                        "random" => reference::random(&f.urls, inv, &mut rng),
+                        "random" => dubbo_port::random(&f.urls, inv, &mut rng),
                         "roundrobin" => rr.select(&f.urls, &f.identities, inv),
-                        "leastactive" => reference::least_active(&f.urls, &f.identities, &f.stats, inv, &mut rng),
+                        "leastactive" => dubbo_port::least_active(&f.urls, &f.identities, &f.stats, inv, &mut rng),
                         "consistenthash" => ch.select(&f.urls, inv),
                         "shortestresponse" => {
-                            reference::shortest_response(&f.urls, &f.identities, &f.stats, inv, &mut rng)
+                            dubbo_port::shortest_response(&f.urls, &f.identities, &f.stats, inv, &mut rng)
                         }
-                        _ => reference::p2c(&f.urls, &f.identities, &f.stats, inv, &mut rng),
+                        _ => dubbo_port::p2c(&f.urls, &f.identities, &f.stats, inv, &mut rng),
                     })
                 })
             });

@@ -72,7 +72,7 @@ impl HashSpec {
     /// # use zkdubbo_common::Invocation;
     /// # use zkdubbo_loadbalance::HashSpec;
     /// let inv = Invocation::new("get").with_argument("a").with_argument("b");
-    /// assert_eq!(HashSpec::default().hash(&inv), zkdubbo_loadbalance::ketama::hash_str("a"));
+    /// assert_eq!(HashSpec::default().hash(&inv), zkdubbo_loadbalance::hash_str("a"));
     /// ```
     #[inline]
     pub fn hash(&self, inv: &Invocation) -> u32 {

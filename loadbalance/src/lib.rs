@@ -14,6 +14,8 @@
 //! - [`LoadBalance`]: dyn-compatible; `select(&SetView, &Invocation) -> Option<usize>`
 //!   returns an index into the set (`PreparedSet::select` returns the provider). Choose one
 //!   by name with [`by_name`] / [`for_method`] and keep it as `Arc<dyn LoadBalance>`.
+//! - Feature `test-util`: `dubbo_port`, Dubbo's per-call algorithms ported as they are, the
+//!   baseline of the benchmarks and the oracle of the conformance tests.
 //! - Randomness comes from [`FastRng`], a per-thread generator; `select_with_rng` takes any
 //!   [`rand::Rng`] (seeded in tests).
 //! - In-flight counts and latencies come from
@@ -45,33 +47,34 @@
 
 mod alias;
 mod balance;
-pub mod consistenthash;
-pub mod ketama;
+mod consistenthash;
+#[cfg(feature = "test-util")]
+pub mod dubbo_port;
+mod ketama;
 mod least;
-pub mod leastactive;
-pub mod p2c;
-pub mod prepared;
-pub mod provider;
-pub mod random;
-pub mod reference;
-pub mod registry;
-pub mod rng;
-pub mod roundrobin;
-pub mod shortestresponse;
-pub mod table;
-pub mod weight;
+mod leastactive;
+mod names;
+mod p2c;
+mod prepared;
+mod provider;
+mod random;
+mod rng;
+mod roundrobin;
+mod shortestresponse;
+mod table;
+mod weight;
 
 pub use balance::LoadBalance;
 pub use consistenthash::ConsistentHashLoadBalance;
-pub use ketama::{HashSpec, KetamaRing};
+pub use ketama::{DEFAULT_HASH_NODES, HASH_ARGUMENTS, HASH_NODES, HashSpec, KetamaRing, address_points, hash_str};
 pub use leastactive::LeastActiveLoadBalance;
+pub use names::{NAMES, UnknownLoadBalance, by_name, for_method};
 pub use p2c::P2cLoadBalance;
-pub use prepared::{HotView, PreparedSet, SetView};
+pub use prepared::{HotView, PreparedSet, SetView, WARMUP_REFRESH_MS};
 pub use provider::Provider;
 pub use random::RandomLoadBalance;
-pub use registry::{NAMES, UnknownLoadBalance, by_name, for_method};
-pub use rng::FastRng;
-pub use roundrobin::RoundRobinLoadBalance;
+pub use rng::{FastRng, SeededRng};
+pub use roundrobin::{RECYCLE_PERIOD_MS, RoundRobinLoadBalance};
 pub use shortestresponse::ShortestResponseLoadBalance;
 pub use table::WeightTable;
 pub use weight::{MethodWeights, WeightSpec};

@@ -382,7 +382,7 @@ impl std::fmt::Debug for SetView {
 
 /// The `loadbalance` strategy name configured for `method` on `url` (method-level first),
 /// default `random`.
-pub fn strategy_name<'a>(url: &'a Url, method: &str) -> &'a str {
+pub(crate) fn strategy_name<'a>(url: &'a Url, method: &str) -> &'a str {
     url.method_param(method, keys::LOADBALANCE)
         .unwrap_or(keys::DEFAULT_LOADBALANCE)
 }

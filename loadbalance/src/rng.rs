@@ -71,7 +71,7 @@ impl TryRng for FastRng {
 ///
 /// ```
 /// use rand::RngExt;
-/// use zkdubbo_loadbalance::rng::SeededRng;
+/// use zkdubbo_loadbalance::SeededRng;
 /// let (mut a, mut b) = (SeededRng::new(7), SeededRng::new(7));
 /// assert_eq!(a.random_range(0..1000u32), b.random_range(0..1000u32));
 /// ```

@@ -46,7 +46,7 @@ use crate::table::WeightTable;
 pub const RECYCLE_PERIOD_MS: u64 = 60_000;
 
 /// The longest period (in picks) that is recorded and replayed; longer ones use the scan.
-pub const MAX_CYCLE: usize = 1 << 20;
+pub(crate) const MAX_CYCLE: usize = 1 << 20;
 
 static LB_IDS: AtomicU64 = AtomicU64::new(1);
 

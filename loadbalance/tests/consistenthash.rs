@@ -5,9 +5,9 @@ mod support;
 
 use support::set;
 use zkdubbo_common::{Invocation, Url};
-use zkdubbo_loadbalance::ketama::{address_points, hash_str};
-use zkdubbo_loadbalance::reference::ConsistentHash as DubboConsistentHash;
+use zkdubbo_loadbalance::dubbo_port::ConsistentHash as DubboConsistentHash;
 use zkdubbo_loadbalance::{ConsistentHashLoadBalance, LoadBalance, PreparedSet};
+use zkdubbo_loadbalance::{address_points, hash_str};
 
 fn five() -> Vec<Url> {
     (1..=5)

@@ -6,7 +6,7 @@ mod support;
 use proptest::prelude::*;
 use support::{identities, set, urls};
 use zkdubbo_common::{Invocation, Url};
-use zkdubbo_loadbalance::reference::RoundRobin as DubboRoundRobin;
+use zkdubbo_loadbalance::dubbo_port::RoundRobin as DubboRoundRobin;
 use zkdubbo_loadbalance::{LoadBalance, PreparedSet, RoundRobinLoadBalance};
 
 fn picks(lb: &RoundRobinLoadBalance, set: &PreparedSet<Url>, n: usize) -> String {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use support::{rng, set_with_stats, urls};
 use zkdubbo_common::Invocation;
 use zkdubbo_common::stats::CallStats;
-use zkdubbo_loadbalance::p2c::P2cLoadBalance;
+use zkdubbo_loadbalance::P2cLoadBalance;
 use zkdubbo_loadbalance::{LeastActiveLoadBalance, LoadBalance, ShortestResponseLoadBalance};
 
 fn four() -> Vec<zkdubbo_common::Url> {

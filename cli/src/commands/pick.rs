@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use zkdubbo_common::stats::CallStats;
 use zkdubbo_common::{Invocation, Url};
-use zkdubbo_loadbalance::rng::SeededRng;
+use zkdubbo_loadbalance::SeededRng;
 use zkdubbo_loadbalance::{PreparedSet, by_name, wall_clock_ms};
 
 /// Arguments of `zkdubbo pick`.

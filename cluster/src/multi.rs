@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use zkdubbo_common::{Invocation, Invoker, Url, keys};
-use zkdubbo_directory::snapshot::Route;
+use zkdubbo_directory::Route;
 use zkdubbo_directory::{Directory, Listed, Member, NoProviderError, RegistryDirectory, StaticDirectory};
 
 use crate::join::Cluster;

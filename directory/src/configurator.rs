@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use zkdubbo_common::Url;
-//! use zkdubbo_directory::configurator::{Configurators};
+//! use zkdubbo_directory::Configurators;
 //! let rules: Vec<Url> = vec!["override://10.0.0.5:20880/com.foo.Bar?weight=200".parse().unwrap()];
 //! let (configurators, warnings) = Configurators::parse(&rules);
 //! assert!(warnings.is_empty());
@@ -25,13 +25,13 @@ use zkdubbo_common::{Url, keys, list_contains};
 use crate::error::RuleError;
 
 /// `priority`: the order of rules with the same host (and of routers).
-pub const PRIORITY_KEY: &str = "priority";
+pub(crate) const PRIORITY_KEY: &str = "priority";
 /// `providerAddresses`: the provider addresses a rule is limited to (comma list).
-pub const PROVIDER_ADDRESSES_KEY: &str = "providerAddresses";
+pub(crate) const PROVIDER_ADDRESSES_KEY: &str = "providerAddresses";
 
 /// Parameters of a rule that are conditions, never applied to the target (ARCHITECTURE: Configurators), besides
 /// every `~key`.
-pub const CONDITION_KEYS: [&str; 12] = [
+pub(crate) const CONDITION_KEYS: [&str; 12] = [
     keys::CATEGORY,
     keys::CHECK,
     keys::DYNAMIC,

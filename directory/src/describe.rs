@@ -5,8 +5,9 @@ use std::time::UNIX_EPOCH;
 
 use zkdubbo_common::Invocation;
 
+use crate::route::MethodRoute;
 use crate::router::{Router, RouterScope};
-use crate::snapshot::{Counts, Exclusion, MethodRoute, Snapshot};
+use crate::snapshot::{Counts, Exclusion, Snapshot};
 
 /// What a consumer sees: providers after configurators and routers, the rules in force, the
 /// per-method lists, version and time of the last change.

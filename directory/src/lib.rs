@@ -42,21 +42,52 @@
 
 #![forbid(unsafe_code)]
 
-pub mod configurator;
-pub mod describe;
-pub mod directory;
-pub mod error;
-pub mod inert;
-pub mod merge;
+mod configurator;
+mod describe;
+mod error;
+mod group_view;
+#[cfg(feature = "inert")]
+mod inert;
+mod member;
+mod merge;
+mod refresh;
+mod registry_directory;
+mod route;
 pub mod router;
-pub mod snapshot;
-pub mod static_dir;
+mod snapshot;
+mod static_dir;
+mod url_cache;
 
 pub use configurator::{Configurator, Configurators};
 pub use describe::Description;
-pub use directory::{Directory, DirectoryBuilder, GroupDirectory, RegistryDirectory};
 pub use error::{DirectoryError, NoProviderError, NoProviderReason, RuleError, ServiceInfo};
+pub use group_view::GroupView;
+#[cfg(feature = "inert")]
 pub use inert::{InertInvoker, InertInvokerFactory};
+pub use member::Member;
+pub use merge::merge_url;
+pub use registry_directory::{DirectoryBuilder, RegistryDirectory, subscription_url};
+pub use route::{Listed, Members, MethodRoute, Route};
 pub use router::{ConditionParseError, ConditionRouter, ConditionSyntax, RouterChain};
-pub use snapshot::{Listed, Member, Snapshot};
+pub use snapshot::{Counts, Exclusion, Snapshot};
 pub use static_dir::StaticDirectory;
+
+use zkdubbo_common::{Invocation, Url};
+
+/// Where a consumer's calls find their providers.
+pub trait Directory: Send + Sync {
+    /// The routed providers for `inv` (never empty on success).
+    ///
+    /// # Errors
+    /// [`NoProviderError`] naming the service, group, version, registry and the reason.
+    fn list(&self, inv: &Invocation) -> Result<Listed, NoProviderError>;
+
+    /// Whether some provider can take calls.
+    fn is_available(&self) -> bool;
+
+    /// The consumer URL this directory serves.
+    fn consumer_url(&self) -> &Url;
+
+    /// Stop following changes and release every invoker.
+    fn destroy(&self);
+}

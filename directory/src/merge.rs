@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use zkdubbo_common::{Params, Url};
-//! use zkdubbo_directory::merge::merge_url;
+//! use zkdubbo_directory::merge_url;
 //! let provider: Url = "dubbo://10.0.0.5:20880/com.foo.Bar?application=bar&timeout=500&threads=200".parse().unwrap();
 //! let consumer: Url = "consumer://10.0.0.1/com.foo.Bar?application=shop&timeout=3000".parse().unwrap();
 //! let merged = merge_url(&provider, consumer.params());
@@ -23,7 +23,7 @@ use zkdubbo_common::params::java_cmp;
 use zkdubbo_common::{Params, Url, keys};
 
 /// Provider execution keys that make no sense on the consumer side and are dropped.
-pub const PROVIDER_ONLY_KEYS: [&str; 7] = [
+pub(crate) const PROVIDER_ONLY_KEYS: [&str; 7] = [
     "threadname",
     "threadpool",
     "corethreads",
@@ -34,16 +34,16 @@ pub const PROVIDER_ONLY_KEYS: [&str; 7] = [
 ];
 
 /// Keys whose provider value is kept when the provider has one.
-pub const PROVIDER_PREFERRED_KEYS: [&str; 3] = [keys::GROUP, keys::VERSION, "generic"];
+pub(crate) const PROVIDER_PREFERRED_KEYS: [&str; 3] = [keys::GROUP, keys::VERSION, "generic"];
 
 /// Keys that are always the provider's (the consumer's value is never copied).
-pub const PROVIDER_FIXED_KEYS: [&str; 5] = ["release", "dubbo", keys::METHODS, keys::TIMESTAMP, keys::TAG];
+pub(crate) const PROVIDER_FIXED_KEYS: [&str; 5] = ["release", "dubbo", keys::METHODS, keys::TIMESTAMP, keys::TAG];
 
 /// Consumer keys that describe the subscription, not the call, and are not copied.
-pub const SUBSCRIPTION_KEYS: [&str; 1] = [keys::CATEGORY];
+pub(crate) const SUBSCRIPTION_KEYS: [&str; 1] = [keys::CATEGORY];
 
 /// `remote.application`: the provider's application, added to the merged URL.
-pub const REMOTE_APPLICATION_KEY: &str = "remote.application";
+pub(crate) const REMOTE_APPLICATION_KEY: &str = "remote.application";
 
 /// The provider URL with the consumer's parameters merged in (ARCHITECTURE: Directory).
 ///

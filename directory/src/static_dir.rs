@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use zkdubbo_common::{Invocation, Invoker, Url, keys};
 
-use crate::directory::Directory;
+use crate::Directory;
 use crate::error::{NoProviderError, NoProviderReason, ServiceInfo};
-use crate::snapshot::{Listed, Member, Route};
+use crate::member::Member;
+use crate::route::{Listed, Route};
 
 /// A directory over a fixed list of invokers; available when any member is. Every call
 /// gets every member, with one load-balancing set prepared for method `*`.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use zkdubbo_common::Invocation;
-use zkdubbo_directory::snapshot::Exclusion;
+use zkdubbo_directory::Exclusion;
 use zkdubbo_directory::{Directory, NoProviderReason, RegistryDirectory, StaticDirectory};
 use zkdubbo_registry::{Category, MemoryRegistry, Registry};
 
@@ -171,20 +171,6 @@ fn empty_marker_per_category() {
     dir.notify(&note(Category::Providers, &[], 2));
     assert_eq!(dir.list(&get()).unwrap_err().reason, NoProviderReason::NoneRegistered);
     assert!(!dir.is_available());
-}
-
-#[test]
-fn empty_protection_keeps_the_last_list() {
-    let factory = Arc::new(CountingFactory::default());
-    let dir = RegistryDirectory::builder(url("consumer://10.0.0.1/com.foo.Bar"), factory)
-        .empty_protection(true)
-        .build()
-        .unwrap();
-    dir.notify(&note(Category::Providers, &[provider("10.0.0.5", "")], 1));
-    dir.notify(&note(Category::Providers, &[], 2));
-    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.5"]);
-    dir.notify(&note(Category::Providers, &[provider("10.0.0.6", "")], 3));
-    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.6"]);
 }
 
 #[test]
@@ -526,6 +512,68 @@ fn describe_is_serializable() {
     assert!(d.to_text().contains("10.0.0.5:20880"));
     let only = d.only_method("put");
     assert_eq!(only.methods.len(), 1);
+}
+
+/// Empty protection is the registry's (its subscription sink drops an empty provider list
+/// that would replace a non-empty one); the directory sees only what is delivered.
+#[tokio::test]
+async fn empty_protection_keeps_the_last_list() {
+    let registry = Arc::new(MemoryRegistry::new());
+    registry.set_empty_protection(true);
+    let factory = Arc::new(CountingFactory::default());
+    let dir = RegistryDirectory::builder(url("consumer://10.0.0.1/com.foo.Bar"), factory)
+        .subscribe(registry.clone() as Arc<dyn Registry>)
+        .await
+        .unwrap();
+    let mut changes = dir.changes();
+    let five = provider("10.0.0.5", "");
+    registry.register(&five).await.unwrap();
+    until(&dir, &mut changes, |d| d.list(&get()).is_ok()).await;
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.5"]);
+
+    registry.unregister(&five).await.unwrap();
+    // Sentinel: a configurator delivered after the empty list; once it shows, the empty list
+    // has been dealt with.
+    registry
+        .register(&url(
+            "override://10.0.0.5:20880/com.foo.Bar?category=configurators&weight=7&dynamic=false",
+        ))
+        .await
+        .unwrap();
+    until(&dir, &mut changes, |d| {
+        d.snapshot()
+            .providers()
+            .iter()
+            .any(|m| m.url().param("weight") == Some("7"))
+    })
+    .await;
+    assert_eq!(
+        hosts(&dir.list(&get()).unwrap()),
+        ["10.0.0.5"],
+        "the empty list was not applied"
+    );
+
+    registry.register(&provider("10.0.0.6", "")).await.unwrap();
+    until(&dir, &mut changes, |d| {
+        hosts(&d.list(&get()).unwrap_or_else(|_| panic!("no provider"))) == ["10.0.0.6"]
+    })
+    .await;
+}
+
+/// Wait (at most 2 s) for `check` to hold, waking on every published snapshot.
+async fn until(
+    dir: &RegistryDirectory,
+    changes: &mut tokio::sync::watch::Receiver<u64>,
+    check: impl Fn(&RegistryDirectory) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while !check(dir) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached within 2 s"
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(100), changes.changed()).await;
+    }
 }
 
 #[tokio::test]

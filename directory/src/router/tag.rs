@@ -19,7 +19,7 @@
 
 use zkdubbo_common::{Invocation, Url, keys};
 
-use crate::snapshot::FastMap;
+use rustc_hash::FxHashMap as FastMap;
 
 /// Priority the tag router runs at among condition routers (Dubbo's `TagRouter` priority).
 pub const TAG_ROUTER_PRIORITY: i64 = 100;

@@ -40,19 +40,22 @@
 
 #![forbid(unsafe_code)]
 
-pub mod client;
+mod client;
 pub mod codec;
 #[cfg(feature = "samples")]
 pub mod greeter;
-pub mod server;
+mod server;
 mod timeout;
 
 pub use client::{
-    PROTOCOL, TripleConfig, TripleInvoker, TripleInvokerFactory, code_name, decode_reply, invoke_message,
-    message_invocation,
+    DEFAULT_TIMEOUT_MS, PROTOCOL, TripleConfig, TripleInvoker, TripleInvokerFactory, code_name, decode_reply,
+    invoke_message, message_invocation,
 };
 /// The protobuf runtime the messages are built with (re-exported for [`prost::Message`]).
 pub use prost;
-pub use server::{Handler, HandlerFuture, Methods, ServerHandle, TripleServer, TripleServerBuilder};
+pub use server::{
+    DEFAULT_CONTENT_TYPE, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SHUTDOWN_GRACE, Handler, HandlerFuture, Methods,
+    ServerHandle, TripleServer, TripleServerBuilder,
+};
 /// gRPC status codes and metadata as tonic defines them.
 pub use tonic::{Code, Status, metadata::MetadataMap};

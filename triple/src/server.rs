@@ -190,7 +190,7 @@ impl Handler for Methods {
     }
 }
 
-/// Configures and binds a [`TripleServer`]; see the [module docs](self).
+/// Configures and binds a [`TripleServer`]; see the [crate docs](crate).
 pub struct TripleServerBuilder {
     services: HashMap<String, Arc<dyn Handler>>,
     content_type: String,

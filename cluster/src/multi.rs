@@ -20,7 +20,7 @@ use crate::strategy::RegistryInvoker;
 /// use zkdubbo_cluster::{by_name, join_registries};
 /// use zkdubbo_common::{Invoker, Url};
 /// # use zkdubbo_common::{Invocation, Response};
-/// # use zkdubbo_common::invoker::InvokeFuture;
+/// # use zkdubbo_common::InvokeFuture;
 /// # struct Fixed(Url);
 /// # impl Invoker for Fixed {
 /// #     fn url(&self) -> &Url { &self.0 }

@@ -12,28 +12,28 @@
 
 #![forbid(unsafe_code)]
 
-pub mod clock;
+mod clock;
 pub mod encoding;
-pub mod error;
+mod error;
 pub mod host;
-pub mod invocation;
-pub mod invoker;
+mod invocation;
+mod invoker;
 pub mod keys;
-pub mod matching;
-pub mod no_provider;
-pub mod params;
-pub mod rpc_error;
-pub mod stats;
+mod matching;
+mod no_provider;
+mod params;
+mod rpc_error;
+mod stats;
 pub mod sync;
-pub mod url;
+mod url;
 
-pub use clock::wall_clock_ms;
+pub use clock::{monotonic_ms, wall_clock_ms};
 pub use error::UrlError;
 pub use invocation::Invocation;
 pub use invoker::{InvokeFuture, Invoker, InvokerFactory, Response};
 pub use matching::{is_match, is_match_category, is_match_glob, is_match_glob_with, list_contains};
 pub use no_provider::NoProviderReason;
-pub use params::Params;
+pub use params::{Params, java_cmp};
 pub use rpc_error::{RemoteStatus, RpcError, RpcErrorKind};
-pub use stats::{CallGuard, CallStats, MethodStats};
+pub use stats::{CallGuard, CallStats, DEFAULT_WINDOW, HotStats, MethodStats, WINDOW_BUCKETS};
 pub use url::{Url, service_key};

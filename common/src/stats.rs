@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use zkdubbo_common::stats::CallStats;
+//! use zkdubbo_common::CallStats;
 //!
 //! let stats = CallStats::new();
 //! let guard = stats.begin("dubbo://10.0.0.5:20880/com.foo.Bar", "get");
@@ -38,6 +38,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
+
+use crate::clock::monotonic_ms;
 
 /// Default length of the sliding latency window.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
@@ -94,14 +96,6 @@ fn new_chunk(len: usize) -> &'static [HotStats] {
 struct Slab {
     chunk: &'static [HotStats],
     next: usize,
-}
-
-/// Milliseconds since the first use of this module in the process: a monotonic clock shared
-/// by every [`MethodStats`].
-pub fn monotonic_ms() -> u64 {
-    static BASE: OnceLock<Instant> = OnceLock::new();
-    let base = *BASE.get_or_init(Instant::now);
-    u64::try_from(base.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The statistics of one provider, by method.

@@ -19,7 +19,7 @@
 
 use std::cmp::Ordering;
 
-use zkdubbo_common::params::java_cmp;
+use zkdubbo_common::java_cmp;
 use zkdubbo_common::{Params, Url, keys};
 
 /// Provider execution keys that make no sense on the consumer side and are dropped.

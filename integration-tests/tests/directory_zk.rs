@@ -8,7 +8,7 @@ use zkdubbo_common::{Invocation, Url, encoding::encode};
 use zkdubbo_directory::{Directory, InertInvokerFactory, Member, NoProviderReason, RegistryDirectory};
 use zkdubbo_integration_tests::harness::{shared_server, unique_path};
 use zkdubbo_registry::Registry;
-use zkdubbo_registry::zookeeper::ZookeeperRegistry;
+use zkdubbo_registry::ZookeeperRegistry;
 
 const IFACE: &str = "com.foo.DirectoryService";
 

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use zkdubbo_common::Url;
 use zkdubbo_integration_tests::harness::{ZkEnsemble, ZkServer, four_letter_word, shared_server, unique_path};
+use zkdubbo_registry::ZookeeperRegistry;
 use zkdubbo_registry::cache::{format_properties, read_file};
-use zkdubbo_registry::zookeeper::ZookeeperRegistry;
 use zkdubbo_registry::{Category, Notification, Registry, Source, Subscription};
 
 /// Environment variable that turns [`cache_writer_child`] into a writer process.

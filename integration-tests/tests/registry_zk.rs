@@ -10,8 +10,8 @@ use zkdubbo_common::Url;
 use zkdubbo_integration_tests::harness::{
     PartitionMode, TcpProxy, ZkServer, shared_server, unique_path, zk_addr_from_env,
 };
-use zkdubbo_registry::zookeeper::{PendingOperation, ZookeeperRegistry};
 use zkdubbo_registry::{Category, Registration, Registry, RegistryError};
+use zkdubbo_registry::{PendingOperation, ZookeeperRegistry};
 use zookeeper_client::{Acls, Client, CreateMode};
 
 /// The example node name of ARCHITECTURE: ZooKeeper layout, exactly as Java Dubbo writes it.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use zkdubbo_common::Url;
 use zkdubbo_integration_tests::harness::{ZkEnsemble, four_letter_word, unique_path};
-use zkdubbo_registry::zookeeper::ZookeeperRegistry;
+use zkdubbo_registry::ZookeeperRegistry;
 use zkdubbo_registry::{Category, Registry};
 use zookeeper_client::Client;
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use zkdubbo_common::stats::{CallGuard, CallStats};
+use zkdubbo_common::{CallGuard, CallStats};
 use zkdubbo_common::{Invocation, Url};
 use zkdubbo_loadbalance::dubbo_port::{self, ConsistentHash, RoundRobin};
 use zkdubbo_loadbalance::{

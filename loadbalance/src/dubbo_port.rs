@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use dashmap::DashMap;
 use md5::{Digest, Md5};
 use rand::{Rng, RngExt};
-use zkdubbo_common::stats::CallStats;
+use zkdubbo_common::CallStats;
 use zkdubbo_common::{Invocation, Url};
 
 use crate::ketama::HashSpec;

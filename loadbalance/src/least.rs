@@ -3,7 +3,7 @@
 
 use rand::{Rng, RngExt};
 
-use zkdubbo_common::stats::HotStats;
+use zkdubbo_common::HotStats;
 
 use crate::prepared::{HotView, SetView};
 use crate::table::WeightTable;

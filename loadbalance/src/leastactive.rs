@@ -1,8 +1,8 @@
 //! `leastactive`: fewest calls in flight.
 
 use rand::Rng;
+use zkdubbo_common::HotStats;
 use zkdubbo_common::Invocation;
-use zkdubbo_common::stats::HotStats;
 
 use crate::balance::impl_load_balance;
 use crate::least::pick_least_hot;

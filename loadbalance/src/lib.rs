@@ -19,7 +19,7 @@
 //! - Randomness comes from [`FastRng`], a per-thread generator; `select_with_rng` takes any
 //!   [`rand::Rng`] (seeded in tests).
 //! - In-flight counts and latencies come from
-//!   [`zkdubbo_common::stats::CallStats`] (the global registry unless the set was prepared
+//!   [`zkdubbo_common::CallStats`] (the global registry unless the set was prepared
 //!   with another one).
 //!
 //! | name | pick | cost per pick |

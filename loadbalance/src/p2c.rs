@@ -2,7 +2,7 @@
 
 use rand::{Rng, RngExt};
 use zkdubbo_common::Invocation;
-use zkdubbo_common::stats::MethodStats;
+use zkdubbo_common::MethodStats;
 
 use crate::balance::impl_load_balance;
 use crate::prepared::SetView;

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use zkdubbo_common::stats::{CallStats, HotStats, MethodStats};
+use zkdubbo_common::{CallStats, HotStats, MethodStats};
 use zkdubbo_common::{Invocation, Url, keys, wall_clock_ms};
 
 use crate::balance::LoadBalance;

@@ -35,7 +35,7 @@ use arc_swap::ArcSwapOption;
 use dashmap::DashMap;
 use rand::Rng;
 use zkdubbo_common::Invocation;
-use zkdubbo_common::stats::monotonic_ms;
+use zkdubbo_common::monotonic_ms;
 
 use crate::balance::impl_load_balance;
 use crate::prepared::SetView;

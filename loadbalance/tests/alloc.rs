@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use support::urls;
-use zkdubbo_common::stats::CallStats;
+use zkdubbo_common::CallStats;
 use zkdubbo_common::{Invocation, Url};
 use zkdubbo_loadbalance::{NAMES, PreparedSet, by_name, wall_clock_ms};
 

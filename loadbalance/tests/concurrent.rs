@@ -53,7 +53,7 @@ fn picks_while_sets_are_swapped() {
                         k += 1;
                         let inv = Invocation::new("m").with_argument(format!("key{k}"));
                         let guard = (name == "leastactive")
-                            .then(|| zkdubbo_common::stats::CallStats::global().begin(&set.identities()[0], "m"));
+                            .then(|| zkdubbo_common::CallStats::global().begin(&set.identities()[0], "m"));
                         let p = set.select(&*lb, &inv).expect("sets are never empty");
                         assert!(set.providers().iter().any(|u| std::ptr::eq(u, p)), "thread {t}");
                         assert!(all.contains(&p.address()));

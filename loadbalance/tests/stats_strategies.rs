@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::{rng, set_with_stats, urls};
+use zkdubbo_common::CallStats;
 use zkdubbo_common::Invocation;
-use zkdubbo_common::stats::CallStats;
 use zkdubbo_loadbalance::P2cLoadBalance;
 use zkdubbo_loadbalance::{LeastActiveLoadBalance, LoadBalance, ShortestResponseLoadBalance};
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::{rng, urls};
-use zkdubbo_common::stats::CallStats;
+use zkdubbo_common::CallStats;
 use zkdubbo_common::{Invocation, Url};
 use zkdubbo_loadbalance::{LoadBalance, PreparedSet, by_name, wall_clock_ms};
 

@@ -7,19 +7,71 @@
 #![forbid(unsafe_code)]
 
 pub mod cache;
-pub mod error;
-pub mod guard;
-pub mod memory;
-pub mod notification;
-pub mod registry;
-pub mod zookeeper;
+mod error;
+mod memory;
+mod notification;
+mod registration;
+mod zookeeper;
 
 pub use error::RegistryError;
-pub use guard::Registration;
 pub use memory::MemoryRegistry;
 pub use notification::{
-    Category, ListVersion, Notification, SinkOptions, Source, Subscription, SubscriptionSink, subscription_channel,
-    subscription_channel_with,
+    Category, ListVersion, Notification, SinkOptions, Source, Subscription, SubscriptionSink, empty_url, matching_list,
+    subscription_channel, subscription_channel_with,
 };
-pub use registry::Registry;
-pub use zookeeper::{ZookeeperRegistry, registry_address};
+pub use registration::Registration;
+pub use zookeeper::{
+    DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS,
+    DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY, EMPTY_PROTECTION_KEY, Layout, NodePath, PendingOperation,
+    ZOOKEEPER_PROTOCOL, ZookeeperConfig, ZookeeperRegistry, registry_address,
+};
+
+use async_trait::async_trait;
+use zkdubbo_common::Url;
+
+/// A place where services register and are discovered (ZooKeeper, or memory in tests).
+///
+/// URLs are filed by interface and category (their `category` param, default `providers`).
+/// A subscription delivers the full list of each subscribed category whenever it changes
+/// (ARCHITECTURE: Notifications); see [`Subscription`].
+///
+/// ```
+/// # async fn demo() -> Result<(), zkdubbo_registry::RegistryError> {
+/// use zkdubbo_registry::{MemoryRegistry, Registry};
+/// let registry = MemoryRegistry::new();
+/// let provider = "dubbo://10.0.0.5:20880/com.foo.Bar?side=provider".parse()?;
+/// registry.register(&provider).await?;
+/// let mut sub = registry.subscribe(&"consumer://10.0.0.1/com.foo.Bar?category=providers".parse()?).await?;
+/// let n = sub.next().await.unwrap();
+/// assert_eq!(n.urls[0], provider);
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
+#[async_trait]
+pub trait Registry: Send + Sync + 'static {
+    /// The registry's own URL (`zookeeper://...`), for messages.
+    fn url(&self) -> &Url;
+
+    /// Register `url` (a provider, a consumer's own `consumer://` URL, or a rule with
+    /// `dynamic=false`). Registering the same URL twice is not an error.
+    async fn register(&self, url: &Url) -> Result<(), RegistryError>;
+
+    /// Remove a registration made with the identical URL. Removing an absent one is not an
+    /// error.
+    async fn unregister(&self, url: &Url) -> Result<(), RegistryError>;
+
+    /// Subscribe `consumer` (interface or `*`, group, version, and optionally a `category`
+    /// list; default providers, configurators and routers). The first list of each category
+    /// follows as soon as it is read. Dropping the returned handle unsubscribes.
+    async fn subscribe(&self, consumer: &Url) -> Result<Subscription, RegistryError>;
+
+    /// Read once what `consumer` would be notified of now (without `empty://` markers).
+    async fn lookup(&self, consumer: &Url) -> Result<Vec<Url>, RegistryError>;
+
+    /// Whether the registry is usable right now (for ZooKeeper: a live session).
+    fn is_available(&self) -> bool;
+
+    /// Remove this process's registrations, end every subscription and release the
+    /// connection. Further calls fail with [`RegistryError::Shutdown`].
+    async fn shutdown(&self);
+}

@@ -6,12 +6,12 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use zkdubbo_common::{Url, keys};
 
+use crate::Registry;
 use crate::error::RegistryError;
 use crate::notification::{
     Category, ListVersion, Notification, SinkOptions, Source, Subscription, SubscriptionSink, matching_list,
     subscription_channel_with,
 };
-use crate::registry::Registry;
 
 /// A [`Registry`] kept in memory, with the same notification semantics as ZooKeeper's (full
 /// lists per category, `empty://` markers, versions). Tests can also replace a category's list

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use zkdubbo_common::stats::CallStats;
+use zkdubbo_common::CallStats;
 use zkdubbo_common::{Invocation, Url};
 use zkdubbo_loadbalance::SeededRng;
 use zkdubbo_loadbalance::{PreparedSet, by_name, wall_clock_ms};

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use zkdubbo_common::invoker::InvokeFuture;
+use zkdubbo_common::InvokeFuture;
 use zkdubbo_common::{Invocation, Invoker, NoProviderReason, RpcError, Url, keys};
 
 use crate::invoker::Strategy;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use zkdubbo_common::invoker::InvokeFuture;
+use zkdubbo_common::InvokeFuture;
 use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url};
 use zkdubbo_directory::RegistryDirectory;
 use zkdubbo_registry::{Category, ListVersion, Notification, Source};

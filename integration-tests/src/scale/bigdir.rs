@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+use zkdubbo_registry::Category;
 use zkdubbo_registry::Registry;
-use zkdubbo_registry::notification::Category;
 
 use super::{
     Env, Percentiles, Sizes, connect, dir_addresses, directory, populate, provider_url, raw_client, wait_providers,

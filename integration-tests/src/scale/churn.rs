@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use futures::StreamExt;
+use zkdubbo_registry::Category;
 use zkdubbo_registry::Registry;
-use zkdubbo_registry::notification::Category;
 
 use super::child::{ChildProc, TIME_PARAM, field, parse_result};
 use super::{Env, Sizes, connect, provider_url, raw_client, unix_micros, zk_addresses};

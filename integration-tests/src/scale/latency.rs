@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use tokio::sync::mpsc;
+use zkdubbo_registry::Category;
 use zkdubbo_registry::Registry;
-use zkdubbo_registry::notification::Category;
 use zookeeper_client::{Acls, CreateMode};
 
 use super::{Env, Percentiles, Sizes, connect, dir_addresses, directory, provider_url, raw_client, zk_addresses};

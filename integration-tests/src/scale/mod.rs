@@ -27,7 +27,7 @@ use anyhow::{Context, Result, bail};
 use zkdubbo_common::Url;
 use zkdubbo_directory::{InertInvokerFactory, RegistryDirectory};
 use zkdubbo_registry::Registry;
-use zkdubbo_registry::zookeeper::ZookeeperRegistry;
+use zkdubbo_registry::ZookeeperRegistry;
 use zookeeper_client::{Acls, Client, CreateMode};
 
 /// The `jute.maxbuffer` of the benchmark's main server: room for a provider list of 10,000

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use futures::StreamExt;
+use zkdubbo_registry::Category;
 use zkdubbo_registry::Registry;
-use zkdubbo_registry::notification::Category;
 use zookeeper_client::{Acls, CreateMode};
 
 use super::{Env, Sizes, connect, provider_url, raw_client};

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
+use zkdubbo_common::CallStats;
 use zkdubbo_common::Url;
-use zkdubbo_common::stats::CallStats;
 use zkdubbo_loadbalance::{PreparedSet, wall_clock_ms};
 
 /// Provider URLs `dubbo://<host>:20880/com.foo.Bar?weight=<w>` with extra params.

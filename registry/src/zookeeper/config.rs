@@ -31,7 +31,7 @@ pub const DUBBO_EMPTY_PROTECTION_KEY: &str = "enable-empty-protection";
 /// Everything [`ZookeeperRegistry`](super::ZookeeperRegistry) takes from its registry URL.
 ///
 /// ```
-/// use zkdubbo_registry::zookeeper::ZookeeperConfig;
+/// use zkdubbo_registry::ZookeeperConfig;
 /// let cfg: ZookeeperConfig =
 ///     "zookeeper://127.0.0.1:2181?backup=127.0.0.1:2182,127.0.0.1:2183&group=dubbo&session=60000&timeout=5000"
 ///         .parse()

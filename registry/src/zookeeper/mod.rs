@@ -39,12 +39,12 @@ pub use self::paths::{Layout, NodePath};
 pub use self::retry::PendingOperation;
 use self::state::{Inner, Live, Own, OwnEntry, lock, timed};
 use self::watcher::{WatchSet, decode_children};
+use crate::Registry;
 use crate::cache::CacheFile;
 use crate::error::RegistryError;
 use crate::notification::{
     Category, SinkOptions, Subscription, SubscriptionSink, matching_list, subscription_channel_with,
 };
-use crate::registry::Registry;
 
 /// How long cache file changes settle before they are written.
 const CACHE_DEBOUNCE: Duration = Duration::from_millis(200);
@@ -74,7 +74,7 @@ const CACHE_DEBOUNCE: Duration = Duration::from_millis(200);
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), zkdubbo_registry::RegistryError> {
-/// use zkdubbo_registry::{Registry, zookeeper::ZookeeperRegistry};
+/// use zkdubbo_registry::{Registry, ZookeeperRegistry};
 /// let registry = ZookeeperRegistry::connect_str("zookeeper://127.0.0.1:2181?session=10000").await?;
 /// registry.register(&"dubbo://10.0.0.5:20880/com.foo.Bar?side=provider".parse()?).await?;
 /// let mut sub = registry.subscribe(&"consumer://10.0.0.1/com.foo.Bar".parse()?).await?;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use zkdubbo_common::{Url, keys};
 
+use crate::Registry;
 use crate::error::RegistryError;
-use crate::registry::Registry;
 
 /// A live registration. [`Registration::close`] unregisters and reports the outcome;
 /// dropping the guard unregisters in the background (on the current tokio runtime).

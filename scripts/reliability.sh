@@ -18,12 +18,12 @@ logs=target/reliability
 mkdir -p "$logs"
 bash scripts/zk.sh install >/dev/null
 
-# The fault suite: scenarios 1–4 and 6 (and a corrupt file) in registry_zk, 5 in
+# The fault suite: scenarios 1–4 and 6 (and a corrupt file) in registry_zk_{recovery,cache}, 5 in
 # registry_zk_ensemble, 4 and 7 in fault_injection, and the CLI's cache file.
 suite() {
     local status=0
     cargo test -q --no-fail-fast -p zkdubbo-integration-tests \
-        --test registry_zk --test registry_zk_ensemble --test fault_injection \
+        --test registry_zk --test registry_zk_recovery --test registry_zk_cache --test registry_zk_ensemble --test fault_injection \
         -- --nocapture --test-threads=1 || status=1
     cargo test -q -p zkdubbo-cli --test cache -- --nocapture --test-threads=1 || status=1
     return "$status"
@@ -31,7 +31,7 @@ suite() {
 
 # Build first, so that compile time is not part of any run.
 cargo test -q -p zkdubbo-integration-tests --no-run \
-    --test registry_zk --test registry_zk_ensemble --test fault_injection >/dev/null 2>&1
+    --test registry_zk --test registry_zk_recovery --test registry_zk_cache --test registry_zk_ensemble --test fault_injection >/dev/null 2>&1
 cargo test -q -p zkdubbo-cli --test cache --no-run >/dev/null 2>&1
 
 rm -f "$logs/figures.tmp"

@@ -1,11 +1,11 @@
 //! Readers calling `list` while the directory refreshes: no panic, no torn state.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use common::*;
+use support::*;
 use zkdubbo_common::Invocation;
 use zkdubbo_directory::Directory;
 use zkdubbo_loadbalance::by_name;

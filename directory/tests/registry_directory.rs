@@ -1,13 +1,13 @@
 //! RegistryDirectory behaviour, one case per rule, fed with notifications by hand or through
 //! the in-memory registry.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::*;
+use support::*;
 use zkdubbo_common::Invocation;
 use zkdubbo_directory::Exclusion;
 use zkdubbo_directory::{Directory, NoProviderReason, RegistryDirectory, StaticDirectory};

@@ -1,13 +1,13 @@
 //! `list` and `with_route` allocate nothing on the call path (refresh-time routing and tag
 //! groups), checked with a counting global allocator.
 
-mod common;
+mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
-use common::*;
+use support::*;
 use zkdubbo_common::Invocation;
 use zkdubbo_directory::Directory;
 use zkdubbo_registry::Category;

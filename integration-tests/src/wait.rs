@@ -33,6 +33,32 @@ pub async fn wait_for(
     .await
 }
 
+/// Every notification up to and including the first one `is_sentinel` accepts (within `d`).
+///
+/// How a test shows that something did *not* happen: it makes a second change after the one
+/// under test (the sentinel), waits for it, and checks what arrived before it, instead of
+/// sleeping and hoping the unwanted notification would have come by then.
+pub async fn until_sentinel(
+    sub: &mut Subscription,
+    d: Duration,
+    is_sentinel: impl Fn(&Notification) -> bool,
+) -> Vec<Notification> {
+    within("the sentinel notification", d, async {
+        let mut seen = Vec::new();
+        loop {
+            let Some(n) = sub.next().await else {
+                panic!("subscription closed while waiting for the sentinel; got {seen:?}");
+            };
+            let done = is_sentinel(&n);
+            seen.push(n);
+            if done {
+                return seen;
+            }
+        }
+    })
+    .await
+}
+
 /// The `host:port` of every URL in `n` (none for an `empty://` marker), sorted.
 pub fn hosts(n: &Notification) -> Vec<String> {
     let mut h: Vec<String> = n.non_empty_urls().iter().map(|u| u.address()).collect();

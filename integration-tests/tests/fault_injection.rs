@@ -43,7 +43,7 @@ fn url(s: &str) -> Url {
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
-use zkdubbo_integration_tests::wait::{hosts, wait_for, within};
+use zkdubbo_integration_tests::wait::{hosts, until_sentinel, wait_for, within};
 
 /// Wait until the cache file holds `want` URLs under `key`.
 async fn wait_cached(file: &Path, key: &str, want: usize) {
@@ -111,19 +111,24 @@ async fn a_cold_start_with_zookeeper_down_serves_the_cache_then_live_lists() {
     let served = subscribed.elapsed();
     assert_eq!(n.source, Source::Cache);
     assert_eq!(n.non_empty_urls(), std::slice::from_ref(&a));
-    // Nothing else while ZooKeeper stays down.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    while let Some(n) = sub.try_next() {
+    server.restart().unwrap();
+    let restarted = Instant::now();
+    // Nothing else while ZooKeeper stayed down: up to the first live list (the sentinel),
+    // only the cached lists of the other categories.
+    let seen = until_sentinel(&mut sub, Duration::from_secs(10), |n| n.source == Source::Live).await;
+    for n in &seen[..seen.len() - 1] {
         assert_eq!(n.source, Source::Cache, "{n:?}");
         assert!(n.category != Category::Providers, "{n:?}");
     }
-
-    server.restart().unwrap();
-    let restarted = Instant::now();
-    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(10), |n| {
-        n.source == Source::Live && n.urls.len() == 2
-    })
-    .await;
+    let n = match seen.last() {
+        Some(n) if n.category == Category::Providers && n.urls.len() == 2 => n.clone(),
+        _ => {
+            wait_for(&mut sub, Category::Providers, Duration::from_secs(10), |n| {
+                n.source == Source::Live && n.urls.len() == 2
+            })
+            .await
+        }
+    };
     let live = restarted.elapsed();
     assert_eq!(hosts(&n), ["10.0.0.5:20880", "10.0.0.6:20880"]);
     assert!(n.version.is_some());
@@ -524,8 +529,9 @@ async fn served_from(file: &Path) -> Vec<Notification> {
     let reg = ZookeeperRegistry::connect_str(&format!("zookeeper://127.0.0.1:1?timeout=300&file={}", file.display()))
         .await
         .unwrap();
+    // Without a session, subscribe serves the cache file before it returns: what it served is
+    // in the subscription's queue now, and nothing else can come (no server to read from).
     let mut sub = reg.subscribe(&url("consumer://10.0.0.1/com.foo.Svc")).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let mut served = Vec::new();
     while let Some(n) = sub.try_next() {
         served.push(n);

@@ -54,8 +54,12 @@ fn picks_while_sets_are_swapped() {
                         let inv = Invocation::new("m").with_argument(format!("key{k}"));
                         let guard = (name == "leastactive")
                             .then(|| zkdubbo_common::CallStats::global().begin(&set.identities()[0], "m"));
-                        let p = set.select(&*lb, &inv).expect("sets are never empty");
-                        assert!(set.providers().iter().any(|u| std::ptr::eq(u, p)), "thread {t}");
+                        // The raw index: a pick computed from another set's tables (a stale
+                        // weight table, ring or round-robin state after a swap) would fall
+                        // outside this set's providers.
+                        let i = lb.select(&set, &inv).expect("sets are never empty");
+                        assert!(i < set.len(), "thread {t}: {name} picked {i} of {}", set.len());
+                        let p = &set.providers()[i];
                         assert!(all.contains(&p.address()));
                         if let Some(g) = guard {
                             g.end(true);

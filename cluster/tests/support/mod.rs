@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use zkdubbo_cluster::by_name;
 use zkdubbo_common::InvokeFuture;
 use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url};
 use zkdubbo_directory::RegistryDirectory;
@@ -237,4 +238,9 @@ pub(crate) fn set_providers(dir: &RegistryDirectory, service: &str, urls: Vec<Ur
 
 pub(crate) fn say_hello() -> Invocation {
     Invocation::new("sayHello").with_argument("world")
+}
+
+/// `name` strategy over `dir`.
+pub(crate) fn join(name: &str, dir: Arc<RegistryDirectory>) -> Arc<dyn Invoker> {
+    by_name(name).unwrap().join(dir)
 }

@@ -2,6 +2,7 @@
 # Throwaway ZooKeeper servers for tests and demos (Debian's zookeeper 3.8 package + Java).
 #
 #   scripts/zk.sh install                      install zookeeper + a JRE if missing (apt)
+#   scripts/zk.sh installed                    exit 0 when zookeeper and java are installed
 #   scripts/zk.sh start DIR PORT [TICK_MS]     standalone server on 127.0.0.1:PORT, state in DIR
 #   scripts/zk.sh ensemble DIR BASE [TICK_MS]  3 nodes in DIR/1..3 on ports BASE..BASE+2
 #   scripts/zk.sh restart DIR [--no-wait]      start again with the zoo.cfg already in DIR
@@ -448,6 +449,7 @@ main() {
     shift
     case "$cmd" in
     install) cmd_install "$@" ;;
+    installed) [[ -f "$JAVA_DIR/zookeeper.jar" ]] && command -v java >/dev/null 2>&1 ;;
     start) cmd_start "$@" ;;
     ensemble) cmd_ensemble "$@" ;;
     restart) cmd_restart "$@" ;;

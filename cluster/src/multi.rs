@@ -2,8 +2,9 @@
 //! groups of a multi-group reference joined under `mergeable` (ARCHITECTURE: Directory, Cluster).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
+use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Invocation, Invoker, Url, keys};
 use zkdubbo_directory::Route;
 use zkdubbo_directory::{Directory, Listed, Member, NoProviderError, RegistryDirectory, StaticDirectory};
@@ -64,10 +65,6 @@ struct GroupsState {
     invokers: HashMap<String, Arc<Member>>,
     groups: Vec<String>,
     route: Option<Arc<Route>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl GroupsDirectory {

@@ -48,6 +48,16 @@ pub const TAG: &str = "dubbo.tag";
 pub const FORCE_TAG: &str = "dubbo.force.tag";
 /// `anyhost`.
 pub const ANYHOST: &str = "anyhost";
+/// `dubbo`: the Dubbo protocol version the process speaks (`2.0.2`).
+pub const DUBBO_VERSION: &str = "dubbo";
+/// `release`: the framework release that wrote the URL.
+pub const RELEASE: &str = "release";
+/// `generic`: whether the service is called generically.
+pub const GENERIC: &str = "generic";
+/// `deprecated`: whether the service is deprecated.
+pub const DEPRECATED: &str = "deprecated";
+/// The Dubbo protocol version zkdubbo speaks, sent as [`DUBBO_VERSION`].
+pub const DUBBO_PROTOCOL_VERSION: &str = "2.0.2";
 /// `pid`.
 pub const PID: &str = "pid";
 /// `service`: the interface name as some third-party clients write it.

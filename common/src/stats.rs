@@ -32,9 +32,10 @@
 //! assert_eq!(handle.window_average(), Some(Duration::from_millis(3)));
 //! ```
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -175,7 +176,7 @@ impl CallStats {
 
     /// Reserve `count` adjacent slots for `method`.
     fn reserve(&self, method: &str, count: usize) -> (&'static [HotStats], usize) {
-        let mut slabs = self.slabs.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slabs = lock(&self.slabs);
         let slab = slabs.entry(method.into()).or_insert_with(|| Slab {
             chunk: new_chunk(MIN_CHUNK.max(count)),
             next: 0,

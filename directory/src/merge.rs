@@ -34,10 +34,16 @@ pub(crate) const PROVIDER_ONLY_KEYS: [&str; 7] = [
 ];
 
 /// Keys whose provider value is kept when the provider has one.
-pub(crate) const PROVIDER_PREFERRED_KEYS: [&str; 3] = [keys::GROUP, keys::VERSION, "generic"];
+pub(crate) const PROVIDER_PREFERRED_KEYS: [&str; 3] = [keys::GROUP, keys::VERSION, keys::GENERIC];
 
 /// Keys that are always the provider's (the consumer's value is never copied).
-pub(crate) const PROVIDER_FIXED_KEYS: [&str; 5] = ["release", "dubbo", keys::METHODS, keys::TIMESTAMP, keys::TAG];
+pub(crate) const PROVIDER_FIXED_KEYS: [&str; 5] = [
+    keys::RELEASE,
+    keys::DUBBO_VERSION,
+    keys::METHODS,
+    keys::TIMESTAMP,
+    keys::TAG,
+];
 
 /// Consumer keys that describe the subscription, not the call, and are not copied.
 pub(crate) const SUBSCRIPTION_KEYS: [&str; 1] = [keys::CATEGORY];

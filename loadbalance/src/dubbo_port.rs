@@ -7,12 +7,13 @@
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use dashmap::DashMap;
 use md5::{Digest, Md5};
 use rand::{Rng, RngExt};
 use zkdubbo_common::CallStats;
+use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Invocation, Url};
 
 use crate::ketama::HashSpec;
@@ -251,7 +252,7 @@ impl ConsistentHash {
         }
         let identity_hash = h.finish();
         let selector = {
-            let mut selectors = self.selectors.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut selectors = lock(&self.selectors);
             match selectors.get(&key) {
                 Some(s) if s.identity_hash == identity_hash => Arc::clone(s),
                 _ => {

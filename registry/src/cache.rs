@@ -20,6 +20,7 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::{Notify, watch};
 use zkdubbo_common::Url;
+use zkdubbo_common::sync::lock;
 
 /// The first comment line, as Java Dubbo writes it.
 const HEADER: &str = "#Dubbo Registry Cache";
@@ -249,7 +250,7 @@ impl CacheFile {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     /// The file's path.

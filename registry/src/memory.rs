@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Url, keys};
 
 use crate::Registry;
@@ -68,7 +69,7 @@ impl MemoryRegistry {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     fn filed_under(url: &Url) -> Result<(String, Category), RegistryError> {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
+use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Url, keys};
 
 /// A registry category: the node below `<root>/<interface>/`.
@@ -217,7 +218,7 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, Pending> {
         // A panic while holding this lock cannot leave `Pending` half-updated in a way that
         // matters (each update is a single insert), so recover from poisoning.
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.pending)
     }
 }
 

@@ -174,13 +174,13 @@ impl ServiceBuilder {
         let mut url = Url::new(&self.protocol, &host, Some(port), interface).with_params([
             (keys::ANYHOST, "false".to_owned()),
             (keys::APPLICATION, "zkdubbo-provider".to_owned()),
-            ("deprecated", "false".to_owned()),
-            ("dubbo", "2.0.2".to_owned()),
+            (keys::DEPRECATED, "false".to_owned()),
+            (keys::DUBBO_VERSION, keys::DUBBO_PROTOCOL_VERSION.to_owned()),
             (keys::DYNAMIC, "true".to_owned()),
-            ("generic", "false".to_owned()),
+            (keys::GENERIC, "false".to_owned()),
             (keys::INTERFACE, interface.to_owned()),
             (keys::PID, std::process::id().to_string()),
-            ("release", RELEASE.to_owned()),
+            (keys::RELEASE, RELEASE.to_owned()),
             (keys::SIDE, keys::PROVIDER_SIDE.to_owned()),
             (keys::TIMESTAMP, wall_clock_ms().to_string()),
         ]);

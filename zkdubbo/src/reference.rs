@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use zkdubbo_cluster::{Cluster, GroupsDirectory, MergeableCluster, SERVED_BY, by_name, join_registries};
 use zkdubbo_common::host::local_ip;
+use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url, keys, wall_clock_ms};
 use zkdubbo_directory::{Directory, DirectoryError, RegistryDirectory};
 use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry, registry_address};
@@ -193,8 +194,8 @@ impl ReferenceBuilder {
             (keys::SIDE, keys::CONSUMER_SIDE.to_owned()),
             (keys::PID, std::process::id().to_string()),
             (keys::TIMESTAMP, wall_clock_ms().to_string()),
-            ("dubbo", "2.0.2".to_owned()),
-            ("release", RELEASE.to_owned()),
+            (keys::DUBBO_VERSION, keys::DUBBO_PROTOCOL_VERSION.to_owned()),
+            (keys::RELEASE, RELEASE.to_owned()),
         ]);
         if !self.params.contains_key(keys::APPLICATION) {
             url.set_param(keys::APPLICATION, "zkdubbo-consumer");
@@ -352,8 +353,7 @@ impl Inner {
         if self.shut.swap(true, Ordering::AcqRel) {
             return;
         }
-        let registrations: Vec<Registration> =
-            std::mem::take(&mut *self.registrations.lock().unwrap_or_else(|e| e.into_inner()));
+        let registrations: Vec<Registration> = std::mem::take(&mut *lock(&self.registrations));
         for r in registrations {
             let url = r.url().to_string();
             if let Err(e) = r.close().await {

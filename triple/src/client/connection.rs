@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tonic::transport::{Channel, Endpoint};
 use zkdubbo_common::RpcError;
+use zkdubbo_common::sync::lock;
 
 use super::*;
 
@@ -62,7 +63,7 @@ impl Connection {
     }
 
     pub(crate) fn channel(&self) -> Option<Channel> {
-        let mut state = self.channel.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = lock(&self.channel);
         match &*state {
             ChannelState::Open(channel) => Some(channel.clone()),
             ChannelState::Closed => None,
@@ -77,11 +78,11 @@ impl Connection {
     pub(crate) fn close(&self) {
         // Dropping the last `Channel` clone ends its worker and the HTTP/2 connection; calls in
         // flight hold their own clone and finish first.
-        *self.channel.lock().unwrap_or_else(|e| e.into_inner()) = ChannelState::Closed;
+        *lock(&self.channel) = ChannelState::Closed;
     }
 
     pub(crate) fn health(&self) -> MutexGuard<'_, Health> {
-        self.health.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.health)
     }
 
     pub(crate) fn is_available(&self) -> bool {
@@ -126,10 +127,7 @@ pub(crate) async fn probe(connection: Weak<Connection>) {
         let Some(connection) = connection.upgrade() else {
             return;
         };
-        if matches!(
-            *connection.channel.lock().unwrap_or_else(|e| e.into_inner()),
-            ChannelState::Closed
-        ) {
+        if matches!(*lock(&connection.channel), ChannelState::Closed) {
             return;
         }
         {

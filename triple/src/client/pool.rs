@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use zkdubbo_common::sync::lock;
 
 use super::*;
 
@@ -27,7 +28,7 @@ pub(crate) struct PoolEntry {
 impl Pool {
     pub(crate) fn lock(&self) -> MutexGuard<'_, HashMap<String, PoolEntry>> {
         // The map stays consistent even if a holder panicked: every update is one statement.
-        self.connections.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.connections)
     }
 
     /// One invoker of `connection` is gone; close it when it was the last.

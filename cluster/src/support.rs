@@ -4,11 +4,12 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
+use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Invocation, NoProviderReason, Response, RpcError, Url};
 use zkdubbo_directory::{Directory, Listed, Member};
-use zkdubbo_loadbalance::{LoadBalance, PreparedSet, for_method};
+use zkdubbo_loadbalance::PreparedSet;
 
 /// Response attachment set by the cluster layer (never sent on the wire): the `host:port` of
 /// the provider that answered. Nested clusters (multi-registry, multi-group) keep the
@@ -40,10 +41,6 @@ impl fmt::Debug for ClusterBase {
             .field("url", &self.url.to_string())
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl ClusterBase {
@@ -116,21 +113,6 @@ impl ClusterBase {
             .map_err(|e| RpcError::from(e).with_context(format!("cluster {}", self.name)))
     }
 
-    /// The load balancer configured for `inv` (method-level `loadbalance` of the first
-    /// provider's merged URL, as Dubbo reads it). An unknown name falls back to `random` with
-    /// a warning.
-    pub fn load_balance(&self, listed: &Listed, inv: &Invocation) -> Arc<dyn LoadBalance> {
-        let url = listed.providers().first().map_or(&self.url, |m| m.url());
-        match for_method(url, inv.method()) {
-            Ok(lb) => lb,
-            Err(e) => {
-                tracing::warn!(service = %self.url.service_key(), error = %e, "using random load balancing");
-                zkdubbo_loadbalance::by_name("random")
-                    .unwrap_or_else(|_| Arc::new(zkdubbo_loadbalance::RandomLoadBalance))
-            }
-        }
-    }
-
     /// A method-level parameter of the first listed provider's merged URL (consumer settings
     /// override provider ones there), else of the consumer URL.
     pub fn method_param<T: std::str::FromStr>(&self, listed: &Listed, method: &str, key: &str, default: T) -> T {
@@ -143,10 +125,12 @@ impl ClusterBase {
     }
 
     /// Pick a provider of `listed` for `inv`, avoiding the identities in `tried` (Dubbo's
-    /// `select`): sticky first, then the load balancer; a pick that was already tried or is
-    /// unavailable (with `cluster.availablecheck`) is re-selected among the others. Returns an
-    /// index into `listed`, `None` only when the list is empty.
-    pub fn select(&self, lb: &dyn LoadBalance, inv: &Invocation, listed: &Listed, tried: &[Arc<str>]) -> Option<usize> {
+    /// `select`): sticky first, then the load balancer the route was prepared with (resolved
+    /// when the directory built it, from the providers' `loadbalance`; nothing is looked up
+    /// here); a pick that was already tried or is unavailable (with `cluster.availablecheck`)
+    /// is re-selected among the others. Returns an index into `listed`, `None` only when the
+    /// list is empty.
+    pub fn select(&self, inv: &Invocation, listed: &Listed, tried: &[Arc<str>]) -> Option<usize> {
         let providers = listed.providers();
         if providers.is_empty() {
             return None;
@@ -161,31 +145,31 @@ impl ClusterBase {
                 return Some(i);
             }
         }
-        let picked = self.do_select(lb, inv, listed, tried)?;
+        let picked = self.do_select(inv, listed, tried)?;
         if sticky {
             *lock(&self.sticky) = Some(providers[picked].identity().into());
         }
         Some(picked)
     }
 
-    fn do_select(&self, lb: &dyn LoadBalance, inv: &Invocation, listed: &Listed, tried: &[Arc<str>]) -> Option<usize> {
+    fn do_select(&self, inv: &Invocation, listed: &Listed, tried: &[Arc<str>]) -> Option<usize> {
         let providers = listed.providers();
         if providers.len() == 1 {
             return Some(0);
         }
-        let picked = lb.select(listed.prepared(), inv).filter(|&i| i < providers.len())?;
+        let picked = listed.prepared().pick(inv).filter(|&i| i < providers.len())?;
         if self.usable(&providers[picked], tried) {
             return Some(picked);
         }
         Some(
-            self.reselect(lb, inv, listed, tried)
+            self.reselect(inv, listed, tried)
                 .unwrap_or((picked + 1) % providers.len()),
         )
     }
 
     /// Choose among the providers not tried and available; failing that, among the tried
     /// ones that are available.
-    fn reselect(&self, lb: &dyn LoadBalance, inv: &Invocation, listed: &Listed, tried: &[Arc<str>]) -> Option<usize> {
+    fn reselect(&self, inv: &Invocation, listed: &Listed, tried: &[Arc<str>]) -> Option<usize> {
         let providers = listed.providers();
         let mut candidates: Vec<usize> = (0..providers.len())
             .filter(|&i| self.usable(&providers[i], tried))
@@ -201,7 +185,11 @@ impl ClusterBase {
             _ => {
                 let subset: Vec<Arc<Member>> = candidates.iter().map(|&i| Arc::clone(&providers[i])).collect();
                 let set = PreparedSet::new(subset, inv.method());
-                lb.select(&set, inv).and_then(|j| candidates.get(j).copied())
+                listed
+                    .prepared()
+                    .balancer()
+                    .select(&set, inv)
+                    .and_then(|j| candidates.get(j).copied())
             }
         }
     }
@@ -210,8 +198,7 @@ impl ClusterBase {
     /// (nothing tried yet), or a no-provider error with the call's context.
     pub fn pick(&self, inv: &Invocation) -> Result<(Listed, usize), RpcError> {
         let listed = self.list(inv)?;
-        let lb = self.load_balance(&listed, inv);
-        let index = self.select(&*lb, inv, &listed, &[]).ok_or_else(|| {
+        let index = self.select(inv, &listed, &[]).ok_or_else(|| {
             RpcError::no_provider(
                 NoProviderReason::NoneSelectable {
                     listed: listed.providers().len(),

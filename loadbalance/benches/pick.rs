@@ -164,7 +164,7 @@ fn consistenthash_parts(c: &mut Criterion) {
             black_box(spec.hash(&f.invocations[k]))
         })
     });
-    let ring = f.set.ring();
+    let ring = ConsistentHashLoadBalance::ring(&f.set);
     let hashes: Vec<u32> = f.invocations.iter().map(|inv| spec.hash(inv)).collect();
     group.bench_function("ring_lookup", |b| {
         let mut k = 0usize;

@@ -64,7 +64,7 @@ mod shortestresponse;
 mod table;
 mod weight;
 
-pub use balance::LoadBalance;
+pub use balance::{LoadBalance, StrategyState};
 pub use consistenthash::ConsistentHashLoadBalance;
 pub use ketama::{DEFAULT_HASH_NODES, HASH_ARGUMENTS, HASH_NODES, HashSpec, KetamaRing, address_points, hash_str};
 pub use leastactive::LeastActiveLoadBalance;

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use zkdubbo_common::Url;
+use zkdubbo_common::{Url, keys};
 
 use crate::balance::LoadBalance;
 use crate::{
@@ -65,12 +65,19 @@ pub fn by_name(name: &str) -> Result<Arc<dyn LoadBalance>, UnknownLoadBalance> {
 /// `loadbalance`, default `random`).
 ///
 /// ```
-/// use zkdubbo_common::Url;
+/// use zkdubbo_common::{Url, keys};
 /// use zkdubbo_loadbalance::for_method;
 /// let url: Url = "consumer://h/S?loadbalance=roundrobin&get.loadbalance=consistenthash".parse().unwrap();
 /// assert_eq!(for_method(&url, "get").unwrap().name(), "consistenthash");
 /// assert_eq!(for_method(&url, "put").unwrap().name(), "roundrobin");
 /// ```
 pub fn for_method(url: &Url, method: &str) -> Result<Arc<dyn LoadBalance>, UnknownLoadBalance> {
-    by_name(crate::prepared::strategy_name(url, method))
+    by_name(strategy_name(url, method))
+}
+
+/// The `loadbalance` strategy name configured for `method` on `url` (method-level first),
+/// default `random`.
+pub(crate) fn strategy_name<'a>(url: &'a Url, method: &str) -> &'a str {
+    url.method_param(method, keys::LOADBALANCE)
+        .unwrap_or(keys::DEFAULT_LOADBALANCE)
 }

@@ -8,12 +8,13 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use zkdubbo_common::{CallStats, HotStats, MethodStats};
-use zkdubbo_common::{Invocation, Url, keys, wall_clock_ms};
+use zkdubbo_common::{Invocation, wall_clock_ms};
 
-use crate::balance::LoadBalance;
-use crate::ketama::{HashSpec, KetamaRing};
+use crate::balance::{LoadBalance, StrategyState};
+use crate::ketama::HashSpec;
+use crate::names::{by_name, strategy_name};
 use crate::provider::Provider;
-use crate::roundrobin::RrBinding;
+use crate::random::RandomLoadBalance;
 use crate::table::WeightTable;
 use crate::weight::WeightSpec;
 
@@ -24,19 +25,22 @@ pub const WARMUP_REFRESH_MS: u64 = 200;
 static SET_IDS: AtomicU64 = AtomicU64::new(1);
 
 /// Providers prepared for one method: what the directory builds once per snapshot and
-/// method, and hands to a [`LoadBalance`] on every call.
+/// method, with the strategy their URLs configure bound in and its state prepared.
 ///
-/// It dereferences to its [`SetView`], the provider-type-free part the strategies read, so
-/// `lb.select(&set, &inv)` works and returns an index into [`PreparedSet::providers`];
-/// [`PreparedSet::select`] returns the provider itself.
+/// [`PreparedSet::pick`] picks with that strategy. The set dereferences to its [`SetView`],
+/// the provider-type-free part the strategies read, so another strategy can pick from it too
+/// (`lb.select(&set, &inv)`, an index into [`PreparedSet::providers`];
+/// [`PreparedSet::select`] returns the provider itself).
 ///
 /// ```
 /// use zkdubbo_common::{Invocation, Url};
 /// use zkdubbo_loadbalance::{PreparedSet, by_name};
 ///
-/// let urls: Vec<Url> = ["dubbo://10.0.0.1:20880/com.foo.Bar?weight=1", "dubbo://10.0.0.2:20880/com.foo.Bar?weight=0"]
+/// let urls: Vec<Url> = ["dubbo://10.0.0.1:20880/com.foo.Bar?weight=1&loadbalance=roundrobin", "dubbo://10.0.0.2:20880/com.foo.Bar?weight=0"]
 ///     .iter().map(|s| s.parse().unwrap()).collect();
 /// let set = PreparedSet::new(urls, "get");
+/// assert_eq!(set.balancer().name(), "roundrobin", "bound from the first provider's URL");
+/// assert_eq!(set.pick(&Invocation::new("get")), Some(0));
 /// let lb = by_name("random").unwrap();
 /// let picked = set.select(&*lb, &Invocation::new("get")).unwrap();
 /// assert_eq!(picked.host(), "10.0.0.1");
@@ -95,6 +99,13 @@ impl<P: Provider> PreparedSet<P> {
         &self.view
     }
 
+    /// Pick a provider with the set's own strategy ([`SetView::balancer`]): an index into
+    /// [`PreparedSet::providers`], `None` when the set is empty.
+    #[inline]
+    pub fn pick(&self, inv: &Invocation) -> Option<usize> {
+        self.view.balancer.select(&self.view, inv)
+    }
+
     /// Pick a provider with `lb`; `None` when the set is empty.
     #[inline]
     pub fn select(&self, lb: &dyn LoadBalance, inv: &Invocation) -> Option<&P> {
@@ -138,11 +149,14 @@ pub struct SetView {
     warm_at: Option<i64>,
     settled: OnceLock<WeightTable>,
     warming: Option<Warming>,
-    ring: OnceLock<KetamaRing>,
     stats_source: Arc<CallStats>,
     stats: OnceLock<Box<[Arc<MethodStats>]>>,
     hot: OnceLock<HotLayout>,
-    pub(crate) rr: OnceLock<RrBinding>,
+    /// The strategy resolved when the set was built.
+    balancer: Arc<dyn LoadBalance>,
+    /// What a strategy keeps for this set: prepared by [`SetView::balancer`] at build, or
+    /// made on first use by the first strategy that needs some.
+    state: OnceLock<StrategyState>,
 }
 
 impl SetView {
@@ -178,7 +192,15 @@ impl SetView {
             ),
         };
         let first_url = providers.first().map(Provider::url);
-        SetView {
+        let balancer = match first_url.map(|u| strategy_name(u, method)) {
+            None => by_name(RandomLoadBalance::NAME),
+            Some(name) => by_name(name).map_err(|e| {
+                tracing::warn!(method, error = %e, "using random load balancing for this provider list");
+                e
+            }),
+        }
+        .unwrap_or_else(|_| Arc::new(RandomLoadBalance));
+        let mut view = SetView {
             id: SET_IDS.fetch_add(1, Ordering::Relaxed),
             method: method.into(),
             service_key: first_url.map(|u| u.service_key()).unwrap_or_default().into(),
@@ -191,12 +213,16 @@ impl SetView {
             warm_at,
             settled,
             warming,
-            ring: OnceLock::new(),
             stats_source: stats,
             stats: OnceLock::new(),
             hot: OnceLock::new(),
-            rr: OnceLock::new(),
+            balancer: Arc::clone(&balancer),
+            state: OnceLock::new(),
+        };
+        if let Some(state) = balancer.prepare(&view) {
+            view.state = OnceLock::from(state);
         }
+        view
     }
 
     /// A process-unique id of this set.
@@ -308,10 +334,26 @@ impl SetView {
         f(&warming.table.load())
     }
 
-    /// The Ketama ring of this set, built on first use.
-    pub fn ring(&self) -> &KetamaRing {
-        self.ring
-            .get_or_init(|| KetamaRing::build(&self.addresses, self.hash.nodes()))
+    /// The strategy resolved when the set was built: the `loadbalance` the first provider's
+    /// URL configures for the method (method-level first; default `random`; an unknown name
+    /// is `random`, with a warning when the set is built).
+    pub fn balancer(&self) -> &Arc<dyn LoadBalance> {
+        &self.balancer
+    }
+
+    /// The strategy state kept for this set, if it is a `T`.
+    #[inline]
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.state.get().and_then(|s| s.downcast_ref::<T>())
+    }
+
+    /// The strategy state kept for this set, made with `init` if the set has none yet; `None`
+    /// when the set keeps another strategy's state (the set's own strategy prepared it).
+    #[inline]
+    pub fn state_or_init<T: Send + Sync + 'static>(&self, init: impl FnOnce() -> T) -> Option<&T> {
+        self.state
+            .get_or_init(|| Box::new(init()) as StrategyState)
+            .downcast_ref::<T>()
     }
 
     /// Call statistics of each provider for this set's method, resolved on first use
@@ -380,16 +422,10 @@ impl std::fmt::Debug for SetView {
     }
 }
 
-/// The `loadbalance` strategy name configured for `method` on `url` (method-level first),
-/// default `random`.
-pub(crate) fn strategy_name<'a>(url: &'a Url, method: &str) -> &'a str {
-    url.method_param(method, keys::LOADBALANCE)
-        .unwrap_or(keys::DEFAULT_LOADBALANCE)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zkdubbo_common::Url;
 
     #[test]
     fn for_method_equals_a_fresh_set_and_shares_addresses() {

@@ -28,7 +28,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -36,8 +36,9 @@ use dashmap::DashMap;
 use rand::Rng;
 use zkdubbo_common::Invocation;
 use zkdubbo_common::monotonic_ms;
+use zkdubbo_common::sync::lock;
 
-use crate::balance::impl_load_balance;
+use crate::balance::{StrategyState, impl_load_balance};
 use crate::prepared::SetView;
 use crate::table::WeightTable;
 
@@ -81,7 +82,8 @@ impl Default for RoundRobinLoadBalance {
     }
 }
 
-/// A set's cached link to its round-robin state and slots, so a pick needs no map lookup.
+/// A set's link to its round-robin state and slots, so a pick needs no map lookup: the
+/// strategy's state of the set, prepared when the set is built for round robin.
 #[derive(Debug)]
 pub(crate) struct RrBinding {
     lb: u64,
@@ -220,7 +222,7 @@ impl MethodState {
     #[cold]
     fn pick_slow(&self, binding: &RrBinding, set: &SetView, table: &WeightTable) -> usize {
         let epoch = table.epoch();
-        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = lock(&self.inner);
         let inner = &mut *guard;
         let now = monotonic_ms();
         match self.cycle.load_full() {
@@ -233,7 +235,7 @@ impl MethodState {
             }
             None => {}
         }
-        let mut resolved = binding.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut resolved = lock(&binding.slots);
         if resolved.generation != inner.generation || resolved.slots.len() != set.len() {
             resolved.slots = set
                 .identities()
@@ -347,7 +349,7 @@ impl RoundRobinLoadBalance {
     /// Whether picks from `set` currently replay a recorded period (lock-free, O(1)) rather
     /// than run Dubbo's scan.
     pub fn replays(&self, set: &SetView) -> bool {
-        match set.rr.get() {
+        match set.state::<RrBinding>() {
             Some(b) if b.lb == self.id => {
                 set.with_weights(|t| b.state.cycle.load().as_deref().is_some_and(|c| c.owner == t.epoch()))
             }
@@ -362,9 +364,18 @@ impl RoundRobinLoadBalance {
 
     #[inline]
     fn pick<R: Rng + ?Sized>(&self, set: &SetView, _inv: &Invocation, _rng: &mut R) -> Option<usize> {
-        match set.rr.get() {
+        match set.state::<RrBinding>() {
             Some(b) if b.lb == self.id => Some(set.with_weights(|t| b.state.pick(b, set, t))),
             _ => Some(self.pick_unbound(set)),
+        }
+    }
+
+    /// The binding of `set` to this instance's state for its service and method.
+    fn binding(&self, set: &SetView) -> RrBinding {
+        RrBinding {
+            lb: self.id,
+            state: self.state(format!("{}.{}", set.service_key(), set.method()).into()),
+            slots: Mutex::default(),
         }
     }
 
@@ -377,28 +388,22 @@ impl RoundRobinLoadBalance {
         )
     }
 
+    /// A pick from a set prepared for another strategy (or another instance): bind the set to
+    /// this instance if it keeps no state yet, else resolve the state for this pick only.
     #[cold]
     fn pick_unbound(&self, set: &SetView) -> usize {
-        let key: Box<str> = format!("{}.{}", set.service_key(), set.method()).into();
-        let state = self.state(key);
-        let binding = RrBinding {
-            lb: self.id,
-            state,
-            slots: Mutex::default(),
-        };
-        if set.rr.set(binding).is_ok()
-            && let Some(b) = set.rr.get()
+        if let Some(b) = set.state_or_init(|| self.binding(set))
+            && b.lb == self.id
         {
             return set.with_weights(|t| b.state.pick(b, set, t));
         }
-        // The set is bound to another instance: resolve for this pick only.
-        let binding = RrBinding {
-            lb: self.id,
-            state: self.state(format!("{}.{}", set.service_key(), set.method()).into()),
-            slots: Mutex::default(),
-        };
+        let binding = self.binding(set);
         set.with_weights(|t| binding.state.pick(&binding, set, t))
     }
 }
 
-impl_load_balance!(RoundRobinLoadBalance, RoundRobinLoadBalance::NAME);
+impl_load_balance!(
+    RoundRobinLoadBalance,
+    RoundRobinLoadBalance::NAME,
+    |lb: &RoundRobinLoadBalance, set: &SetView| Some(Box::new(lb.binding(set)) as StrategyState)
+);

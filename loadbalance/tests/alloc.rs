@@ -14,7 +14,7 @@ use std::time::Duration;
 use support::urls;
 use zkdubbo_common::CallStats;
 use zkdubbo_common::{Invocation, Url};
-use zkdubbo_loadbalance::{NAMES, PreparedSet, by_name, wall_clock_ms};
+use zkdubbo_loadbalance::{NAMES, PreparedSet, wall_clock_ms};
 
 struct Counting;
 
@@ -42,7 +42,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn sets() -> Vec<(&'static str, PreparedSet<Url>)> {
+/// The three sets, bound to strategy `name` (their URLs configure it), as the directory
+/// builds them for a route.
+fn sets(name: &str) -> Vec<(&'static str, PreparedSet<Url>)> {
     let stats = Arc::new(CallStats::new());
     let weighted: Vec<(String, i64)> = (0..200)
         .map(|i| (format!("10.0.{}.{}", i / 100, i % 100), 1 + i % 7))
@@ -51,10 +53,11 @@ fn sets() -> Vec<(&'static str, PreparedSet<Url>)> {
     let equal: Vec<(&str, i64)> = pairs.iter().map(|&(h, _)| (h, 100)).collect();
     let warming = format!("timestamp={}&warmup=600000", wall_clock_ms() - 1000);
     let mut out = Vec::new();
+    let lb = format!("loadbalance={name}");
     for (label, u) in [
-        ("weighted", urls(&pairs, "")),
-        ("equal", urls(&equal, "interface=eq")),
-        ("warming", urls(&pairs, &format!("interface=warm&{warming}"))),
+        ("weighted", urls(&pairs, &lb)),
+        ("equal", urls(&equal, &format!("interface=eq&{lb}"))),
+        ("warming", urls(&pairs, &format!("interface=warm&{warming}&{lb}"))),
     ] {
         let u2 = u.clone();
         let set = PreparedSet::with_options(u, "m", wall_clock_ms(), Arc::clone(&stats));
@@ -70,19 +73,18 @@ fn sets() -> Vec<(&'static str, PreparedSet<Url>)> {
 
 #[test]
 fn no_allocation_per_pick() {
-    let sets = sets();
     let inv = Invocation::new("m").with_argument("some-key-123");
     for name in NAMES {
-        let lb = by_name(name).expect("known");
-        for (label, set) in &sets {
+        for (label, set) in &sets(name) {
+            assert_eq!(set.balancer().name(), name, "the set is bound to its strategy");
             // Warm up: lazy ring and handles, round-robin period recording, thread-locals.
             for _ in 0..20_000 {
-                set.select(&*lb, &inv);
+                set.pick(&inv);
             }
             let started = std::time::Instant::now();
             let before = ALLOCATIONS.load(Ordering::Relaxed);
             for _ in 0..10_000 {
-                std::hint::black_box(set.select(&*lb, &inv));
+                std::hint::black_box(set.pick(&inv));
             }
             let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
             let refreshes = started.elapsed().as_millis() as usize / 200 + 1;

@@ -114,5 +114,9 @@ fn removing_a_provider_remaps_only_its_keys() {
 fn hash_nodes_is_honoured() {
     let urls: Vec<Url> = five().into_iter().map(|u| u.with_param("hash.nodes", "8")).collect();
     let s = set(urls);
-    assert_eq!(s.ring().points().len(), 5 * 8, "8 points per provider");
+    assert_eq!(
+        ConsistentHashLoadBalance::ring(&s).points().len(),
+        5 * 8,
+        "8 points per provider"
+    );
 }

@@ -205,9 +205,8 @@ async fn retry(base: Arc<ClusterBase>, inv: Invocation, mut last: Option<Arc<str
                 continue;
             }
         };
-        let lb = base.load_balance(&listed, &inv);
         let tried: Vec<Arc<str>> = last.iter().cloned().collect();
-        let Some(index) = base.select(&*lb, &inv, &listed, &tried) else {
+        let Some(index) = base.select(&inv, &listed, &tried) else {
             continue;
         };
         last = Some(listed.providers()[index].identity().into());

@@ -43,8 +43,7 @@ impl Strategy for FailoverCluster {
                         }
                     }
                 }
-                let lb = base.load_balance(&listed, inv);
-                let Some(index) = base.select(&*lb, inv, &listed, &tried) else {
+                let Some(index) = base.select(inv, &listed, &tried) else {
                     break;
                 };
                 let member = &listed.providers()[index];

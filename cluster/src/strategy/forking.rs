@@ -37,11 +37,10 @@ impl Strategy for ForkingCluster {
             let len = listed.providers().len();
             let chosen: Vec<usize> = match usize::try_from(forks) {
                 Ok(n) if n > 0 && n < len => {
-                    let lb = base.load_balance(&listed, inv);
                     let mut chosen = Vec::with_capacity(n);
                     let mut tried: Vec<Arc<str>> = Vec::with_capacity(n);
                     for _ in 0..n {
-                        if let Some(i) = base.select(&*lb, inv, &listed, &tried)
+                        if let Some(i) = base.select(inv, &listed, &tried)
                             && !chosen.contains(&i)
                         {
                             tried.push(listed.providers()[i].identity().into());

@@ -162,9 +162,9 @@ impl Strategy for ZoneAwareCluster {
                     ));
                 }
             }
-            let lb = base.load_balance(&listed, inv);
-            if let Some(i) = lb
-                .select(listed.prepared(), inv)
+            if let Some(i) = listed
+                .prepared()
+                .pick(inv)
                 .filter(|&i| i < members.len() && available(i))
             {
                 return base.call(&listed, i, inv).await;

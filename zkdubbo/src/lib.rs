@@ -73,14 +73,16 @@ mod config;
 mod provider;
 mod reference;
 mod signal;
+mod stamp;
 mod transport;
 
 pub use config::{ConfigError, ReferenceConfig};
 #[cfg(feature = "triple")]
 pub use provider::TripleService;
 pub use provider::{Exported, ProviderError, ServiceBuilder};
-pub use reference::{DEFAULT_READY_TIMEOUT, RELEASE, Reference, ReferenceBuilder, ReferenceError};
+pub use reference::{DEFAULT_READY_TIMEOUT, Reference, ReferenceBuilder, ReferenceError};
 pub use signal::shutdown_signal;
+pub use stamp::RELEASE;
 pub use zkdubbo_cluster::SERVED_BY;
 pub use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, RpcErrorKind, Url, UrlError, keys};
 

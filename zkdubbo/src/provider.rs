@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zkdubbo_common::host::local_ip;
-use zkdubbo_common::{Url, keys, wall_clock_ms};
+use zkdubbo_common::{Url, keys};
 use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry, registry_address};
 #[cfg(feature = "triple")]
 use zkdubbo_triple::{Handler, ServerHandle, TripleServer};
 
-use crate::reference::RELEASE;
+use crate::stamp::process_params;
 
 /// The protocol a [`ServiceBuilder`] registers unless told otherwise.
 const DEFAULT_PROTOCOL: &str = "tri";
@@ -171,19 +171,15 @@ impl ServiceBuilder {
             .port
             .ok_or_else(|| ProviderError::Config(format!("no port set for {interface}")))?;
         let host = self.host.clone().unwrap_or_else(local_ip);
-        let mut url = Url::new(&self.protocol, &host, Some(port), interface).with_params([
-            (keys::ANYHOST, "false".to_owned()),
-            (keys::APPLICATION, "zkdubbo-provider".to_owned()),
-            (keys::DEPRECATED, "false".to_owned()),
-            (keys::DUBBO_VERSION, keys::DUBBO_PROTOCOL_VERSION.to_owned()),
-            (keys::DYNAMIC, "true".to_owned()),
-            (keys::GENERIC, "false".to_owned()),
-            (keys::INTERFACE, interface.to_owned()),
-            (keys::PID, std::process::id().to_string()),
-            (keys::RELEASE, RELEASE.to_owned()),
-            (keys::SIDE, keys::PROVIDER_SIDE.to_owned()),
-            (keys::TIMESTAMP, wall_clock_ms().to_string()),
-        ]);
+        let mut url = Url::new(&self.protocol, &host, Some(port), interface)
+            .with_params(process_params(interface, keys::PROVIDER_SIDE))
+            .with_params([
+                (keys::ANYHOST, "false"),
+                (keys::APPLICATION, "zkdubbo-provider"),
+                (keys::DEPRECATED, "false"),
+                (keys::DYNAMIC, "true"),
+                (keys::GENERIC, "false"),
+            ]);
         if !self.methods.is_empty() {
             let mut methods = self.methods.clone();
             methods.sort();

@@ -10,17 +10,15 @@ use std::time::Duration;
 use zkdubbo_cluster::{Cluster, GroupsDirectory, MergeableCluster, SERVED_BY, by_name, join_registries};
 use zkdubbo_common::host::local_ip;
 use zkdubbo_common::sync::lock;
-use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url, keys, wall_clock_ms};
+use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url, keys};
 use zkdubbo_directory::{Directory, DirectoryError, RegistryDirectory};
 use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry, registry_address};
 
+use crate::stamp::process_params;
 use crate::transport::default_factory;
 
 /// Default time `build` waits for each registry's first provider list.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The `release` this crate reports in the URLs it registers.
-pub const RELEASE: &str = concat!("zkdubbo-", env!("CARGO_PKG_VERSION"));
 
 /// Why a [`Reference`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -189,14 +187,8 @@ impl ReferenceBuilder {
         if interface.is_empty() {
             return Err(ReferenceError::Config("no interface set".into()));
         }
-        let mut url = Url::new(keys::CONSUMER_PROTOCOL, &local_ip(), None, interface).with_params([
-            (keys::INTERFACE, interface.to_owned()),
-            (keys::SIDE, keys::CONSUMER_SIDE.to_owned()),
-            (keys::PID, std::process::id().to_string()),
-            (keys::TIMESTAMP, wall_clock_ms().to_string()),
-            (keys::DUBBO_VERSION, keys::DUBBO_PROTOCOL_VERSION.to_owned()),
-            (keys::RELEASE, RELEASE.to_owned()),
-        ]);
+        let mut url = Url::new(keys::CONSUMER_PROTOCOL, &local_ip(), None, interface)
+            .with_params(process_params(interface, keys::CONSUMER_SIDE));
         if !self.params.contains_key(keys::APPLICATION) {
             url.set_param(keys::APPLICATION, "zkdubbo-consumer");
         }

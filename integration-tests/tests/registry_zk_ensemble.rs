@@ -1,8 +1,10 @@
 //! `ZookeeperRegistry` on a 3-node ensemble losing servers while providers churn.
 
+use rand::RngExt;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use zkdubbo_loadbalance::SeededRng;
 
 use zkdubbo_common::Url;
 use zkdubbo_integration_tests::harness::{ZkEnsemble, four_letter_word, unique_path};
@@ -12,18 +14,6 @@ use zookeeper_client::Client;
 
 const PROVIDERS: usize = 50;
 const PROVIDER_REGISTRIES: usize = 5;
-
-/// A small deterministic PRNG (xorshift64*), enough to pick providers.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
-    }
-}
 
 fn provider(i: usize) -> Url {
     format!(
@@ -112,10 +102,10 @@ async fn views_converge_after_losing_the_leader_and_the_consumers_server_under_c
         let desired = desired.clone();
         let stop = stop.clone();
         async move {
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+            let mut rng = SeededRng::new(0x9E37_79B9_7F4A_7C15);
             let mut ops = 0usize;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let i = rng.below(PROVIDERS);
+                let i = rng.random_range(0..PROVIDERS);
                 let url = provider(i);
                 let registry = &registries[i % PROVIDER_REGISTRIES];
                 let present = desired.lock().unwrap().contains(&url.address());

@@ -4,7 +4,9 @@
 //! consumer's snapshot; ZooKeeper orders the preceding removal before it), and its final view
 //! against ZooKeeper's list.
 
+use rand::RngExt;
 use std::time::{Duration, Instant};
+use zkdubbo_loadbalance::SeededRng;
 
 use anyhow::{Context, Result, ensure};
 use futures::StreamExt;
@@ -40,18 +42,6 @@ pub struct ChurnResult {
     pub final_equal: bool,
 }
 
-/// A small deterministic generator (xorshift64*) for picking victims.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n as u64) as usize
-    }
-}
-
 /// Run scenario 4.
 pub async fn run(env: &Env, sizes: &Sizes) -> Result<ChurnResult> {
     let root = unique_path("bench-churn");
@@ -82,13 +72,14 @@ pub async fn run(env: &Env, sizes: &Sizes) -> Result<ChurnResult> {
     let period = Duration::from_secs_f64(1.0 / f64::from(sizes.churn_pairs_per_s.max(1)));
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    // Victims from a fixed seed: every run churns the same providers.
+    let mut rng = SeededRng::new(0x9e37_79b9_7f4a_7c15);
     let mut next = n;
     let mut pairs = 0;
     let start = Instant::now();
     while start.elapsed() < sizes.churn_duration {
         ticker.tick().await;
-        let victim = live.swap_remove(rng.below(live.len()));
+        let victim = live.swap_remove(rng.random_range(0..live.len()));
         provider.unregister(&victim).await.context("unregister")?;
         let url = provider_url(interface, next).with_param(TIME_PARAM, unix_micros().to_string());
         next += 1;

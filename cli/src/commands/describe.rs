@@ -98,7 +98,7 @@ pub async fn run(args: &DescribeArgs, registry: Arc<dyn Registry>, out: &mut (dy
                         printed = version;
                     }
                 }
-                _ = tokio::signal::ctrl_c() => break,
+                _ = zkdubbo::shutdown_signal() => break,
             }
         }
     }

@@ -123,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
     let mut providers: Vec<Provider> = Vec::new();
     let result = tokio::select! {
         r = run(&args, &mut providers, started) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        _ = zkdubbo::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
     };
     for p in providers {
         p.stop().await;

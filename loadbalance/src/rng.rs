@@ -2,17 +2,12 @@
 //! [`rand::Rng`] (a seeded one in tests) through
 //! [`LoadBalance::select_with_rng`](crate::LoadBalance::select_with_rng).
 
-use std::cell::Cell;
 use std::convert::Infallible;
 
-use rand::{Rng, TryRng};
+use rand::TryRng;
 
-thread_local! {
-    static STATE: Cell<u64> = const { Cell::new(0) };
-}
-
-/// A handle to this thread's generator (wyrand, seeded once per thread from
-/// [`rand::rng`]). Not cryptographic; about a nanosecond per number.
+/// A handle to this thread's generator (`fastrand`'s wyrand, seeded once per thread from the
+/// system). Not cryptographic; about a nanosecond per number.
 ///
 /// ```
 /// use rand::RngExt;
@@ -23,25 +18,10 @@ thread_local! {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FastRng;
 
-#[cold]
-fn seed() -> u64 {
-    // Never 0: 0 marks "not seeded yet".
-    rand::rng().next_u64() | 1
-}
-
 impl FastRng {
     #[inline]
     fn next(&mut self) -> u64 {
-        STATE.with(|state| {
-            let mut s = state.get();
-            if s == 0 {
-                s = seed();
-            }
-            s = s.wrapping_add(0xa076_1d64_78bd_642f);
-            state.set(s);
-            let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
-            ((t >> 64) as u64) ^ (t as u64)
-        })
+        fastrand::u64(..)
     }
 }
 
@@ -67,7 +47,8 @@ impl TryRng for FastRng {
     }
 }
 
-/// A seeded, reproducible generator (wyrand) for tests, previews and the CLI's `--seed`.
+/// A seeded, reproducible generator (`fastrand`'s wyrand) for tests, previews and the CLI's
+/// `--seed`.
 ///
 /// ```
 /// use rand::RngExt;
@@ -76,18 +57,16 @@ impl TryRng for FastRng {
 /// assert_eq!(a.random_range(0..1000u32), b.random_range(0..1000u32));
 /// ```
 #[derive(Debug, Clone)]
-pub struct SeededRng(u64);
+pub struct SeededRng(fastrand::Rng);
 
 impl SeededRng {
     /// A generator whose sequence is fixed by `seed`.
     pub fn new(seed: u64) -> Self {
-        SeededRng(seed)
+        SeededRng(fastrand::Rng::with_seed(seed))
     }
 
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
-        let t = u128::from(self.0) * u128::from(self.0 ^ 0xe703_7ed1_a0b4_28db);
-        ((t >> 64) as u64) ^ (t as u64)
+        self.0.u64(..)
     }
 }
 

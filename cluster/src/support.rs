@@ -116,8 +116,13 @@ impl ClusterBase {
     /// A method-level parameter of the first listed provider's merged URL (consumer settings
     /// override provider ones there), else of the consumer URL.
     pub fn method_param<T: std::str::FromStr>(&self, listed: &Listed, method: &str, key: &str, default: T) -> T {
-        let url = listed.providers().first().map_or(&self.url, |m| m.url());
-        url.method_param_as(method, key, default)
+        self.param_url(listed).method_param_as(method, key, default)
+    }
+
+    /// The URL call parameters are read from: the first listed provider's merged URL
+    /// (consumer settings override provider ones there), else the consumer URL.
+    pub fn param_url<'a>(&'a self, listed: &'a Listed) -> &'a Url {
+        listed.providers().first().map_or(&self.url, |m| m.url())
     }
 
     fn usable(&self, m: &Member, tried: &[Arc<str>]) -> bool {

@@ -152,3 +152,23 @@ async fn failsafe_swallows_failures() {
     let empty = directory(&fakes, &unique_service(), "", &[]);
     assert!(join("failsafe", empty).invoke(&say_hello()).await.is_ok());
 }
+
+/// An override with `retries=2147483647` made every consumer abort allocating 32 GiB; the
+/// value is refused (docs/LIMITS.md) and the default's three attempts are made.
+#[tokio::test]
+async fn failover_refuses_an_absurd_retries_override() {
+    let fakes = Fakes::new();
+    let service = unique_service();
+    for a in ["10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1", "10.0.0.4:1"] {
+        fakes.add(a, Outcome::Transport);
+    }
+    let dir = directory(
+        &fakes,
+        &service,
+        "&retries=2147483647",
+        &["10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1", "10.0.0.4:1"],
+    );
+    let err = join("failover", dir).invoke(&say_hello()).await.unwrap_err();
+    assert_eq!(err.kind(), RpcErrorKind::Transport);
+    assert_eq!(fakes.total_calls(), 3, "the default retries (2), not 2^31: {err}");
+}

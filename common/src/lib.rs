@@ -19,6 +19,7 @@ pub mod host;
 mod invocation;
 mod invoker;
 pub mod keys;
+pub mod limits;
 mod matching;
 mod no_provider;
 mod params;

@@ -920,3 +920,30 @@ fn duplicate_identities_follow_list_order_across_refreshes() {
     assert_eq!(listed_x(&dir), (vec!["1".to_owned()], 0, 2));
     assert_eq!(factory.created.load(Ordering::Relaxed), 3);
 }
+
+/// A condition router with a blank `rule` (`rule=`) is refused with a warning naming it, as
+/// Java's ConditionRouter refuses it; it used to read as "no provider for anyone".
+#[test]
+fn a_blank_condition_rule_is_ignored_with_a_warning() {
+    let (dir, _) = directory("");
+    dir.notify(&note(
+        Category::Providers,
+        &[provider("10.0.0.5", ""), provider("10.0.0.6", "")],
+        1,
+    ));
+    dir.notify(&note(
+        Category::Routers,
+        &[url("condition://0.0.0.0/com.foo.Bar?category=routers&rule=&force=true")],
+        1,
+    ));
+    let l = dir.list(&get()).expect("the blank rule cut nobody off");
+    assert_eq!(hosts(&l), ["10.0.0.5", "10.0.0.6"]);
+    let snap = dir.snapshot();
+    assert_eq!(snap.warnings().len(), 1, "{:?}", snap.warnings());
+    assert!(snap.warnings()[0].contains("blank"), "{:?}", snap.warnings());
+    assert!(
+        snap.warnings()[0].contains("condition://0.0.0.0/com.foo.Bar"),
+        "{:?}",
+        snap.warnings()
+    );
+}

@@ -4,7 +4,7 @@
 use std::io::Write as _;
 
 use md5::{Digest, Md5};
-use zkdubbo_common::{Invocation, Url};
+use zkdubbo_common::{Invocation, Url, limits};
 
 /// `hash.nodes`: virtual nodes per provider.
 pub const HASH_NODES: &str = "hash.nodes";
@@ -44,7 +44,8 @@ impl HashSpec {
     /// assert_eq!(spec.arguments(), &[1, 0]);
     /// ```
     pub fn of(url: &Url, method: &str) -> Self {
-        let nodes = url.method_param_as(method, HASH_NODES, DEFAULT_HASH_NODES);
+        // Bounded (docs/LIMITS.md): it sizes every provider's share of the ring.
+        let nodes = u32::try_from(limits::HASH_NODES.read(url, method)).unwrap_or(DEFAULT_HASH_NODES);
         let arguments = url
             .method_param(method, HASH_ARGUMENTS)
             .unwrap_or("0")

@@ -120,3 +120,15 @@ fn hash_nodes_is_honoured() {
         "8 points per provider"
     );
 }
+
+/// `hash.nodes=4294967295` made consistent-hash consumers abort allocating 64 GiB; the value
+/// is refused (docs/LIMITS.md) and the default 160 points per provider are used.
+#[test]
+fn an_absurd_hash_nodes_is_refused() {
+    for bad in ["4294967295", "0", "-4", "abc"] {
+        let urls: Vec<Url> = five().into_iter().map(|u| u.with_param("hash.nodes", bad)).collect();
+        let s = set(urls);
+        assert_eq!(s.hash_spec().nodes(), 160, "{bad}");
+        assert_eq!(ConsistentHashLoadBalance::ring(&s).points().len(), 5 * 160, "{bad}");
+    }
+}

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use zkdubbo_common::{Invocation, InvokeFuture, NoProviderReason, RpcError, keys};
+use zkdubbo_common::{Invocation, InvokeFuture, NoProviderReason, RpcError, limits};
 
 use crate::invoker::Strategy;
 use crate::support::ClusterBase;
@@ -23,8 +23,8 @@ impl Strategy for FailoverCluster {
     fn call<'a>(&'a self, base: &'a Arc<ClusterBase>, inv: &'a Invocation) -> InvokeFuture<'a> {
         Box::pin(async move {
             let mut listed = base.list(inv)?;
-            let retries: i64 =
-                base.method_param(&listed, inv.method(), keys::RETRIES, i64::from(keys::DEFAULT_RETRIES));
+            // Bounded (docs/LIMITS.md): an override's `retries` sizes this call's loop.
+            let retries = limits::RETRIES.read(base.param_url(&listed), inv.method());
             let attempts = usize::try_from(retries.saturating_add(1)).unwrap_or(1).max(1);
             let mut tried: Vec<Arc<str>> = Vec::with_capacity(attempts);
             let mut tried_addresses: Vec<String> = Vec::with_capacity(attempts);

@@ -261,6 +261,14 @@ impl ConditionRouter {
             }
             Some(Ok(r)) => r.into_owned(),
         };
+        // A blank rule would read as "every consumer, no provider" and cut everyone off;
+        // Java's ConditionRouter refuses it ("Illegal route rule!"), and so do we.
+        if expression.trim().is_empty() {
+            return Err(RuleError::BadRuleParam {
+                rule: url.to_string(),
+                message: "the `rule` is blank".into(),
+            });
+        }
         let mut router = Self::parse(&expression).map_err(|error| RuleError::BadCondition {
             rule: url.to_string(),
             expression: expression.clone(),
@@ -702,6 +710,13 @@ mod tests {
                 }
                 other => panic!("{form}: expected BadCondition, got {other:?}"),
             }
+        }
+        for blank in ["rule=", "rule=+++"] {
+            let u = url(&format!("condition://0.0.0.0/com.foo.Bar?category=routers&{blank}"));
+            assert!(
+                matches!(ConditionRouter::from_url(&u), Err(RuleError::BadRuleParam { message, .. }) if message.contains("blank")),
+                "{blank}"
+            );
         }
         let no_rule = url("condition://0.0.0.0/com.foo.Bar?force=true");
         assert!(matches!(

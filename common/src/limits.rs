@@ -1,0 +1,96 @@
+//! Bounds of the numbers zkdubbo reads from outside (URL parameters written by providers,
+//! consumers and operators' rules) before they size anything: a value out of its range, or
+//! not a number, is refused with a warning naming the URL and the key, and the default is used
+//! instead. Java Dubbo takes any `int` there; an override with `retries=2147483647` made a
+//! consumer allocate for two billion attempts.
+//!
+//! The table of every bounded key, its range and what Java does is in docs/LIMITS.md.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+use crate::sync::lock;
+use crate::url::Url;
+
+/// The accepted range and the default of one numeric parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// The parameter.
+    pub key: &'static str,
+    /// Smallest accepted value.
+    pub min: i64,
+    /// Largest accepted value.
+    pub max: i64,
+    /// The value when the parameter is absent or refused.
+    pub default: i64,
+}
+
+/// `retries` of failover (attempts = retries + 1, at least one): up to 100; a negative value
+/// means one attempt, as in Java.
+pub const RETRIES: Limit = Limit {
+    key: crate::keys::RETRIES,
+    min: i32::MIN as i64,
+    max: 100,
+    default: crate::keys::DEFAULT_RETRIES as i64,
+};
+
+/// `hash.nodes` of consistent hashing (ring points per provider): 1 to 1,600.
+pub const HASH_NODES: Limit = Limit {
+    key: "hash.nodes",
+    min: 1,
+    max: 1_600,
+    default: 160,
+};
+
+/// How many distinct refused values are reported; later ones are refused silently (bounded
+/// memory when a process sees endless garbage).
+const MAX_REPORTED: usize = 256;
+
+/// The (key, value) pairs already reported.
+type Reported = Mutex<HashSet<(&'static str, Box<str>)>>;
+
+impl Limit {
+    /// The method-level value of this parameter on `url` (`<method>.<key>`, else `<key>`),
+    /// or [`Limit::default`] when it is absent, not a number or out of range (reported once
+    /// per key and value with a warning naming the URL).
+    ///
+    /// ```
+    /// use zkdubbo_common::{Url, limits};
+    /// let url: Url = "dubbo://10.0.0.5:20880/com.foo.Bar?retries=5&get.retries=2147483647".parse().unwrap();
+    /// assert_eq!(limits::RETRIES.read(&url, "put"), 5);
+    /// assert_eq!(limits::RETRIES.read(&url, "get"), 2, "out of range: the default");
+    /// ```
+    pub fn read(&self, url: &Url, method: &str) -> i64 {
+        let Some(raw) = url.method_param(method, self.key) else {
+            return self.default;
+        };
+        match raw.trim().parse::<i64>() {
+            Ok(v) if (self.min..=self.max).contains(&v) => v,
+            Ok(_) | Err(_) => {
+                self.refuse(url, method, raw);
+                self.default
+            }
+        }
+    }
+
+    fn refuse(&self, url: &Url, method: &str, raw: &str) {
+        static REPORTED: OnceLock<Reported> = OnceLock::new();
+        let mut reported = lock(REPORTED.get_or_init(Default::default));
+        if reported.len() >= MAX_REPORTED || !reported.insert((self.key, raw.into())) {
+            return;
+        }
+        drop(reported);
+        let shown: String = raw.chars().take(40).collect();
+        tracing::warn!(
+            url = %url.identity(),
+            method,
+            key = self.key,
+            value = %shown,
+            "refusing {}={shown:?}: not a number from {} to {}; using {}",
+            self.key,
+            self.min,
+            self.max,
+            self.default
+        );
+    }
+}

@@ -53,7 +53,7 @@ impl Target {
         let url = self.registry_url(session)?;
         let registry = ZookeeperRegistry::connect(&url)
             .await
-            .with_context(|| format!("cannot open registry {url}"))?;
+            .with_context(|| format!("cannot open registry {}", url.redacted()))?;
         Ok(registry)
     }
 

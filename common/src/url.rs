@@ -344,6 +344,28 @@ impl Url {
         self
     }
 
+    /// This URL with its password hidden (`user:***@`, and a `password` parameter as
+    /// `***`): the one form in which a URL that may carry credentials (a registry's) is shown
+    /// in messages, logs and JSON.
+    ///
+    /// ```
+    /// use zkdubbo_common::Url;
+    /// let url: Url = "zookeeper://alice:s3cr3t@10.0.0.1:2181?backup=10.0.0.2:2181".parse().unwrap();
+    /// assert_eq!(url.redacted().to_string(), "zookeeper://alice:***@10.0.0.1:2181?backup=10.0.0.2:2181");
+    /// let url: Url = "zookeeper://10.0.0.1:2181?username=alice&password=s3cr3t".parse().unwrap();
+    /// assert!(!url.redacted().to_string().contains("s3cr3t"));
+    /// ```
+    pub fn redacted(&self) -> Url {
+        let mut u = self.clone();
+        if u.password.is_some() {
+            u.password = Some("***".into());
+        }
+        if u.param("password").is_some() {
+            u.set_param("password", "***");
+        }
+        u
+    }
+
     fn write_host_port(&self, s: &mut String) {
         use fmt::Write;
         s.push_str(&self.host);

@@ -315,16 +315,24 @@ impl ReferenceBuilder {
 
 async fn open_registry(spec: &str) -> Result<Arc<dyn Registry>, ReferenceError> {
     let url = registry_address(spec).map_err(|source| ReferenceError::Registry {
-        registry: spec.trim().to_owned(),
+        registry: redacted_spec(spec),
         source,
     })?;
     let registry = ZookeeperRegistry::connect(&url)
         .await
         .map_err(|source| ReferenceError::Registry {
-            registry: url.to_string(),
+            registry: url.redacted().to_string(),
             source,
         })?;
     Ok(registry)
+}
+
+/// A registry address as given, with any password hidden, for an error about it.
+pub(crate) fn redacted_spec(spec: &str) -> String {
+    match spec.trim().parse::<Url>() {
+        Ok(url) => url.redacted().to_string(),
+        Err(_) => "(an unreadable registry address)".to_owned(),
+    }
 }
 
 struct Inner {

@@ -285,3 +285,76 @@ async fn a_wildcard_bind_registers_a_reachable_host() {
     assert_ne!(service.url().host(), "0.0.0.0", "a wildcard is not an address to call");
     service.shutdown(Duration::ZERO).await.unwrap();
 }
+
+/// The registry password never shows: not in the registry's URL, an error, a description
+/// (JSON) or a log line.
+#[tokio::test]
+async fn the_registry_password_never_shows() {
+    const SECRET: &str = "s3cr3tPW";
+    let logs = LogCapture::install();
+    let registry = format!("zookeeper://alice:{SECRET}@127.0.0.1:1?timeout=300&file.cache=false");
+    let err = Reference::builder()
+        .interface("com.example.Secret")
+        .registry(&registry)
+        .ready_timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ReferenceError::NoProvider { .. }), "{err}");
+    assert!(err.to_string().contains("alice:***@127.0.0.1:1"), "{err}");
+    assert!(!err.to_string().contains(SECRET), "{err}");
+
+    let reference = Reference::builder()
+        .interface("com.example.Secret")
+        .registry(&registry)
+        .check(false)
+        .ready_timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    let call = reference.invoke(&Invocation::new("get")).await.unwrap_err();
+    assert!(!call.to_string().contains(SECRET), "{call}");
+    let description = serde_json::to_string(&reference.directories()[0].describe()).unwrap();
+    assert!(!description.contains(SECRET), "{description}");
+    assert!(description.contains("alice:***@"), "{description}");
+    reference.shutdown().await;
+    let text = logs.text();
+    assert!(!text.is_empty(), "the capture saw the registry's logs");
+    assert!(!text.contains(SECRET), "{text}");
+}
+
+/// Everything `tracing` logs at debug and above, as text.
+struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    fn install() -> Self {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = {
+            let buf = buf.clone();
+            move || LogWriter(buf.clone())
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(writer)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        LogCapture(buf)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

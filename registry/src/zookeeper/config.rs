@@ -78,7 +78,7 @@ impl ZookeeperConfig {
     /// [`str::parse`] for arbitrary lists.
     pub fn from_url(url: &Url) -> Result<ZookeeperConfig, RegistryError> {
         let invalid = |reason: String| RegistryError::InvalidRegistryUrl {
-            url: redact(url),
+            url: url.redacted().to_string(),
             reason,
         };
         if url.protocol() != ZOOKEEPER_PROTOCOL {
@@ -279,18 +279,6 @@ fn root_path(group: &str) -> String {
     } else {
         trimmed.to_owned()
     }
-}
-
-/// The registry URL without its password, for messages.
-pub(crate) fn redact(url: &Url) -> String {
-    let mut u = url.clone();
-    if url.password().is_some() {
-        u = u.with_credentials(url.username(), Some("***"));
-    }
-    if u.param("password").is_some() {
-        u = u.with_param("password", "***");
-    }
-    u.to_string()
 }
 
 #[cfg(test)]

@@ -107,14 +107,14 @@ impl ZookeeperRegistry {
         Self::connect(&url).await
     }
 
-    /// Connect with an explicit configuration; `url` is used in messages and by
-    /// [`Registry::url`].
+    /// Connect with an explicit configuration; `url`, with its password hidden, is used in
+    /// messages and by [`Registry::url`] (the credentials are the configuration's).
     pub async fn connect_with(url: Url, config: ZookeeperConfig) -> Result<Arc<ZookeeperRegistry>, RegistryError> {
         let config_file = config.file.clone();
         let (live, _) = watch::channel(Live::default());
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new(Inner {
-            url,
+            url: url.redacted(),
             layout: Layout::new(&config.root),
             config,
             live,

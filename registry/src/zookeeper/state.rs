@@ -177,7 +177,7 @@ impl Inner {
     }
 
     pub(super) fn registry_name(&self) -> String {
-        super::config::redact(&self.url)
+        self.url.to_string()
     }
 
     pub(super) fn is_shut_down(&self) -> bool {

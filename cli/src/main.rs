@@ -9,8 +9,8 @@ mod commands;
 mod target;
 
 use commands::{
-    describe::DescribeArgs, pick::PickArgs, providers::ProvidersArgs, register::RegisterArgs, status::StatusArgs,
-    watch::WatchArgs,
+    describe::DescribeArgs, pick::PickArgs, providers::ProvidersArgs, register::RegisterArgs, register::UnregisterArgs,
+    status::StatusArgs, watch::WatchArgs,
 };
 use target::Target;
 
@@ -42,10 +42,7 @@ enum Command {
     /// Register a URL and hold it until SIGINT/SIGTERM (then unregister).
     Register(RegisterArgs),
     /// Remove a registered URL.
-    Unregister {
-        /// The URL as registered (parameter order does not matter).
-        url: String,
-    },
+    Unregister(UnregisterArgs),
     /// Connect once and print the session (id, negotiated timeout, server).
     Status(StatusArgs),
     /// Print the node name of a URL (offline).
@@ -102,7 +99,7 @@ async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Providers(args) => commands::providers::run(&target, &args, out).await,
         Command::Watch(args) => commands::watch::run(&target, &args, out).await,
         Command::Register(args) => commands::register::register(&target, &args, out).await,
-        Command::Unregister { url } => commands::register::unregister(&target, &url, out).await,
+        Command::Unregister(args) => commands::register::unregister(&target, &args, out).await,
         Command::Status(args) => commands::status::run(&target, &args, out).await,
         Command::Encode { url } => commands::encode::encode(&url, out),
         Command::Decode { node_name } => commands::encode::decode(&node_name, out),

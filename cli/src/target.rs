@@ -57,6 +57,16 @@ impl Target {
         Ok(registry)
     }
 
+    /// A registry for a command that writes: it fails at once when no session can be
+    /// established (`check=true`) instead of queueing the write for a retry this short-lived
+    /// process would drop at exit.
+    pub async fn registry_for_writes(&self, session: &SessionArgs) -> anyhow::Result<Arc<ZookeeperRegistry>> {
+        let url = self.registry_url(session)?.with_param("check", "true");
+        ZookeeperRegistry::connect(&url)
+            .await
+            .with_context(|| format!("cannot reach ZooKeeper at {}", url.redacted()))
+    }
+
     /// A plain ZooKeeper client, for what the registry abstraction does not cover.
     pub async fn raw_client(&self) -> anyhow::Result<zookeeper_client::Client> {
         let servers = self.servers().join(",");

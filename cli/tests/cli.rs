@@ -165,6 +165,47 @@ fn persistent_rules_stay_until_unregistered() {
     assert!(listed.trim().is_empty(), "{listed}");
 }
 
+/// Following the README: `register --persistent --detach URL`, then `unregister URL` with the
+/// same URL removes the node (register adds `dynamic=false`; unregister finds that node). A
+/// second `unregister` says there is no such node and fails, unless `--if-exists`.
+#[test]
+fn unregister_finds_the_persistent_node_and_fails_when_there_is_none() {
+    let root = fresh_root();
+    let url = "dubbo://10.0.0.9:20880/com.example.Detached?side=provider";
+    run_ok(zk_cmd(&root).args(["register", "--persistent", "--detach", url]));
+    let listed = run_ok(zk_cmd(&root).args(["providers", "com.example.Detached"]));
+    assert!(listed.contains("dynamic=false"), "{listed}");
+    let out = run_ok(zk_cmd(&root).args(["unregister", url]));
+    assert!(out.starts_with("unregistered "), "{out}");
+    let listed = run_ok(zk_cmd(&root).args(["providers", "com.example.Detached"]));
+    assert!(listed.trim().is_empty(), "the node is gone: {listed}");
+
+    let out = run_err(zk_cmd(&root).args(["unregister", url]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no node for"), "{stderr}");
+    let out = run_ok(zk_cmd(&root).args(["unregister", "--if-exists", url]));
+    assert!(out.starts_with("not registered"), "{out}");
+}
+
+/// A write that cannot reach ZooKeeper exits non-zero and says so; it used to print
+/// "registered"/"unregistered" and exit 0 (the write was only queued for a retry).
+#[test]
+fn writes_to_an_unreachable_zookeeper_fail() {
+    let url = "dubbo://10.0.0.9:20880/com.example.Nowhere?side=provider";
+    for args in [
+        vec!["register", "--persistent", "--detach", url],
+        vec!["unregister", url],
+    ] {
+        let out = run_err(zkdubbo().args(["--zk", "127.0.0.1:1"]).args(&args));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("cannot reach ZooKeeper at zookeeper://127.0.0.1:1"),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: nothing claimed on stdout");
+    }
+}
+
 #[test]
 fn persistent_registration_is_held_then_removed_on_sigterm() {
     let root = fresh_root();

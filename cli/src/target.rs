@@ -69,6 +69,8 @@ impl Target {
 
     /// A plain ZooKeeper client, for what the registry abstraction does not cover.
     pub async fn raw_client(&self) -> anyhow::Result<zookeeper_client::Client> {
+        // The same reading of --zk as every other command (refuses a chroot, names no server).
+        self.registry_url(&SessionArgs::default())?;
         let servers = self.servers().join(",");
         let connect = zookeeper_client::Client::connector()
             .with_session_timeout(Duration::from_secs(10))

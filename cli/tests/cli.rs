@@ -251,6 +251,21 @@ fn unreachable_zookeeper_is_a_clear_error() {
     assert!(out.stdout.is_empty());
 }
 
+/// `--zk host:port/chroot` is refused by every command, not silently read without its chroot.
+#[test]
+fn a_chroot_in_zk_is_refused_clearly() {
+    for args in [
+        vec!["services"],
+        vec!["watch", "com.foo.Bar"],
+        vec!["providers", "com.foo.Bar"],
+    ] {
+        let out = run_err(zkdubbo().args(["--zk", "127.0.0.1:1/apps"]).args(&args));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("chroot (\"/apps\") is not supported"), "{args:?}: {err}");
+        assert!(err.contains("--root"), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn bad_category_is_rejected_before_connecting() {
     let out = run_err(zkdubbo().args(["--zk", "127.0.0.1:1", "providers", "x", "--category", "bogus"]));

@@ -187,6 +187,8 @@ impl std::str::FromStr for ZookeeperConfig {
 /// assert_eq!(url.address(), "a");
 /// assert_eq!(url.param("backup"), Some("b:2182,c"));
 /// assert!(registry_address("nacos://10.0.0.1:8848").is_err());
+/// let chroot = registry_address("10.0.0.1:2181/apps").unwrap_err();
+/// assert!(chroot.to_string().contains("chroot"), "{chroot}");
 /// ```
 ///
 /// # Errors
@@ -201,6 +203,15 @@ pub fn registry_address(spec: &str) -> Result<Url, RegistryError> {
     let full = if spec.contains("://") {
         spec.to_owned()
     } else {
+        // A ZooKeeper connect string may end in a chroot (`host:2181/apps`); Dubbo's registry
+        // URLs have none (the root is the `group` parameter), and reading it as the URL's
+        // path would silently drop it.
+        if let Some(chroot) = spec.find('/').map(|i| &spec[i..]) {
+            return Err(invalid(format!(
+                "a ZooKeeper chroot ({chroot:?}) is not supported: name the root with the registry \
+                 URL's `group` parameter (the command line's --root)"
+            )));
+        }
         format!("{ZOOKEEPER_PROTOCOL}://{spec}")
     };
     let scheme_end = full.find("://").unwrap_or(0);

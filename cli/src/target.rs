@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use zkdubbo_common::Url;
-use zkdubbo_registry::ZookeeperRegistry;
+use zkdubbo_registry::{ZookeeperConfig, ZookeeperRegistry};
 
 /// The registry a command works on.
 #[derive(Debug, Clone)]
@@ -28,11 +28,6 @@ pub struct SessionArgs {
 }
 
 impl Target {
-    /// The servers, trimmed, empty entries dropped.
-    pub fn servers(&self) -> Vec<&str> {
-        self.zk.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
-    }
-
     /// The registry URL: `zookeeper://first?backup=rest&group=<root>` plus `session`/`file`.
     pub fn registry_url(&self, session: &SessionArgs) -> anyhow::Result<Url> {
         let mut url = zkdubbo_registry::registry_address(&self.zk).with_context(|| format!("--zk {:?}", self.zk))?;
@@ -69,17 +64,33 @@ impl Target {
 
     /// A plain ZooKeeper client, for what the registry abstraction does not cover.
     pub async fn raw_client(&self) -> anyhow::Result<zookeeper_client::Client> {
-        // The same reading of --zk as every other command (refuses a chroot, names no server).
-        self.registry_url(&SessionArgs::default())?;
-        let servers = self.servers().join(",");
-        let connect = zookeeper_client::Client::connector()
-            .with_session_timeout(Duration::from_secs(10))
-            .with_connection_timeout(Duration::from_secs(5))
-            .connect(&servers);
+        self.raw_client_with(Duration::from_secs(10)).await
+    }
+
+    /// A plain ZooKeeper client with `session_timeout`, authenticated with the digest
+    /// credentials of `--zk` (`user:password@host:port` or a registry URL's) like the registry.
+    pub async fn raw_client_with(&self, session_timeout: Duration) -> anyhow::Result<zookeeper_client::Client> {
+        let config = self.config()?;
+        let servers = config.connect_string();
+        let mut connector = zookeeper_client::Client::connector();
+        connector = connector
+            .with_session_timeout(session_timeout)
+            .with_connection_timeout(Duration::from_secs(5));
+        if let Some(digest) = config.digest() {
+            connector = connector.with_auth("digest", digest.as_bytes());
+        }
+        let connect = connector.connect(&servers);
         tokio::time::timeout(Duration::from_secs(10), connect)
             .await
             .map_err(|_| anyhow::anyhow!("no ZooKeeper answered at {servers} within 10 s"))?
             .with_context(|| format!("cannot connect to ZooKeeper at {servers}"))
+    }
+
+    /// The registry settings `--zk` names (the same reading as every other command: it
+    /// refuses a chroot and an empty list).
+    pub fn config(&self) -> anyhow::Result<ZookeeperConfig> {
+        let url = self.registry_url(&SessionArgs::default())?;
+        ZookeeperConfig::from_url(&url).with_context(|| format!("--zk {}", url.redacted()))
     }
 
     /// The root path without a trailing `/` (but `/` itself stays).

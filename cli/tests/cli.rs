@@ -266,6 +266,58 @@ fn a_chroot_in_zk_is_refused_clearly() {
     }
 }
 
+/// `--zk user:password@host` authenticates every command (the registry commands did, the
+/// plain-client ones passed the credentials on as part of the host name), and the password
+/// shows nowhere in their output or logs.
+#[test]
+fn credentials_in_zk_authenticate_every_command_and_never_show() {
+    const SECRET: &str = "s3cr3tPW";
+    let addr = shared_server().expect("a ZooKeeper server for the tests");
+    let zk = format!("alice:{SECRET}@{addr}");
+    let root = fresh_root();
+    let url = "dubbo://10.0.0.9:20880/com.example.Guarded?side=provider";
+    let with = |args: &[&str]| {
+        let mut cmd = zkdubbo();
+        cmd.env("ZKDUBBO_LOG", "debug")
+            .args(["--zk", &zk, "--root", &root])
+            .args(args);
+        cmd
+    };
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["register", "--persistent", "--detach", url],
+        vec!["providers", "com.example.Guarded"],
+        vec!["status"],
+    ] {
+        let out = with(&args).output().expect("run zkdubbo");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{args:?}: {text}");
+        outputs.push(text);
+    }
+    assert!(
+        outputs[1].contains("com.example.Guarded"),
+        "listed with the credentials: {}",
+        outputs[1]
+    );
+    // The nodes carry creator-only ACLs: without the credentials the list is refused.
+    let out = run_err(zkdubbo().args(["--zk", &addr, "--root", &root, "providers", "com.example.Guarded"]));
+    outputs.push(String::from_utf8_lossy(&out.stderr).into_owned());
+    let out = with(&["unregister", url]).output().expect("run zkdubbo");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    outputs.push(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ));
+    for text in &outputs {
+        assert!(!text.contains(SECRET), "the password shows: {text}");
+    }
+}
+
 #[test]
 fn bad_category_is_rejected_before_connecting() {
     let out = run_err(zkdubbo().args(["--zk", "127.0.0.1:1", "providers", "x", "--category", "bogus"]));

@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::target::Target;
@@ -18,15 +17,9 @@ pub struct StatusArgs {
 
 /// Connect, print session id, negotiated timeout, state and the server it landed on, exit.
 pub async fn run(target: &Target, args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let servers = target.servers().join(",");
-    let connect = zookeeper_client::Client::connector()
-        .with_session_timeout(Duration::from_millis(args.session_timeout))
-        .with_connection_timeout(Duration::from_secs(5))
-        .connect(&servers);
-    let client = tokio::time::timeout(Duration::from_secs(10), connect)
-        .await
-        .map_err(|_| anyhow::anyhow!("no ZooKeeper answered at {servers} within 10 s"))?
-        .with_context(|| format!("cannot connect to ZooKeeper at {servers}"))?;
+    let client = target
+        .raw_client_with(Duration::from_millis(args.session_timeout))
+        .await?;
     let session_id = client.session_id();
     writeln!(out, "session:     {session_id}")?;
     writeln!(
@@ -36,7 +29,8 @@ pub async fn run(target: &Target, args: &StatusArgs, out: &mut dyn Write) -> any
         args.session_timeout
     )?;
     writeln!(out, "state:       {:?}", client.state())?;
-    let server = find_server(&target.servers(), session_id.0).await;
+    let servers = target.config()?.servers;
+    let server = find_server(&servers, session_id.0).await;
     writeln!(
         out,
         "server:      {}",
@@ -49,7 +43,7 @@ pub async fn run(target: &Target, args: &StatusArgs, out: &mut dyn Write) -> any
 }
 
 /// The server whose `cons` output lists our session, with its `Mode:` from `srvr`.
-async fn find_server(servers: &[&str], session_id: i64) -> Option<String> {
+async fn find_server(servers: &[String], session_id: i64) -> Option<String> {
     let needle = format!("sid=0x{session_id:x}");
     for server in servers {
         let Some(cons) = four_letter_word(server, "cons").await else {

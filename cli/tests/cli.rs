@@ -288,6 +288,8 @@ fn credentials_in_zk_authenticate_every_command_and_never_show() {
         vec!["register", "--persistent", "--detach", url],
         vec!["providers", "com.example.Guarded"],
         vec!["status"],
+        vec!["describe", "com.example.Guarded"],
+        vec!["describe", "com.example.Guarded", "--json"],
     ] {
         let out = with(&args).output().expect("run zkdubbo");
         let text = format!(

@@ -67,6 +67,15 @@ fn terminate(child: &Child) {
     }
 }
 
+/// A decoded node name with control characters (here an ANSI colour escape and a newline) is
+/// printed escaped, not sent raw to the terminal.
+#[test]
+fn decode_escapes_control_characters() {
+    let out = run_ok(zkdubbo().args(["decode", "dubbo%3A%2F%2Fh%3A1%2Fx%3Fa%3D%1B%5B31mred%0Ab"]));
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    assert_eq!(out, "dubbo://h:1/x?a=\\u{1b}[31mred\\nb\n");
+}
+
 #[test]
 fn encode_and_decode_are_inverse_and_java_identical() {
     let url = run_ok(zkdubbo().args(["decode", JAVA_NODE]));

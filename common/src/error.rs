@@ -2,8 +2,7 @@
 
 use thiserror::Error;
 
-/// Longest excerpt of an offending input quoted in an error message.
-const EXCERPT_CHARS: usize = 200;
+use crate::text::excerpt;
 
 /// Why a string could not be read as a Dubbo URL or decoded from a ZooKeeper node name.
 ///
@@ -62,15 +61,6 @@ pub enum UrlError {
         /// Byte offset in the decoded bytes where the invalid sequence starts.
         position: usize,
     },
-}
-
-/// Quote at most [`EXCERPT_CHARS`] characters of `s` so that a megabyte of garbage does not end
-/// up in a log line.
-fn excerpt(s: &str) -> String {
-    match s.char_indices().nth(EXCERPT_CHARS) {
-        None => format!("{s:?}"),
-        Some((cut, _)) => format!("{:?}… ({} bytes)", &s[..cut], s.len()),
-    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ mod params;
 mod rpc_error;
 mod stats;
 pub mod sync;
+pub mod text;
 mod url;
 
 pub use clock::{monotonic_ms, wall_clock_ms};

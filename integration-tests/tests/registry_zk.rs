@@ -431,12 +431,58 @@ async fn garbage_children_are_skipped_with_a_warning_and_never_block_valid_ones(
     for g in &garbage {
         assert!(
             logs.lines()
-                .any(|l| l.contains("WARN") && l.contains(&format!("node={g} "))),
+                .any(|l| l.contains("WARN") && l.contains(&format!("node={g:?} "))),
             "no warning naming {g:?} in:\n{logs}"
         );
     }
     // Warned once per node, not on every re-read.
-    assert_eq!(logs.matches("node=not-a-url-ZKDUBBO-GARBAGE-1 ").count(), 1);
+    assert_eq!(logs.matches("node=\"not-a-url-ZKDUBBO-GARBAGE-1\" ").count(), 1);
+}
+
+/// Many garbage children, one of them 50,000 characters long: a handful of warnings per
+/// list read and a count of the rest, every line short (it was one warning per node, and the
+/// whole name in the line).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_and_huge_garbage_children_are_summarised_in_short_lines() {
+    let env = env("reg-garbage-many");
+    let raw = env.raw().await;
+    let path = env.path("com.foo.Flood", "providers");
+    mkdirs(&raw, &path).await;
+    for i in 0..40 {
+        create(&raw, &format!("{path}/flood-ZKDUBBO-{i}"), CreateMode::Ephemeral).await;
+    }
+    let huge = format!("huge-ZKDUBBO-{}", "x".repeat(50_000));
+    create(&raw, &format!("{path}/{huge}"), CreateMode::Ephemeral).await;
+    let valid = url("dubbo://10.0.0.5:20880/com.foo.Flood?side=provider");
+    create(&raw, &format!("{path}/{}", valid.to_node_name()), CreateMode::Ephemeral).await;
+
+    let reg = env.registry("").await;
+    let mut sub = reg
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Flood?category=providers"))
+        .await
+        .unwrap();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |_| true).await;
+    assert_eq!(&*n.urls, std::slice::from_ref(&valid));
+
+    let logs = log_text();
+    let flood: Vec<&str> = logs.lines().filter(|l| l.contains("com.foo.Flood")).collect();
+    let one_by_one = flood
+        .iter()
+        .filter(|l| l.contains("is not a URL") || l.contains("that is not a URL"))
+        .count();
+    assert!(
+        one_by_one <= 5,
+        "{one_by_one} warnings one by one:\n{}",
+        flood.join("\n")
+    );
+    assert!(
+        flood.iter().any(|l| l.contains("more child nodes that are not URLs")),
+        "no summary:\n{}",
+        flood.join("\n")
+    );
+    for l in &flood {
+        assert!(l.len() < 2_000, "a {}-byte log line", l.len());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use zkdubbo_common::Url;
+use zkdubbo_common::text::{excerpt, printable};
 
 use crate::target::Target;
 
@@ -41,7 +42,7 @@ pub async fn run(target: &Target, args: &ProvidersArgs, out: &mut dyn Write) -> 
     for child in &children {
         match Url::from_node_name(child) {
             Ok(url) => urls.push(url.to_string()),
-            Err(e) => eprintln!("zkdubbo: skipping node {path}/{child}: {e}"),
+            Err(e) => eprintln!("zkdubbo: skipping node {path}/{}: {e}", excerpt(child)),
         }
     }
     urls.sort();
@@ -50,7 +51,7 @@ pub async fn run(target: &Target, args: &ProvidersArgs, out: &mut dyn Write) -> 
         writeln!(out)?;
     } else {
         for url in urls {
-            writeln!(out, "{url}")?;
+            writeln!(out, "{}", printable(&url))?;
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use zkdubbo_common::text::printable;
 use zkdubbo_registry::{Category, Notification, Source};
 
 use zkdubbo_registry::Registry;
@@ -75,7 +76,7 @@ fn write_notification(n: &Notification, json: bool, out: &mut dyn Write) -> anyh
             n.interface,
             n.category,
             urls.len(),
-            urls.join(" ")
+            printable(&urls.join(" "))
         )?;
     }
     Ok(())

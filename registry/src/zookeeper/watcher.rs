@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinSet};
+use zkdubbo_common::text::excerpt;
 use zkdubbo_common::{Url, keys};
 use zookeeper_client::EventType;
 
@@ -36,6 +37,34 @@ fn decode_child(interface: &str, name: &str) -> Result<Url, zkdubbo_common::UrlE
     )
 }
 
+/// How many new garbage child names of one list read are warned about one by one; the rest
+/// are counted in one more warning (10,000 garbage children must not be 10,000 log lines).
+const GARBAGE_WARNINGS_PER_READ: usize = 5;
+
+/// The warnings about the child names of one list read that are not URLs.
+#[derive(Default)]
+struct GarbageReport {
+    warned: usize,
+    more: usize,
+}
+
+impl GarbageReport {
+    fn add(&mut self, name: &str, path: &str, error: &zkdubbo_common::UrlError) {
+        if self.warned < GARBAGE_WARNINGS_PER_READ {
+            self.warned += 1;
+            tracing::warn!(node = %excerpt(name), %path, %error, "skipping a child node that is not a URL");
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn finish(self, path: &str) {
+        if self.more > 0 {
+            tracing::warn!(%path, more = self.more, "skipping {} more child nodes that are not URLs", self.more);
+        }
+    }
+}
+
 /// Decode the children of `<root>/<interface>/<category>`: a name that is not a URL is skipped
 /// with a warning naming it (once per `warned` set); a URL without an `interface` param whose
 /// path does not name the interface either (`tri://10.0.0.7:50051?service=com.foo.Bar`) gets
@@ -47,16 +76,18 @@ pub(crate) fn decode_children(
     warned: &mut HashSet<String>,
 ) -> Vec<Url> {
     let mut urls = Vec::with_capacity(children.len());
+    let mut report = GarbageReport::default();
     for name in children {
         match decode_child(interface, name) {
             Ok(url) => urls.push(url),
             Err(e) => {
                 if warned.insert(name.clone()) {
-                    tracing::warn!(node = %name, %path, error = %e, "skipping a child node that is not a URL");
+                    report.add(name, path, &e);
                 }
             }
         }
     }
+    report.finish(path);
     if warned.len() > children.len() {
         // Forget names that are gone, so the set cannot grow without bound.
         let present: HashSet<&String> = children.iter().collect();
@@ -107,6 +138,7 @@ impl DecodedChildren {
         let mut by_name = HashMap::with_capacity(children.len());
         let mut urls = Vec::with_capacity(children.len());
         let mut bad: Vec<String> = Vec::new();
+        let mut report = GarbageReport::default();
         for name in children {
             let (url, keep) = match previous.remove(&name) {
                 Some(entry) => entry,
@@ -117,7 +149,7 @@ impl DecodedChildren {
                     }
                     Err(e) => {
                         if !self.warned.contains(&name) {
-                            tracing::warn!(node = %name, %path, error = %e, "skipping a child node that is not a URL");
+                            report.add(&name, path, &e);
                         }
                         bad.push(name);
                         continue;
@@ -129,6 +161,7 @@ impl DecodedChildren {
             }
             by_name.insert(name, (url, keep));
         }
+        report.finish(path);
         // Only names still present stay warned about.
         self.warned = bad.into_iter().collect();
         if by_name.len() >= self.keep_from {

@@ -42,6 +42,30 @@ pub const HASH_NODES: Limit = Limit {
     default: 160,
 };
 
+/// `weight` (load balancing): any Java `int`; a negative weight counts as 0.
+pub const WEIGHT: Limit = Limit {
+    key: crate::keys::WEIGHT,
+    min: i32::MIN as i64,
+    max: i32::MAX as i64,
+    default: crate::keys::DEFAULT_WEIGHT as i64,
+};
+
+/// `warmup` (ms over which a new provider's weight ramps up): any Java `int`.
+pub const WARMUP: Limit = Limit {
+    key: crate::keys::WARMUP,
+    min: i32::MIN as i64,
+    max: i32::MAX as i64,
+    default: crate::keys::DEFAULT_WARMUP_MS as i64,
+};
+
+/// `timeout` of a call in ms: 0 (the default) to one day.
+pub const TIMEOUT: Limit = Limit {
+    key: crate::keys::TIMEOUT,
+    min: 0,
+    max: 86_400_000,
+    default: crate::keys::DEFAULT_TIMEOUT_MS as i64,
+};
+
 /// How many distinct refused values are reported; later ones are refused silently (bounded
 /// memory when a process sees endless garbage).
 const MAX_REPORTED: usize = 256;
@@ -68,6 +92,21 @@ impl Limit {
             Ok(v) if (self.min..=self.max).contains(&v) => v,
             Ok(_) | Err(_) => {
                 self.refuse(url, method, raw);
+                self.default
+            }
+        }
+    }
+
+    /// The plain (not method-level) value of this parameter on `url`, checked as
+    /// [`Limit::read`] checks it.
+    pub fn read_plain(&self, url: &Url) -> i64 {
+        let Some(raw) = url.param(self.key).filter(|v| !v.is_empty()) else {
+            return self.default;
+        };
+        match raw.trim().parse::<i64>() {
+            Ok(v) if (self.min..=self.max).contains(&v) => v,
+            Ok(_) | Err(_) => {
+                self.refuse(url, "", raw);
                 self.default
             }
         }

@@ -1,7 +1,7 @@
 //! A provider's load-balancing weight, as Dubbo's `AbstractLoadBalance.getWeight` computes
 //! it (ARCHITECTURE: Load balancing).
 
-use zkdubbo_common::{Url, keys};
+use zkdubbo_common::{Url, keys, limits};
 
 /// What decides a provider's weight for one method: read from the URL once, when a set is
 /// prepared; [`WeightSpec::weight_at`] then gives the weight at any time.
@@ -28,9 +28,9 @@ impl WeightSpec {
     /// ```
     pub fn of(url: &Url, method: &str) -> Self {
         WeightSpec {
-            weight: url.method_param_as(method, keys::WEIGHT, keys::DEFAULT_WEIGHT as i32),
+            weight: limits::WEIGHT.read(url, method) as i32,
             timestamp: url.param_as(keys::TIMESTAMP, 0i64),
-            warmup: url.param_as(keys::WARMUP, keys::DEFAULT_WARMUP_MS as i32),
+            warmup: limits::WARMUP.read_plain(url) as i32,
         }
     }
 
@@ -102,9 +102,9 @@ impl MethodWeights {
             .any(|(k, v)| !v.is_empty() && k.strip_suffix(keys::WEIGHT).is_some_and(|m| m.ends_with('.')));
         MethodWeights {
             base: WeightSpec {
-                weight: url.param_as(keys::WEIGHT, keys::DEFAULT_WEIGHT as i32),
+                weight: limits::WEIGHT.read_plain(url) as i32,
                 timestamp: url.param_as(keys::TIMESTAMP, 0i64),
-                warmup: url.param_as(keys::WARMUP, keys::DEFAULT_WARMUP_MS as i32),
+                warmup: limits::WARMUP.read_plain(url) as i32,
             },
             method_level,
         }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use support::{rng, urls};
 use zkdubbo_common::CallStats;
 use zkdubbo_common::{Invocation, Url};
-use zkdubbo_loadbalance::{LoadBalance, PreparedSet, by_name, wall_clock_ms};
+use zkdubbo_loadbalance::{LoadBalance, MethodWeights, PreparedSet, WeightSpec, by_name, wall_clock_ms};
 
 const PICKS: usize = 100_000;
 const TOLERANCE: f64 = 0.015;
@@ -132,4 +132,19 @@ fn warmup_weights_refresh_over_time_but_not_per_pick() {
     std::thread::sleep(Duration::from_millis(700));
     assert_eq!(set.with_weights(|t| t.weights()[0]), 100);
     assert!(!set.is_warming_up());
+}
+
+/// A weight or warm-up that is not a number (`weight=abc`) is refused with a warning and the
+/// default used; it used to be replaced without a word.
+#[test]
+fn weights_that_are_not_numbers_are_refused_for_the_default() {
+    let url: Url = "dubbo://10.0.0.1:20880/com.foo.Bar?weight=abc&get.weight=1e99&warmup=soon"
+        .parse()
+        .unwrap();
+    for method in ["get", "put"] {
+        let spec = WeightSpec::of(&url, method);
+        assert_eq!(spec.weight, 100, "{method}");
+        assert_eq!(spec.warmup, 600_000, "{method}");
+        assert_eq!(MethodWeights::of(&url).for_method(&url, method), spec, "{method}");
+    }
 }

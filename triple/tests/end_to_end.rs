@@ -482,3 +482,25 @@ async fn server_enforces_the_grpc_timeout_it_receives() {
     assert_eq!(response.headers()["grpc-status"], "4");
     server.shutdown().await.unwrap();
 }
+
+/// A `timeout` that is not a number of milliseconds in range (`1e99`, `abc`) is refused for
+/// the default 1000 ms (docs/LIMITS.md), which travels as `grpc-timeout`; a valid one is used.
+#[tokio::test]
+async fn an_unusable_timeout_is_refused_for_the_default() {
+    let server = start_server().await;
+    let factory = TripleInvokerFactory::new();
+    for (params, expected) in [
+        ("timeout=1e99", &b"1000000u"[..]),
+        ("timeout=abc", &b"1000000u"[..]),
+        ("timeout=99999999999", &b"1000000u"[..]),
+        ("timeout=250", &b"250000u"[..]),
+    ] {
+        let invoker = factory.create(&url(&server, ECHO, params)).unwrap();
+        let sent = invoker
+            .invoke(&Invocation::new("header").with_payload("grpc-timeout"))
+            .await
+            .unwrap();
+        assert_eq!(&sent.payload[..], expected, "{params}");
+    }
+    server.shutdown().await.unwrap();
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use zkdubbo_common::{Invocation, InvokeFuture, NoProviderReason, RpcError, keys};
+use zkdubbo_common::{Invocation, InvokeFuture, NoProviderReason, RpcError, limits};
 
 use crate::invoker::Strategy;
 use crate::support::ClusterBase;
@@ -33,7 +33,7 @@ impl Strategy for ForkingCluster {
             let listed = base.list(inv)?;
             let method = inv.method();
             let forks: i64 = base.method_param(&listed, method, FORKS_KEY, DEFAULT_FORKS);
-            let timeout_ms: u64 = base.method_param(&listed, method, keys::TIMEOUT, keys::DEFAULT_TIMEOUT_MS);
+            let timeout_ms = limits::TIMEOUT.read(base.param_url(&listed), method) as u64;
             let len = listed.providers().len();
             let chosen: Vec<usize> = match usize::try_from(forks) {
                 Ok(n) if n > 0 && n < len => {

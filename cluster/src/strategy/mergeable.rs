@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
-use zkdubbo_common::{Invocation, InvokeFuture, NoProviderReason, Response, RpcError, keys};
+use zkdubbo_common::{Invocation, InvokeFuture, NoProviderReason, Response, RpcError, limits};
 
 use crate::invoker::Strategy;
 use crate::merger::{Mergers, PayloadMerger};
@@ -65,9 +65,7 @@ impl Strategy for MergeableCluster {
                     base.context(inv),
                 )
             })?;
-            let timeout_ms: u64 = base
-                .url()
-                .method_param_as(method, keys::TIMEOUT, keys::DEFAULT_TIMEOUT_MS);
+            let timeout_ms = limits::TIMEOUT.read(base.url(), method) as u64;
             let timeout = Duration::from_millis(timeout_ms);
             let calls = (0..listed.providers().len()).map(|i| {
                 let listed = &listed;

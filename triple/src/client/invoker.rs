@@ -12,7 +12,7 @@ use prost::Message;
 use tonic::Status;
 use tonic::client::Grpc;
 use tonic::metadata::{AsciiMetadataValue, BinaryMetadataValue, KeyAndValueRef, MetadataKey, MetadataMap};
-use zkdubbo_common::{Invocation, Url};
+use zkdubbo_common::{Invocation, Url, limits};
 use zkdubbo_common::{InvokeFuture, Invoker, Response, RpcError};
 
 use super::*;
@@ -85,7 +85,8 @@ impl TripleInvoker {
         };
         let path = PathAndQuery::try_from(format!("/{interface}/{method}"))
             .map_err(|e| transport(format!("cannot build the request path /{interface}/{method}: {e}")))?;
-        let timeout_ms = match self.url.method_param_as(method, "timeout", DEFAULT_TIMEOUT_MS) {
+        // Bounded (docs/LIMITS.md): `timeout=1e99` or `abc` is refused with a warning.
+        let timeout_ms = match limits::TIMEOUT.read(&self.url, method) as u64 {
             0 => DEFAULT_TIMEOUT_MS,
             ms => ms,
         };

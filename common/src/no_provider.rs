@@ -34,6 +34,8 @@ pub enum NoProviderReason {
         filtered_by_protocol: usize,
         /// How many could not get an invoker.
         invoker_failed: usize,
+        /// How many are not callable (no host, or `empty://` among other URLs).
+        no_address: usize,
     },
     /// Routers removed every provider; names the rule that emptied the list.
     RoutedAway {
@@ -87,10 +89,11 @@ impl fmt::Display for NoProviderReason {
                 disabled,
                 filtered_by_protocol,
                 invoker_failed,
+                no_address,
             } => write!(
                 f,
                 "{registered} registered but none usable ({disabled} disabled, {filtered_by_protocol} filtered by \
-                 protocol, {invoker_failed} could not be connected)"
+                 protocol, {invoker_failed} could not be connected, {no_address} with no address)"
             ),
             NoProviderReason::RoutedAway { available, rule } => {
                 write!(f, "{available} available but routed away by rule {rule}")

@@ -138,6 +138,13 @@ impl Core {
             // member of its identity in `members`, so it can be claimed without a lookup.
             let cached = entry.member.take();
             let url = &entry.configured;
+            // Nothing to call: `describe` (whose invokers connect nowhere) would count it as
+            // usable, and a call would pick it only to fail.
+            if raw.host().is_empty() || raw.protocol() == keys::EMPTY_PROTOCOL {
+                counts.no_address += 1;
+                excluded.push((raw.clone(), Exclusion::NoAddress));
+                continue;
+            }
             if entry.disabled {
                 counts.disabled += 1;
                 excluded.push((raw.clone(), Exclusion::Disabled));

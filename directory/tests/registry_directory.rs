@@ -947,3 +947,37 @@ fn a_blank_condition_rule_is_ignored_with_a_warning() {
         snap.warnings()
     );
 }
+
+/// A URL with no host, or an `empty://` among other URLs, is not a provider anyone can call:
+/// it is excluded and counted (`describe` used to count it as usable, its invokers connecting
+/// nowhere).
+#[test]
+fn providers_without_an_address_are_excluded() {
+    let (dir, _) = directory("");
+    dir.notify(&note(
+        Category::Providers,
+        &[
+            provider("10.0.0.5", ""),
+            url("dubbo:///com.foo.Bar?methods=get"),
+            url("empty://10.0.0.1/com.foo.Bar?category=providers"),
+        ],
+        1,
+    ));
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.5"]);
+    let snap = dir.snapshot();
+    assert_eq!(snap.counts().registered, 3);
+    assert_eq!(snap.counts().no_address, 2);
+    assert!(
+        snap.excluded().iter().all(|(_, why)| *why == Exclusion::NoAddress),
+        "{:?}",
+        snap.excluded()
+    );
+
+    dir.notify(&note(
+        Category::Providers,
+        &[url("dubbo:///com.foo.Bar?methods=get")],
+        2,
+    ));
+    let err = dir.list(&get()).unwrap_err();
+    assert!(err.to_string().contains("1 with no address"), "{err}");
+}

@@ -30,6 +30,8 @@ pub enum Exclusion {
     InvokerFailed,
     /// Another registered URL has the same identity.
     DuplicateIdentity,
+    /// Not a provider that can be called: no host, or an `empty://` URL in a list of others.
+    NoAddress,
 }
 
 /// What was registered and what was excluded.
@@ -45,6 +47,8 @@ pub struct Counts {
     pub invoker_failed: usize,
     /// Excluded as duplicates of another URL with the same identity.
     pub duplicates: usize,
+    /// Excluded as not callable: no host, or `empty://` among other URLs.
+    pub no_address: usize,
 }
 
 /// One published state of a directory. Immutable; readers never lock.
@@ -301,6 +305,7 @@ impl Snapshot {
                     disabled: c.disabled,
                     filtered_by_protocol: c.filtered_by_protocol,
                     invoker_failed: c.invoker_failed + c.duplicates,
+                    no_address: c.no_address,
                 }
             }
         } else {

@@ -33,6 +33,8 @@ pub(crate) struct Core {
     generation: u64,
     chain: Arc<RouterChain>,
     router_warnings: Vec<String>,
+    /// The rules that left some method with no provider at the last refresh (reported once).
+    emptying_rules: Vec<String>,
     /// Parsed and merged provider URLs of the last list.
     cache: UrlCache,
     /// The listed members by identity: updated in place on each refresh, never rebuilt.
@@ -71,6 +73,7 @@ impl Core {
             generation: 0,
             chain: Arc::new(RouterChain::default()),
             router_warnings: Vec::new(),
+            emptying_rules: Vec::new(),
             cache: UrlCache::default(),
             members: FxHashMap::default(),
             listed: Arc::from(Vec::new()),
@@ -236,7 +239,41 @@ impl Core {
             },
             prev,
         );
+        self.report_emptying_rules(&snapshot);
         (snapshot, gone)
+    }
+
+    /// A rule that leaves a method with no provider is the operator's intent and stays in
+    /// force, but it is logged, naming the rule and the methods, once each time the set of
+    /// such rules changes (not on every refresh).
+    fn report_emptying_rules(&mut self, snapshot: &Snapshot) {
+        let mut emptied: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        if !snapshot.providers().is_empty() {
+            let any = std::iter::once((keys::ANY_VALUE, snapshot.method_route(keys::ANY_VALUE)));
+            for (method, route) in snapshot.methods().chain(any) {
+                let base = route.base();
+                if base.providers().is_empty()
+                    && let Some(rule) = base.emptied_by()
+                {
+                    emptied.entry(rule).or_default().push(method);
+                }
+            }
+        }
+        let now: Vec<String> = emptied.keys().map(|r| (*r).to_owned()).collect();
+        if now == self.emptying_rules {
+            return;
+        }
+        for (rule, methods) in &emptied {
+            if !self.emptying_rules.iter().any(|r| r == rule) {
+                tracing::warn!(
+                    service = %self.info,
+                    %rule,
+                    ?methods,
+                    "a routing rule leaves no provider for these methods (calls fail until it changes)"
+                );
+            }
+        }
+        self.emptying_rules = now;
     }
 
     /// Complete the cache entries of `urls`: merge and configure the URLs without one,

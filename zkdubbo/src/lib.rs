@@ -72,6 +72,7 @@
 mod config;
 mod provider;
 mod reference;
+mod registries;
 mod signal;
 mod stamp;
 mod transport;

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use zkdubbo_common::host::local_ip;
 use zkdubbo_common::{Url, keys};
-use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry, registry_address};
+use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry};
 #[cfg(feature = "triple")]
 use zkdubbo_triple::{Handler, ServerHandle, TripleServer};
 
+use crate::registries;
 use crate::stamp::process_params;
 
 /// The protocol a [`ServiceBuilder`] registers unless told otherwise.
@@ -212,13 +213,7 @@ impl ServiceBuilder {
         };
         let mut registries = self.registry_instances.clone();
         for spec in &self.registries {
-            let opened = match registry_address(spec) {
-                Ok(url) => ZookeeperRegistry::connect(&url)
-                    .await
-                    .map_err(|source| (url.to_string(), source)),
-                Err(source) => Err((spec.trim().to_owned(), source)),
-            };
-            match opened {
+            match registries::open(spec).await {
                 Ok(r) => {
                     exported.owned.push(r.clone());
                     registries.push(r);

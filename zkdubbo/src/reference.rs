@@ -12,8 +12,9 @@ use zkdubbo_common::host::local_ip;
 use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url, keys};
 use zkdubbo_directory::{Directory, DirectoryError, RegistryDirectory};
-use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry, registry_address};
+use zkdubbo_registry::{Registration, Registry, RegistryError};
 
+use crate::registries;
 use crate::stamp::process_params;
 use crate::transport::default_factory;
 
@@ -314,25 +315,10 @@ impl ReferenceBuilder {
 }
 
 async fn open_registry(spec: &str) -> Result<Arc<dyn Registry>, ReferenceError> {
-    let url = registry_address(spec).map_err(|source| ReferenceError::Registry {
-        registry: redacted_spec(spec),
-        source,
-    })?;
-    let registry = ZookeeperRegistry::connect(&url)
+    let registry = registries::open(spec)
         .await
-        .map_err(|source| ReferenceError::Registry {
-            registry: url.redacted().to_string(),
-            source,
-        })?;
+        .map_err(|(registry, source)| ReferenceError::Registry { registry, source })?;
     Ok(registry)
-}
-
-/// A registry address as given, with any password hidden, for an error about it.
-pub(crate) fn redacted_spec(spec: &str) -> String {
-    match spec.trim().parse::<Url>() {
-        Ok(url) => url.redacted().to_string(),
-        Err(_) => "(an unreadable registry address)".to_owned(),
-    }
 }
 
 struct Inner {

@@ -318,6 +318,16 @@ async fn the_registry_password_never_shows() {
     assert!(!description.contains(SECRET), "{description}");
     assert!(description.contains("alice:***@"), "{description}");
     reference.shutdown().await;
+
+    // A provider whose registry cannot be opened (check=true: fail at once).
+    let err = ServiceBuilder::new("com.example.Secret")
+        .registry(format!("{registry}&check=true"))
+        .port(20880)
+        .register()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("alice:***@127.0.0.1:1"), "{err}");
+    assert!(!err.to_string().contains(SECRET), "{err}");
     let text = logs.text();
     assert!(!text.is_empty(), "the capture saw the registry's logs");
     assert!(!text.contains(SECRET), "{text}");

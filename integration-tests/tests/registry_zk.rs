@@ -568,6 +568,36 @@ async fn digest_auth_gives_creator_only_acls() {
     assert_eq!(&*n.urls, &[provider]);
 }
 
+/// A registry with credentials that finds a parent of its nodes open to anyone (created first
+/// by a client without credentials) warns once per such node, naming it and its ACL: anyone
+/// can delete what is below it, creator-only ACLs notwithstanding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_parent_of_a_registry_with_credentials_is_reported_once() {
+    let env = env("reg-open-parent");
+    let anonymous = env.raw().await;
+    let path = env.path("com.foo.OpenParent", "providers");
+    mkdirs(&anonymous, &path).await;
+    let reg = env.registry("&username=alice&password=s3cret").await;
+    for host in ["10.0.0.5", "10.0.0.6"] {
+        reg.register(&url(&format!("dubbo://{host}:20880/com.foo.OpenParent")))
+            .await
+            .unwrap();
+    }
+    let logs = log_text();
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("open to anyone") && l.contains(&format!("node={path} ")))
+        .collect();
+    assert_eq!(warnings.len(), 1, "once for {path}:\n{logs}");
+    assert!(warnings[0].contains("world:anyone"), "{}", warnings[0]);
+    // What the warning is about: the anonymous client can delete the provider's node.
+    let leaf = format!(
+        "{path}/{}",
+        url("dubbo://10.0.0.5:20880/com.foo.OpenParent").to_node_name()
+    );
+    anonymous.delete(&leaf, None).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_category_node_deleted_by_hand_does_not_break_the_watch() {
     let env = env("reg-deleted-category");

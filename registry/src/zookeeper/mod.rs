@@ -123,6 +123,7 @@ impl ZookeeperRegistry {
             own: Mutex::new(Own::default()),
             write_locks: state::WriteLocks::new(),
             known_paths: Mutex::new(Default::default()),
+            open_parents: Mutex::new(Default::default()),
             subscriptions: Mutex::new(HashMap::new()),
             failing_watches: Mutex::new(HashMap::new()),
             next_subscription: AtomicU64::new(1),

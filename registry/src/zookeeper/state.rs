@@ -89,6 +89,8 @@ pub(crate) struct Inner {
     pub write_locks: WriteLocks,
     /// Persistent paths known to exist.
     pub known_paths: Mutex<HashSet<String>>,
+    /// Existing parents found open to anyone (reported once each).
+    pub open_parents: Mutex<HashSet<String>>,
     pub subscriptions: Mutex<HashMap<u64, SubscriptionSink>>,
     /// (subscription id, category path) → consumer, for category paths not read yet.
     pub failing_watches: Mutex<HashMap<(u64, String), Url>>,
@@ -247,18 +249,61 @@ impl Inner {
         let options = CreateMode::Persistent.with_acls(self.acls());
         // Requests are sent when the futures are created: one round trip for the chain.
         let calls: Vec<_> = chain.iter().map(|p| conn.client.create(p, &[], &options)).collect();
+        let mut existing: Vec<&String> = Vec::new();
         timed("create", path, self.config.timeout, async {
             for (p, call) in chain.iter().zip(calls) {
                 match call.await {
-                    Ok(_) | Err(zookeeper_client::Error::NodeExists) => {
+                    Ok(_) => {
                         lock(&self.known_paths).insert(p.clone());
+                    }
+                    Err(zookeeper_client::Error::NodeExists) => {
+                        lock(&self.known_paths).insert(p.clone());
+                        existing.push(p);
                     }
                     Err(e) => return Err(e),
                 }
             }
             Ok(())
         })
-        .await
+        .await?;
+        if self.config.username.is_some() {
+            for p in existing {
+                self.check_parent_acl(conn, p).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// With credentials, this registry's nodes are creator-only, but a parent someone else
+    /// created first may be open to anyone: then anyone can delete what is below it (deleting
+    /// a node needs the DELETE right on its parent). Warn once per such node, naming its ACL.
+    async fn check_parent_acl(&self, conn: &Conn, path: &str) {
+        if lock(&self.open_parents).contains(path) {
+            return;
+        }
+        let Ok(Ok((acls, _))) = tokio::time::timeout(self.config.timeout, conn.client.get_acl(path)).await else {
+            return;
+        };
+        let open = acls.iter().any(|acl| {
+            acl.scheme() == "world"
+                && (acl.permission().has(zookeeper_client::Permission::DELETE)
+                    || acl.permission().has(zookeeper_client::Permission::CREATE))
+        });
+        if open && lock(&self.open_parents).insert(path.to_owned()) {
+            let acl: Vec<String> = acls
+                .iter()
+                .map(|a| format!("{}:{}:{}", a.scheme(), a.id(), a.permission()))
+                .collect();
+            tracing::warn!(
+                registry = %self.registry_name(),
+                node = %path,
+                ?acl,
+                "a parent of this registry's nodes is open to anyone: anyone can create and delete \
+                 nodes below it, creator-only ACLs notwithstanding (it was created by another \
+                 client, or before credentials were used); set its ACL, e.g. setAcl {path} \
+                 auth::cdrwa"
+            );
+        }
     }
 
     /// Forget `path` and everything below it in the known paths (it was found missing);

@@ -112,24 +112,50 @@ impl Limit {
         }
     }
 
+    /// Report `raw` as refused for this parameter (once per key and value).
     fn refuse(&self, url: &Url, method: &str, raw: &str) {
-        static REPORTED: OnceLock<Reported> = OnceLock::new();
-        let mut reported = lock(REPORTED.get_or_init(Default::default));
-        if reported.len() >= MAX_REPORTED || !reported.insert((self.key, raw.into())) {
-            return;
-        }
-        drop(reported);
-        let shown: String = raw.chars().take(40).collect();
-        tracing::warn!(
-            url = %url.identity(),
-            method,
-            key = self.key,
-            value = %shown,
-            "refusing {}={shown:?}: not a number from {} to {}; using {}",
+        report_refused(
             self.key,
-            self.min,
-            self.max,
-            self.default
+            url,
+            method,
+            raw,
+            &format!("not a number from {} to {}; using {}", self.min, self.max, self.default),
         );
     }
+}
+
+/// `key` of `url` as a boolean: `true` or `false` (any case); absent or empty gives `default`,
+/// and anything else (`maybe`) is refused with a warning naming the URL and the key, `default`
+/// used (Java reads anything but `true` as false, silently).
+///
+/// ```
+/// use zkdubbo_common::{Url, limits};
+/// let url: Url = "condition://0.0.0.0/com.foo.Bar?force=TRUE&runtime=maybe".parse().unwrap();
+/// assert!(limits::read_bool(&url, "force", false));
+/// assert!(!limits::read_bool(&url, "runtime", false));
+/// assert!(limits::read_bool(&url, "enabled", true));
+/// ```
+pub fn read_bool(url: &Url, key: &'static str, default: bool) -> bool {
+    match url.param(key).map(str::trim).filter(|v| !v.is_empty()) {
+        None => default,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            report_refused(key, url, "", v, &format!("not true or false; using {default}"));
+            default
+        }
+    }
+}
+
+/// Warn that `raw` was refused for `key` of `url` and `why`, once per key and value.
+fn report_refused(key: &'static str, url: &Url, method: &str, raw: &str, why: &str) {
+    {
+        static REPORTED: OnceLock<Reported> = OnceLock::new();
+        let mut reported = lock(REPORTED.get_or_init(Default::default));
+        if reported.len() >= MAX_REPORTED || !reported.insert((key, raw.into())) {
+            return;
+        }
+    }
+    let shown: String = raw.chars().take(40).collect();
+    tracing::warn!(url = %url.identity(), method, key, value = %shown, "refusing {key}={shown:?}: {why}");
 }

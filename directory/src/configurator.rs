@@ -20,7 +20,7 @@
 
 use std::cmp::Ordering;
 
-use zkdubbo_common::{Url, keys, list_contains};
+use zkdubbo_common::{Url, keys, limits, list_contains};
 
 use crate::error::RuleError;
 
@@ -86,7 +86,7 @@ impl Configurator {
                 });
             }
         };
-        if !url.param_bool(keys::ENABLED, true) {
+        if !limits::read_bool(url, keys::ENABLED, true) {
             return Ok(None);
         }
         let mut conditions = Vec::new();

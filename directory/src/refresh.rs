@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use zkdubbo_common::{Invoker, InvokerFactory, Url, keys};
+use zkdubbo_common::{Invoker, InvokerFactory, Url, keys, limits};
 use zkdubbo_registry::{Category, Notification};
 
 use crate::configurator::Configurators;
@@ -378,5 +378,5 @@ fn report(info: &ServiceInfo, errors: Vec<RuleError>) -> Vec<String> {
 
 /// `disabled=true` or `enabled=false`.
 fn is_disabled(url: &Url) -> bool {
-    url.param_bool(keys::DISABLED, false) || !url.param_bool(keys::ENABLED, true)
+    limits::read_bool(url, keys::DISABLED, false) || !limits::read_bool(url, keys::ENABLED, true)
 }

@@ -27,7 +27,30 @@ impl Write for Capture {
     }
 }
 
+/// The process-wide capture of this test binary's logs.
+fn capture() -> Capture {
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            let writer = capture.clone();
+            tracing::subscriber::set_global_default(
+                tracing_subscriber::fmt()
+                    .with_writer(move || writer.clone())
+                    .with_ansi(false)
+                    .finish(),
+            )
+            .expect("the only subscriber of this test binary");
+            capture
+        })
+        .clone()
+}
+
 impl Capture {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
     fn count(&self, needle: &str) -> usize {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner()))
             .lines()
@@ -38,15 +61,7 @@ impl Capture {
 
 #[test]
 fn a_rule_that_empties_a_route_is_logged_once_per_change() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish(),
-    )
-    .unwrap();
+    let capture = capture();
 
     let (dir, _) = directory("");
     dir.notify(&note(
@@ -86,4 +101,30 @@ fn a_rule_that_empties_a_route_is_logged_once_per_change() {
     ));
     assert!(dir.list(&get()).is_ok());
     assert_eq!(capture.count("10.0.0.5"), 0);
+}
+
+/// A switch that is neither `true` nor `false` (`force=maybe`) is refused with a warning naming
+/// it, and its default used; it used to be replaced without a word.
+#[test]
+fn a_rule_switch_that_is_not_a_boolean_is_refused_with_a_warning() {
+    let capture = capture();
+    let (dir, _) = directory("");
+    dir.notify(&note(
+        Category::Providers,
+        &[provider("10.0.0.5", ""), provider("10.0.0.6", "")],
+        1,
+    ));
+    dir.notify(&note(
+        Category::Routers,
+        &[condition("=> host = 10.0.0.99", "&force=maybe-ZKDUBBO")],
+        1,
+    ));
+    // force defaults to false: the rule matches no provider, so the full list stays.
+    assert_eq!(dir.list(&get()).unwrap().len(), 2);
+    let text = capture.text();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("WARN") && l.contains("refusing force=\"maybe-ZKDUBBO\"")),
+        "{text}"
+    );
 }

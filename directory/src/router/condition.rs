@@ -23,7 +23,7 @@
 
 use std::fmt;
 
-use zkdubbo_common::{Invocation, Url, is_match_glob, is_match_glob_with, keys};
+use zkdubbo_common::{Invocation, Url, is_match_glob, is_match_glob_with, keys, limits};
 
 use crate::configurator::PRIORITY_KEY;
 use crate::error::RuleError;
@@ -243,7 +243,7 @@ impl ConditionRouter {
                 protocol: kind.to_owned(),
             });
         }
-        if !url.param_bool(keys::ENABLED, true) {
+        if !limits::read_bool(url, keys::ENABLED, true) {
             return Ok(None);
         }
         let expression = match url.param_decoded(RULE_KEY) {
@@ -276,8 +276,8 @@ impl ConditionRouter {
         })?;
         router.url = url.clone();
         router.priority = url.param_as(PRIORITY_KEY, 0i64);
-        router.force = url.param_bool(FORCE_KEY, false);
-        router.runtime = url.param_bool(RUNTIME_KEY, false);
+        router.force = limits::read_bool(url, FORCE_KEY, false);
+        router.runtime = limits::read_bool(url, RUNTIME_KEY, false);
         router.scope = router.compute_scope();
         Ok(Some(router))
     }

@@ -66,6 +66,24 @@ pub const TIMEOUT: Limit = Limit {
     default: crate::keys::DEFAULT_TIMEOUT_MS as i64,
 };
 
+/// `priority` of a rule (routers run lowest first, configurators apply lowest first): any
+/// Java `int`.
+pub const PRIORITY: Limit = Limit {
+    key: "priority",
+    min: i32::MIN as i64,
+    max: i32::MAX as i64,
+    default: 0,
+};
+
+/// `forks` of the forking cluster: any Java `int` (zero or less, or more than the providers:
+/// all of them).
+pub const FORKS: Limit = Limit {
+    key: "forks",
+    min: i32::MIN as i64,
+    max: i32::MAX as i64,
+    default: 2,
+};
+
 /// How many distinct refused values are reported; later ones are refused silently (bounded
 /// memory when a process sees endless garbage).
 const MAX_REPORTED: usize = 256;

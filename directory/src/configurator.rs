@@ -108,7 +108,7 @@ impl Configurator {
         Ok(Some(Configurator {
             url: url.clone(),
             kind,
-            priority: url.param_as(PRIORITY_KEY, 0i64),
+            priority: limits::PRIORITY.read_plain(url),
             conditions,
             apply,
         }))

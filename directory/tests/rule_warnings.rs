@@ -116,7 +116,10 @@ fn a_rule_switch_that_is_not_a_boolean_is_refused_with_a_warning() {
     ));
     dir.notify(&note(
         Category::Routers,
-        &[condition("=> host = 10.0.0.99", "&force=maybe-ZKDUBBO")],
+        &[condition(
+            "=> host = 10.0.0.99",
+            "&force=maybe-ZKDUBBO&priority=first-ZKDUBBO",
+        )],
         1,
     ));
     // force defaults to false: the rule matches no provider, so the full list stays.
@@ -125,6 +128,11 @@ fn a_rule_switch_that_is_not_a_boolean_is_refused_with_a_warning() {
     assert!(
         text.lines()
             .any(|l| l.contains("WARN") && l.contains("refusing force=\"maybe-ZKDUBBO\"")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("WARN") && l.contains("refusing priority=\"first-ZKDUBBO\"")),
         "{text}"
     );
 }

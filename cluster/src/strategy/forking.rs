@@ -32,7 +32,7 @@ impl Strategy for ForkingCluster {
         Box::pin(async move {
             let listed = base.list(inv)?;
             let method = inv.method();
-            let forks: i64 = base.method_param(&listed, method, FORKS_KEY, DEFAULT_FORKS);
+            let forks = limits::FORKS.read(base.param_url(&listed), method);
             let timeout_ms = limits::TIMEOUT.read(base.param_url(&listed), method) as u64;
             let len = listed.providers().len();
             let chosen: Vec<usize> = match usize::try_from(forks) {

@@ -25,7 +25,6 @@ use std::fmt;
 
 use zkdubbo_common::{Invocation, Url, is_match_glob, is_match_glob_with, keys, limits};
 
-use crate::configurator::PRIORITY_KEY;
 use crate::error::RuleError;
 
 /// `rule`: the URL-encoded condition expression.
@@ -275,7 +274,7 @@ impl ConditionRouter {
             error,
         })?;
         router.url = url.clone();
-        router.priority = url.param_as(PRIORITY_KEY, 0i64);
+        router.priority = limits::PRIORITY.read_plain(url);
         router.force = limits::read_bool(url, FORCE_KEY, false);
         router.runtime = limits::read_bool(url, RUNTIME_KEY, false);
         router.scope = router.compute_scope();

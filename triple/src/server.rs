@@ -69,6 +69,17 @@ pub const DEFAULT_CONTENT_TYPE: &str = "application/grpc+proto";
 /// Default largest request message accepted: 4 MiB, as gRPC.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
+/// Default most connections served at once; at the limit the server stops accepting until
+/// one closes (new clients wait in the listen backlog) instead of degrading every connection.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// Default time a new connection has to send its first bytes (the HTTP/2 preface) before it
+/// is closed: a client that connects and says nothing holds a file descriptor for nothing.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default most calls in flight on one connection (HTTP/2 `MAX_CONCURRENT_STREAMS`).
+pub const DEFAULT_MAX_STREAMS_PER_CONNECTION: u32 = 256;
+
 /// Default time given to in-flight calls on graceful shutdown before connections are dropped.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -196,6 +207,15 @@ pub struct TripleServerBuilder {
     content_type: String,
     max_message_size: usize,
     shutdown_grace: Duration,
+    limits: ConnectionLimits,
+}
+
+/// The bounds of a server's connections.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    max_connections: usize,
+    handshake_timeout: Duration,
+    max_streams: u32,
 }
 
 impl fmt::Debug for TripleServerBuilder {
@@ -207,6 +227,7 @@ impl fmt::Debug for TripleServerBuilder {
             .field("content_type", &self.content_type)
             .field("max_message_size", &self.max_message_size)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -218,6 +239,11 @@ impl Default for TripleServerBuilder {
             content_type: DEFAULT_CONTENT_TYPE.to_owned(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            limits: ConnectionLimits {
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+                max_streams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
+            },
         }
     }
 }
@@ -251,6 +277,27 @@ impl TripleServerBuilder {
         self
     }
 
+    /// The most connections served at once, [`DEFAULT_MAX_CONNECTIONS`] by default (at least
+    /// 1). At the limit the server stops accepting until one closes, with a warning.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max.max(1);
+        self
+    }
+
+    /// How long a new connection has to send its first bytes before it is closed,
+    /// [`DEFAULT_HANDSHAKE_TIMEOUT`] by default.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.handshake_timeout = timeout;
+        self
+    }
+
+    /// The most calls in flight on one connection, [`DEFAULT_MAX_STREAMS_PER_CONNECTION`] by
+    /// default; a client opening more is refused the extra streams by HTTP/2 itself.
+    pub fn max_streams_per_connection(mut self, max: u32) -> Self {
+        self.limits.max_streams = max.max(1);
+        self
+    }
+
     /// Bind a TCP listener on `addr` (`127.0.0.1:0` picks a free port: see
     /// [`TripleServer::local_addr`]).
     pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<TripleServer> {
@@ -276,6 +323,7 @@ impl TripleServerBuilder {
             listener,
             local_addr,
             shutdown_grace: self.shutdown_grace,
+            limits: self.limits,
             shared: Arc::new(Shared {
                 services: self.services,
                 content_type,
@@ -292,6 +340,7 @@ pub struct TripleServer {
     listener: TcpListener,
     local_addr: SocketAddr,
     shutdown_grace: Duration,
+    limits: ConnectionLimits,
     shared: Arc<Shared>,
 }
 
@@ -335,17 +384,32 @@ impl TripleServer {
             listener,
             local_addr,
             shutdown_grace,
+            limits,
             shared,
         } = self;
         tracing::info!(%local_addr, "triple server listening");
         let graceful = GracefulShutdown::new();
         let mut connections = JoinSet::new();
         let mut signal = pin!(signal);
+        let mut at_limit = false;
         loop {
+            let full = connections.len() >= limits.max_connections;
+            if full != at_limit {
+                at_limit = full;
+                if full {
+                    tracing::warn!(
+                        %local_addr,
+                        max = limits.max_connections,
+                        "triple server at its connection limit: not accepting until one closes"
+                    );
+                } else {
+                    tracing::info!(%local_addr, "triple server below its connection limit: accepting again");
+                }
+            }
             tokio::select! {
                 () = &mut signal => break,
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                accepted = listener.accept() => match accepted {
+                accepted = listener.accept(), if !full => match accepted {
                     Ok((stream, peer)) => {
                         shared.accepted.fetch_add(1, Ordering::Relaxed);
                         if let Err(e) = stream.set_nodelay(true) {
@@ -353,11 +417,22 @@ impl TripleServer {
                         }
                         tracing::debug!(%peer, "triple connection accepted");
                         let svc = TripleService { shared: Arc::clone(&shared) };
-                        let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), svc);
-                        let conn = graceful.watch(conn);
+                        let watcher = graceful.watcher();
                         connections.spawn(async move {
-                            if let Err(e) = conn.await {
+                            // A connection that sends nothing holds a descriptor for nothing.
+                            let mut first = [0u8; 1];
+                            match tokio::time::timeout(limits.handshake_timeout, stream.peek(&mut first)).await {
+                                Ok(Ok(n)) if n > 0 => {}
+                                Ok(_) => return,
+                                Err(_) => {
+                                    tracing::debug!(%peer, "triple connection sent nothing in time; closing it");
+                                    return;
+                                }
+                            }
+                            let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                                .max_concurrent_streams(limits.max_streams)
+                                .serve_connection(TokioIo::new(stream), svc);
+                            if let Err(e) = watcher.watch(conn).await {
                                 tracing::debug!(%peer, error = %e, "triple connection ended with an error");
                             }
                         });

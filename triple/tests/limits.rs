@@ -1,0 +1,84 @@
+//! The Triple server's bounds: a connection that sends nothing is closed after the handshake
+//! timeout, and at its connection limit the server stops accepting until a connection closes.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use zkdubbo_common::{Invocation, InvokerFactory, RpcError, Url};
+use zkdubbo_triple::{Methods, TripleInvokerFactory, TripleServer};
+
+const ECHO: &str = "com.example.Echo";
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_the_handshake_timeout() {
+    let server = TripleServer::builder()
+        .service(ECHO, Methods::new().raw("echo", |r: Bytes, _| async move { Ok(r) }))
+        .handshake_timeout(Duration::from_millis(200))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .spawn();
+    let mut silent = TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf))
+        .await
+        .expect("the server closed the silent connection");
+    assert_eq!(read.unwrap(), 0, "closed, not answered");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn at_its_connection_limit_the_server_stops_accepting_until_one_closes() {
+    let server = TripleServer::builder()
+        .service(ECHO, Methods::new().raw("echo", |r: Bytes, _| async move { Ok(r) }))
+        .max_connections(2)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .spawn();
+    let addr = server.local_addr();
+    // Two connections that sent the HTTP/2 preface and then nothing: both served, both held.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(PREFACE).await.unwrap();
+        held.push(c);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while server.accepted_connections() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the two connections were accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // At the limit, a real call is not served (its connection is not accepted).
+    let url: Url = format!("tri://{addr}/{ECHO}?timeout=300").parse().unwrap();
+    let factory = TripleInvokerFactory::new();
+    let invoker = factory.create(&url).unwrap();
+    let err = invoker
+        .invoke(&Invocation::new("echo").with_payload("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RpcError::Timeout { .. }), "{err}");
+    assert_eq!(server.accepted_connections(), 2);
+
+    // One closes: the server accepts again and the call goes through.
+    drop(held.pop());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match invoker.invoke(&Invocation::new("echo").with_payload("x")).await {
+            Ok(r) => {
+                assert_eq!(&r.payload[..], b"x");
+                break;
+            }
+            Err(e) => assert!(tokio::time::Instant::now() < deadline, "never served again: {e}"),
+        }
+    }
+    drop(held);
+    server.shutdown().await.unwrap();
+}

@@ -103,28 +103,25 @@ impl Limit {
     /// assert_eq!(limits::RETRIES.read(&url, "get"), 2, "out of range: the default");
     /// ```
     pub fn read(&self, url: &Url, method: &str) -> i64 {
-        let Some(raw) = url.method_param(method, self.key) else {
-            return self.default;
-        };
-        match raw.trim().parse::<i64>() {
-            Ok(v) if (self.min..=self.max).contains(&v) => v,
-            Ok(_) | Err(_) => {
-                self.refuse(url, method, raw);
-                self.default
-            }
-        }
+        self.check(url, method, url.method_param(method, self.key))
     }
 
     /// The plain (not method-level) value of this parameter on `url`, checked as
     /// [`Limit::read`] checks it.
     pub fn read_plain(&self, url: &Url) -> i64 {
-        let Some(raw) = url.param(self.key).filter(|v| !v.is_empty()) else {
+        self.check(url, "", url.param(self.key))
+    }
+
+    /// `raw` as a number in range; absent or blank gives the default, anything else is
+    /// refused (reported) for the default.
+    fn check(&self, url: &Url, method: &str, raw: Option<&str>) -> i64 {
+        let Some(raw) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
             return self.default;
         };
-        match raw.trim().parse::<i64>() {
+        match raw.parse::<i64>() {
             Ok(v) if (self.min..=self.max).contains(&v) => v,
             Ok(_) | Err(_) => {
-                self.refuse(url, "", raw);
+                self.refuse(url, method, raw);
                 self.default
             }
         }
@@ -167,13 +164,16 @@ pub fn read_bool(url: &Url, key: &'static str, default: bool) -> bool {
 
 /// Warn that `raw` was refused for `key` of `url` and `why`, once per key and value.
 fn report_refused(key: &'static str, url: &Url, method: &str, raw: &str, why: &str) {
-    {
-        static REPORTED: OnceLock<Reported> = OnceLock::new();
-        let mut reported = lock(REPORTED.get_or_init(Default::default));
-        if reported.len() >= MAX_REPORTED || !reported.insert((key, raw.into())) {
-            return;
-        }
+    if !first_report(key, raw) {
+        return;
     }
     let shown: String = raw.chars().take(40).collect();
     tracing::warn!(url = %url.identity(), method, key, value = %shown, "refusing {key}={shown:?}: {why}");
+}
+
+/// Whether `raw` is refused for `key` for the first time (and there is room to remember it).
+fn first_report(key: &'static str, raw: &str) -> bool {
+    static REPORTED: OnceLock<Reported> = OnceLock::new();
+    let mut reported = lock(REPORTED.get_or_init(Default::default));
+    reported.len() < MAX_REPORTED && reported.insert((key, raw.into()))
 }

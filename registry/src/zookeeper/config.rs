@@ -197,7 +197,7 @@ impl std::str::FromStr for ZookeeperConfig {
 pub fn registry_address(spec: &str) -> Result<Url, RegistryError> {
     let spec = spec.trim();
     let invalid = |reason: String| RegistryError::InvalidRegistryUrl {
-        url: redact_str(spec),
+        url: redact_address(spec),
         reason,
     };
     let full = if spec.contains("://") {
@@ -245,15 +245,36 @@ pub fn registry_address(spec: &str) -> Result<Url, RegistryError> {
     Ok(url)
 }
 
-/// A registry address as text, with any password between `:` and `@` hidden.
-fn redact_str(spec: &str) -> String {
-    match (spec.find("://"), spec.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => match spec[scheme + 3..at].find(':') {
-            Some(colon) => format!("{}:***{}", &spec[..scheme + 3 + colon], &spec[at..]),
+/// A registry address as given (a URL or a bare `user:password@host:port` list), with its
+/// password hidden: for a message about an address that may not even parse.
+///
+/// ```
+/// use zkdubbo_registry::redact_address;
+/// assert_eq!(redact_address("zookeeper://alice:pw@zk:2181?x=1"), "zookeeper://alice:***@zk:2181?x=1");
+/// assert_eq!(redact_address("alice:pw@zk:2181,zk2:2181"), "alice:***@zk:2181,zk2:2181");
+/// assert_eq!(redact_address("zk:2181?username=alice&password=pw"), "zk:2181?username=alice&password=***");
+/// ```
+pub fn redact_address(spec: &str) -> String {
+    let start = spec.find("://").map_or(0, |i| i + 3);
+    let auth_end = spec[start..].find(['/', '?']).map_or(spec.len(), |i| start + i);
+    let mut out = match spec[start..auth_end].rfind('@') {
+        Some(at) => match spec[start..start + at].find(':') {
+            Some(colon) => format!("{}:***{}", &spec[..start + colon], &spec[start + at..]),
             None => spec.to_owned(),
         },
-        _ => spec.to_owned(),
+        None => spec.to_owned(),
+    };
+    if let Some(q) = out.find('?') {
+        let query: Vec<String> = out[q + 1..]
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some(("password", _)) => "password=***".to_owned(),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{}?{}", &out[..q], query.join("&"));
     }
+    out
 }
 
 fn add_servers(out: &mut Vec<String>, list: &str) {

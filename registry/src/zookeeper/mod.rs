@@ -33,7 +33,7 @@ use zkdubbo_common::{Url, keys};
 pub use self::config::{
     DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS,
     DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY, EMPTY_PROTECTION_KEY, ZOOKEEPER_PROTOCOL, ZookeeperConfig,
-    registry_address,
+    redact_address, registry_address,
 };
 pub use self::paths::{Layout, NodePath};
 pub use self::retry::PendingOperation;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Throwaway ZooKeeper servers for tests and demos (Debian's zookeeper 3.8 package + Java).
 #
-#   scripts/zk.sh install                      install zookeeper + a JRE if missing (apt)
-#   scripts/zk.sh installed                    exit 0 when zookeeper and java are installed
+#   scripts/zk.sh install                      install zookeeper, a JDK and Caucho Hessian if missing (apt)
+#   scripts/zk.sh installed                    exit 0 when all of those are installed
 #   scripts/zk.sh start DIR PORT [TICK_MS]     standalone server on 127.0.0.1:PORT, state in DIR
 #   scripts/zk.sh ensemble DIR BASE [TICK_MS]  3 nodes in DIR/1..3 on ports BASE..BASE+2
 #   scripts/zk.sh restart DIR [--no-wait]      start again with the zoo.cfg already in DIR
@@ -43,19 +43,25 @@ is_uint() {
 
 # ---------------------------------------------------------------------------------- install
 
+# The JDK (javac) and Caucho's Hessian jar are for the Hessian2 golden-vector tests.
+is_installed() {
+    [[ -f "$JAVA_DIR/zookeeper.jar" && -f "$JAVA_DIR/hessian.jar" ]] && command -v java >/dev/null 2>&1 &&
+        command -v javac >/dev/null 2>&1
+}
+
 cmd_install() {
-    if [[ -f "$JAVA_DIR/zookeeper.jar" ]] && command -v java >/dev/null 2>&1; then
+    if is_installed; then
         return 0
     fi
     local -a sudo=()
     if [[ "$(id -u)" -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install zookeeper and default-jre-headless by hand"
+        command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install zookeeper, default-jdk-headless and libhessian-java by hand"
         sudo=(sudo)
     fi
-    echo "zk.sh: installing zookeeper and default-jre-headless with apt-get" >&2
+    echo "zk.sh: installing zookeeper, default-jdk-headless and libhessian-java with apt-get" >&2
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends zookeeper default-jre-headless >&2
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends zookeeper default-jdk-headless libhessian-java >&2
     [[ -f "$JAVA_DIR/zookeeper.jar" ]] || die "apt-get finished but $JAVA_DIR/zookeeper.jar is missing"
     command -v java >/dev/null 2>&1 || die "apt-get finished but java is not on PATH"
 }
@@ -449,7 +455,7 @@ main() {
     shift
     case "$cmd" in
     install) cmd_install "$@" ;;
-    installed) [[ -f "$JAVA_DIR/zookeeper.jar" ]] && command -v java >/dev/null 2>&1 ;;
+    installed) is_installed ;;
     start) cmd_start "$@" ;;
     ensemble) cmd_ensemble "$@" ;;
     restart) cmd_restart "$@" ;;

@@ -1,0 +1,538 @@
+//! [`Decoder`]: reads a Hessian 2.0 stream into [`Value`]s, bounded on untrusted input.
+//!
+//! Every length read from the stream is checked against the bytes that remain before
+//! anything is allocated (each element takes at least one byte), nesting is limited, and every
+//! failure is an [`Error`] naming the byte offset: the decoder never panics on input.
+
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::tag;
+use crate::value::{List, Map, Object, Value};
+
+/// Bounds the decoder enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Lists, maps and objects nested deeper than this are refused (default 256: real
+    /// payloads nest a few levels, and 256 levels of decoding and deserializing fit the
+    /// 2 MiB stack of a Tokio worker or test thread even in a debug build).
+    pub max_depth: usize,
+    /// Streams longer than this are refused before decoding (default 8 MiB, Dubbo's
+    /// default `payload`).
+    pub max_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 256,
+            max_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// A class definition read from the stream.
+#[derive(Debug)]
+struct ClassDef {
+    name: Arc<str>,
+    fields: Arc<[Arc<str>]>,
+}
+
+/// Reads consecutive values of one stream (class definitions, type names and reference
+/// numbers carry over from one value to the next, as in a Dubbo request body).
+///
+/// ```
+/// use zkdubbo_hessian::{Decoder, Value};
+/// let mut dec = Decoder::new(b"\x052.0.2\xbf").unwrap();
+/// assert_eq!(dec.read_value().unwrap(), Value::from("2.0.2"));
+/// assert_eq!(dec.read_value().unwrap(), Value::Int(47));
+/// assert!(dec.is_at_end());
+/// ```
+#[derive(Debug)]
+pub struct Decoder<'a> {
+    input: &'a [u8],
+    pos: usize,
+    limits: Limits,
+    depth: usize,
+    classes: Vec<ClassDef>,
+    types: Vec<String>,
+    refs: usize,
+}
+
+impl<'a> Decoder<'a> {
+    /// A decoder of `input` with the default [`Limits`].
+    pub fn new(input: &'a [u8]) -> Result<Self, Error> {
+        Self::with_limits(input, Limits::default())
+    }
+
+    /// A decoder of `input` with `limits`.
+    pub fn with_limits(input: &'a [u8], limits: Limits) -> Result<Self, Error> {
+        if input.len() > limits.max_bytes {
+            return Err(Error::TooLarge {
+                len: input.len(),
+                limit: limits.max_bytes,
+            });
+        }
+        Ok(Decoder {
+            input,
+            pos: 0,
+            limits,
+            depth: 0,
+            classes: Vec::new(),
+            types: Vec::new(),
+            refs: 0,
+        })
+    }
+
+    /// Whether every byte has been read.
+    pub fn is_at_end(&self) -> bool {
+        self.pos >= self.input.len()
+    }
+
+    /// The offset of the next byte to read.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The next value.
+    pub fn read_value(&mut self) -> Result<Value, Error> {
+        let t = self.byte("a value")?;
+        self.value_from(t)
+    }
+
+    /// The next value, which must be a string (or null).
+    pub fn read_string(&mut self) -> Result<Option<String>, Error> {
+        let at = self.pos;
+        match self.byte("a string")? {
+            tag::NULL => Ok(None),
+            t if is_string_tag(t) => self.string_from(t).map(Some),
+            t => Err(unexpected(at, t, "a string")),
+        }
+    }
+
+    /// The next value, which must be an int (any of its forms).
+    pub fn read_int(&mut self) -> Result<i32, Error> {
+        let at = self.pos;
+        let t = self.byte("an int")?;
+        self.int_from(t).ok_or_else(|| unexpected(at, t, "an int"))?
+    }
+
+    fn byte(&mut self, expected: &'static str) -> Result<u8, Error> {
+        let b = *self.input.get(self.pos).ok_or(Error::Eof {
+            offset: self.pos,
+            expected,
+        })?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn peek(&self, expected: &'static str) -> Result<u8, Error> {
+        self.input.get(self.pos).copied().ok_or(Error::Eof {
+            offset: self.pos,
+            expected,
+        })
+    }
+
+    fn take(&mut self, n: usize, expected: &'static str) -> Result<&'a [u8], Error> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.input.len())
+            .ok_or(Error::Eof {
+                offset: self.input.len(),
+                expected,
+            })?;
+        let s = &self.input[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn array<const N: usize>(&mut self, expected: &'static str) -> Result<[u8; N], Error> {
+        let s = self.take(N, expected)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+
+    fn remaining(&self) -> usize {
+        self.input.len() - self.pos
+    }
+
+    /// An int in any of its forms (a long that fits too, as Java's `readInt` accepts), or
+    /// `None` when `t` does not start a number.
+    fn int_from(&mut self, t: u8) -> Option<Result<i32, Error>> {
+        let v = match t {
+            0x80..=0xbf => Ok(i32::from(t) - tag::INT_ZERO),
+            0xc0..=0xcf => self
+                .byte("an int byte")
+                .map(|b| ((i32::from(t) - tag::INT_BYTE_ZERO) << 8) + i32::from(b)),
+            0xd0..=0xd7 => self
+                .array::<2>("an int short")
+                .map(|b| ((i32::from(t) - tag::INT_SHORT_ZERO) << 16) + (i32::from(b[0]) << 8) + i32::from(b[1])),
+            tag::INT | tag::LONG_INT => self.array::<4>("an int").map(i32::from_be_bytes),
+            0xd8..=0xef | 0xf0..=0xff | 0x38..=0x3f | tag::LONG => {
+                let at = self.pos - 1;
+                return Some(self.long_from(t).and_then(|l| {
+                    i32::try_from(l).map_err(|_| Error::BadLength {
+                        offset: at,
+                        what: "int",
+                        value: l,
+                    })
+                }));
+            }
+            _ => return None,
+        };
+        Some(v)
+    }
+
+    fn long_from(&mut self, t: u8) -> Result<i64, Error> {
+        Ok(match t {
+            0xd8..=0xef => i64::from(t) - tag::LONG_ZERO,
+            0xf0..=0xff => ((i64::from(t) - tag::LONG_BYTE_ZERO) << 8) + i64::from(self.byte("a long byte")?),
+            0x38..=0x3f => {
+                let b = self.array::<2>("a long short")?;
+                ((i64::from(t) - tag::LONG_SHORT_ZERO) << 16) + (i64::from(b[0]) << 8) + i64::from(b[1])
+            }
+            tag::LONG_INT => i64::from(i32::from_be_bytes(self.array::<4>("a long")?)),
+            _ => i64::from_be_bytes(self.array::<8>("a long")?),
+        })
+    }
+
+    /// Kept small: it is on the recursion path of nested values, whose depth the stack must
+    /// hold (scalars are read out of line).
+    fn value_from(&mut self, mut t: u8) -> Result<Value, Error> {
+        loop {
+            let at = self.pos - 1;
+            return match t {
+                tag::LIST_VARIABLE
+                | tag::LIST_FIXED
+                | tag::LIST_VARIABLE_UNTYPED
+                | tag::LIST_FIXED_UNTYPED
+                | 0x70..=0x7f => self.list_from(t, at),
+                tag::MAP | tag::MAP_UNTYPED => self.map_from(t, at),
+                0x60..=0x6f | tag::OBJECT => self.object_from(t, at),
+                tag::CLASS_DEF => {
+                    self.class_def()?;
+                    t = self.byte("a value after a class definition")?;
+                    continue;
+                }
+                _ => self.scalar_from(t, at),
+            };
+        }
+    }
+
+    #[inline(never)]
+    fn scalar_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
+        Ok(match t {
+            tag::NULL => Value::Null,
+            tag::TRUE => Value::Bool(true),
+            tag::FALSE => Value::Bool(false),
+            0x80..=0xd7 | tag::INT => match self.int_from(t) {
+                Some(v) => Value::Int(v?),
+                None => return Err(unexpected(at, t, "a value")),
+            },
+            0xd8..=0xff | 0x38..=0x3f | tag::LONG_INT | tag::LONG => Value::Long(self.long_from(t)?),
+            tag::DOUBLE_ZERO => Value::Double(0.0),
+            tag::DOUBLE_ONE => Value::Double(1.0),
+            tag::DOUBLE_BYTE => Value::Double(f64::from(self.byte("a double byte")? as i8)),
+            tag::DOUBLE_SHORT => Value::Double(f64::from(i16::from_be_bytes(self.array("a double short")?))),
+            tag::DOUBLE_MILL => Value::Double(0.001 * f64::from(i32::from_be_bytes(self.array("a double")?))),
+            tag::DOUBLE => Value::Double(f64::from_bits(u64::from_be_bytes(self.array("a double")?))),
+            tag::DATE => Value::Date(i64::from_be_bytes(self.array("a date")?)),
+            tag::DATE_MINUTE => Value::Date(i64::from(i32::from_be_bytes(self.array("a date")?)) * 60_000),
+            t if is_string_tag(t) => Value::String(self.string_from(t)?),
+            0x20..=0x2f | 0x34..=0x37 | tag::BINARY | tag::BINARY_CHUNK => Value::Binary(self.binary_from(t)?),
+            tag::REF => {
+                let index = self.read_int()?;
+                if index < 0 || index as usize >= self.refs {
+                    return Err(Error::BadReference {
+                        offset: at,
+                        index: i64::from(index),
+                        known: self.refs,
+                    });
+                }
+                Value::Ref(index as u32)
+            }
+            _ => return Err(unexpected(at, t, "a value")),
+        })
+    }
+
+    fn enter(&mut self, at: usize) -> Result<(), Error> {
+        if self.depth >= self.limits.max_depth {
+            return Err(Error::TooDeep {
+                offset: at,
+                limit: self.limits.max_depth,
+            });
+        }
+        self.depth += 1;
+        self.refs += 1;
+        Ok(())
+    }
+
+    /// A count read from the stream, bounded by the bytes left (each item takes one byte at
+    /// least) so nothing is allocated for a length the stream cannot hold.
+    #[inline(never)]
+    fn count(&mut self, what: &'static str) -> Result<usize, Error> {
+        let at = self.pos;
+        let n = self.read_int()?;
+        if n < 0 || n as usize > self.remaining() {
+            return Err(Error::BadLength {
+                offset: at,
+                what,
+                value: i64::from(n),
+            });
+        }
+        Ok(n as usize)
+    }
+
+    fn string_from(&mut self, mut t: u8) -> Result<String, Error> {
+        let mut out = String::new();
+        let mut high: Option<u16> = None;
+        loop {
+            let len = match t {
+                0x00..=0x1f => usize::from(t),
+                0x30..=0x33 => (usize::from(t - tag::STRING_SHORT) << 8) + usize::from(self.byte("a string length")?),
+                tag::STRING | tag::STRING_CHUNK => usize::from(u16::from_be_bytes(self.array("a string length")?)),
+                _ => return Err(unexpected(self.pos - 1, t, "a string chunk")),
+            };
+            self.units(len, &mut out, &mut high)?;
+            if t != tag::STRING_CHUNK {
+                break;
+            }
+            t = self.byte("the next string chunk")?;
+        }
+        if high.is_some() {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+        Ok(out)
+    }
+
+    /// `n` UTF-16 units in Java's encoding. A lone surrogate becomes U+FFFD (Java strings may
+    /// hold one; a Rust string cannot); a 4-byte UTF-8 sequence, which some non-Java writers
+    /// send, is read as the two units it stands for.
+    fn units(&mut self, n: usize, out: &mut String, high: &mut Option<u16>) -> Result<(), Error> {
+        if n > self.remaining() {
+            return Err(Error::BadLength {
+                offset: self.pos,
+                what: "string chunk",
+                value: n as i64,
+            });
+        }
+        let ascii = &self.input[self.pos..self.pos + n];
+        if high.is_none() && ascii.is_ascii() {
+            out.push_str(std::str::from_utf8(ascii).map_err(|_| Error::BadUtf8 { offset: self.pos })?);
+            self.pos += n;
+            return Ok(());
+        }
+        out.reserve(n);
+        let mut left = n;
+        while left > 0 {
+            let at = self.pos;
+            let b0 = self.byte("a character")?;
+            let (unit, units) = match b0 {
+                0x00..=0x7f => (u32::from(b0), 1),
+                0xc0..=0xdf => {
+                    let b1 = self.cont(at)?;
+                    ((u32::from(b0 & 0x1f) << 6) | b1, 1)
+                }
+                0xe0..=0xef => {
+                    let b1 = self.cont(at)?;
+                    let b2 = self.cont(at)?;
+                    ((u32::from(b0 & 0x0f) << 12) | (b1 << 6) | b2, 1)
+                }
+                0xf0..=0xf7 => {
+                    let (b1, b2, b3) = (self.cont(at)?, self.cont(at)?, self.cont(at)?);
+                    ((u32::from(b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3, 2)
+                }
+                _ => return Err(Error::BadUtf8 { offset: at }),
+            };
+            if units > left {
+                return Err(Error::BadUtf8 { offset: at });
+            }
+            left -= units;
+            push_unit(out, high, unit);
+        }
+        Ok(())
+    }
+
+    fn cont(&mut self, at: usize) -> Result<u32, Error> {
+        let b = self.byte("a character")?;
+        if b & 0xc0 != 0x80 {
+            return Err(Error::BadUtf8 { offset: at });
+        }
+        Ok(u32::from(b & 0x3f))
+    }
+
+    fn binary_from(&mut self, mut t: u8) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        loop {
+            let len = match t {
+                0x20..=0x2f => usize::from(t - tag::BINARY_DIRECT),
+                0x34..=0x37 => (usize::from(t - tag::BINARY_SHORT) << 8) + usize::from(self.byte("a binary length")?),
+                tag::BINARY | tag::BINARY_CHUNK => usize::from(u16::from_be_bytes(self.array("a binary length")?)),
+                _ => return Err(unexpected(self.pos - 1, t, "a binary chunk")),
+            };
+            out.extend_from_slice(self.take(len, "binary bytes")?);
+            if t != tag::BINARY_CHUNK {
+                return Ok(out);
+            }
+            t = self.byte("the next binary chunk")?;
+        }
+    }
+
+    #[inline(never)]
+    fn read_type(&mut self) -> Result<String, Error> {
+        let at = self.pos;
+        let t = self.byte("a type")?;
+        if is_string_tag(t) {
+            let ty = self.string_from(t)?;
+            self.types.push(ty.clone());
+            return Ok(ty);
+        }
+        let index = self
+            .int_from(t)
+            .ok_or_else(|| unexpected(at, t, "a type name or index"))??;
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.types.get(i))
+            .cloned()
+            .ok_or(Error::UndefinedClass {
+                offset: at,
+                what: "type",
+                index: i64::from(index),
+                known: self.types.len(),
+            })
+    }
+
+    fn list_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
+        let ty = match t {
+            tag::LIST_VARIABLE | tag::LIST_FIXED | 0x70..=0x77 => Some(self.read_type()?),
+            _ => None,
+        };
+        let len = match t {
+            tag::LIST_FIXED | tag::LIST_FIXED_UNTYPED => Some(self.count("list length")?),
+            0x70..=0x77 => Some(usize::from(t - tag::LIST_DIRECT)),
+            0x78..=0x7f => Some(usize::from(t - tag::LIST_DIRECT_UNTYPED)),
+            _ => None,
+        };
+        self.enter(at)?;
+        let items = match len {
+            Some(n) => {
+                let mut items = Vec::with_capacity(n.min(self.remaining()));
+                for _ in 0..n {
+                    items.push(self.read_value()?);
+                }
+                items
+            }
+            None => {
+                let mut items = Vec::new();
+                while self.peek("a list element or its end")? != tag::END {
+                    items.push(self.read_value()?);
+                }
+                self.pos += 1;
+                items
+            }
+        };
+        self.depth -= 1;
+        Ok(Value::List(List { r#type: ty, items }))
+    }
+
+    fn map_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
+        let ty = if t == tag::MAP { Some(self.read_type()?) } else { None };
+        self.enter(at)?;
+        let mut entries = Vec::new();
+        while self.peek("a map key or its end")? != tag::END {
+            let k = self.read_value()?;
+            let v = self.read_value()?;
+            entries.push((k, v));
+        }
+        self.pos += 1;
+        self.depth -= 1;
+        Ok(Value::Map(Map { r#type: ty, entries }))
+    }
+
+    #[inline(never)]
+    fn class_def(&mut self) -> Result<(), Error> {
+        let name = self.read_string()?.ok_or(Error::Message(format!(
+            "class definition without a name at byte {}",
+            self.pos
+        )))?;
+        let n = self.count("class field count")?;
+        let mut fields = Vec::with_capacity(n);
+        for _ in 0..n {
+            let at = self.pos;
+            let f = self
+                .read_string()?
+                .ok_or(Error::Message(format!("null field name at byte {at}")))?;
+            fields.push(Arc::from(f));
+        }
+        self.classes.push(ClassDef {
+            name: Arc::from(name),
+            fields: fields.into(),
+        });
+        Ok(())
+    }
+
+    fn object_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
+        let index = if t == tag::OBJECT {
+            i64::from(self.read_int()?)
+        } else {
+            i64::from(t - tag::OBJECT_DIRECT)
+        };
+        let def = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.classes.get(i))
+            .ok_or(Error::UndefinedClass {
+                offset: at,
+                what: "class definition",
+                index,
+                known: self.classes.len(),
+            })?;
+        let (class, names) = (def.name.clone(), def.fields.clone());
+        self.enter(at)?;
+        let mut fields = Vec::with_capacity(names.len());
+        for name in names.iter() {
+            fields.push((name.clone(), self.read_value()?));
+        }
+        self.depth -= 1;
+        Ok(Value::Object(Object { class, fields }))
+    }
+}
+
+fn push_unit(out: &mut String, high: &mut Option<u16>, unit: u32) {
+    if unit > 0xffff {
+        // A 4-byte sequence: a whole supplementary character.
+        if high.take().is_some() {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+        out.push(char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER));
+        return;
+    }
+    let u = unit as u16;
+    match (high.take(), u) {
+        (Some(h), 0xdc00..=0xdfff) => {
+            let c = 0x10000 + ((u32::from(h) - 0xd800) << 10) + (u32::from(u) - 0xdc00);
+            out.push(char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER));
+        }
+        (prev, 0xd800..=0xdbff) => {
+            if prev.is_some() {
+                out.push(char::REPLACEMENT_CHARACTER);
+            }
+            *high = Some(u);
+        }
+        (prev, _) => {
+            if prev.is_some() {
+                out.push(char::REPLACEMENT_CHARACTER);
+            }
+            out.push(char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER));
+        }
+    }
+}
+
+fn is_string_tag(t: u8) -> bool {
+    matches!(t, 0x00..=0x1f | 0x30..=0x33 | tag::STRING | tag::STRING_CHUNK)
+}
+
+fn unexpected(offset: usize, tag: u8, expected: &'static str) -> Error {
+    Error::UnexpectedTag { offset, tag, expected }
+}

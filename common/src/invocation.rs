@@ -24,6 +24,9 @@ pub struct Invocation {
     arguments: Vec<String>,
     attachments: BTreeMap<String, String>,
     payload: Bytes,
+    /// Bodies for particular protocols (`dubbo` takes Hessian2, `tri` protobuf), so one call
+    /// can go to providers of either.
+    encodings: Vec<(String, Bytes)>,
 }
 
 impl Invocation {
@@ -51,6 +54,37 @@ impl Invocation {
     pub fn with_payload(mut self, payload: impl Into<Bytes>) -> Self {
         self.payload = payload.into();
         self
+    }
+
+    /// Set the request body for providers of `protocol` (`tri`, `dubbo`). A call that has
+    /// bodies for particular protocols cannot go to a provider of another one.
+    ///
+    /// ```
+    /// use zkdubbo_common::Invocation;
+    /// let inv = Invocation::new("sayHello").with_encoding("dubbo", &b"\x12Ljava/lang/String;\x03Bob"[..]);
+    /// assert!(inv.payload_for("dubbo").is_some());
+    /// assert!(inv.payload_for("tri").is_none());
+    /// assert!(Invocation::new("x").payload_for("tri").is_some()); // the plain payload goes anywhere
+    /// ```
+    pub fn with_encoding(mut self, protocol: impl Into<String>, payload: impl Into<Bytes>) -> Self {
+        let protocol = protocol.into();
+        self.encodings.retain(|(p, _)| *p != protocol);
+        self.encodings.push((protocol, payload.into()));
+        self
+    }
+
+    /// The body for a provider of `protocol`: its own encoding, else the plain payload when
+    /// the call has no protocol-specific ones.
+    pub fn payload_for(&self, protocol: &str) -> Option<&Bytes> {
+        if self.encodings.is_empty() {
+            return Some(&self.payload);
+        }
+        self.encodings.iter().find(|(p, _)| p == protocol).map(|(_, b)| b)
+    }
+
+    /// The protocols this call has bodies for (empty: the plain payload, for any).
+    pub fn encodings(&self) -> impl Iterator<Item = &str> {
+        self.encodings.iter().map(|(p, _)| p.as_str())
     }
 
     /// Set an attachment in place.

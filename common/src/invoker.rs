@@ -86,6 +86,9 @@ pub struct Response {
     pub payload: Bytes,
     /// Attachments returned by the provider.
     pub attachments: BTreeMap<String, String>,
+    /// The protocol that answered (`tri`, `dubbo`), when the transport says: how the payload
+    /// is encoded.
+    pub protocol: Option<&'static str>,
 }
 
 impl Response {
@@ -94,7 +97,14 @@ impl Response {
         Response {
             payload: payload.into(),
             attachments: BTreeMap::new(),
+            protocol: None,
         }
+    }
+
+    /// Mark the protocol that answered.
+    pub fn with_protocol(mut self, protocol: &'static str) -> Self {
+        self.protocol = Some(protocol);
+        self
     }
 }
 

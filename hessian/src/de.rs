@@ -34,6 +34,37 @@ pub fn from_values<T: DeserializeOwned>(values: &[Value], index: usize) -> Resul
     T::deserialize(ValueDe { v, cx: &mut cx })
 }
 
+/// Deserialize a `T` that reads a sequence (a tuple, a `Vec`) from `values`, the consecutive
+/// values of one stream: how a provider reads a call's arguments as `(String, i32)`.
+pub fn from_args<T: DeserializeOwned>(values: &[Value]) -> Result<T, Error> {
+    let mut cx = Context {
+        roots: values,
+        table: None,
+        ancestors: Vec::new(),
+        budget: 0,
+    };
+    T::deserialize(ArgsDe { values, cx: &mut cx })
+}
+
+struct ArgsDe<'a, 'v> {
+    values: &'v [Value],
+    cx: &'a mut Context<'v>,
+}
+
+impl<'de> de::Deserializer<'de> for ArgsDe<'_, '_> {
+    type Error = Error;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_seq(Seq {
+            items: self.values.iter(),
+            cx: self.cx,
+        })
+    }
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
 /// What resolving references needs: every list, map and object in stream order, and the
 /// containers being read.
 #[derive(Debug)]

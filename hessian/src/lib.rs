@@ -50,7 +50,7 @@ mod ser;
 mod tag;
 mod value;
 
-pub use de::{from_value, from_values};
+pub use de::{from_args, from_value, from_values};
 pub use decode::{Decoder, Limits};
 pub use encode::Encoder;
 pub use error::Error;
@@ -105,5 +105,17 @@ impl Encoder {
     #[doc = include_str!("ser_table.md")]
     pub fn serialize<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         value.serialize(&mut ser::Serializer::new(self))
+    }
+
+    /// Write each element of a tuple (or sequence) as a value of its own, with no list around
+    /// them: how a call's arguments follow one another in a Dubbo request.
+    ///
+    /// ```
+    /// let mut enc = zkdubbo_hessian::Encoder::new();
+    /// enc.serialize_each(&("ada", 36)).unwrap();
+    /// assert_eq!(enc.into_bytes(), b"\x03ada\xb4");
+    /// ```
+    pub fn serialize_each<T: serde::Serialize + ?Sized>(&mut self, values: &T) -> Result<(), Error> {
+        values.serialize(ser::Spread(self))
     }
 }

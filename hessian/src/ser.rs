@@ -370,3 +370,146 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
         Compound::end(self)
     }
 }
+
+/// Writes the elements of a tuple or sequence one after the other, with no list around them.
+#[derive(Debug)]
+pub(crate) struct Spread<'e>(pub(crate) &'e mut Encoder);
+
+/// The elements being written by [`Spread`].
+#[derive(Debug)]
+pub(crate) struct SpreadSeq<'e>(&'e mut Encoder);
+
+impl<'e> SpreadSeq<'e> {
+    fn element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(&mut Serializer::new(self.0))
+    }
+}
+
+fn not_a_sequence() -> Error {
+    Error::Message("arguments must be a tuple or a sequence, e.g. (\"ada\", 36)".into())
+}
+
+macro_rules! refuse {
+    ($($name:ident($($t:ty),*)),* $(,)?) => {
+        $(fn $name(self, $(_: $t),*) -> Result<(), Error> { Err(not_a_sequence()) })*
+    };
+}
+
+impl<'e> ser::Serializer for Spread<'e> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = SpreadSeq<'e>;
+    type SerializeTuple = SpreadSeq<'e>;
+    type SerializeTupleStruct = SpreadSeq<'e>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = ser::Impossible<(), Error>;
+    type SerializeStruct = ser::Impossible<(), Error>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
+
+    refuse!(
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_str(&str),
+        serialize_bytes(&[u8]),
+        serialize_unit_struct(&'static str),
+        serialize_unit_variant(&'static str, u32, &'static str),
+    );
+    fn serialize_none(self) -> Result<(), Error> {
+        Err(not_a_sequence())
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        // No arguments.
+        Ok(())
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), Error> {
+        Err(not_a_sequence())
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, _: &T) -> Result<(), Error> {
+        Err(not_a_sequence())
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Error> {
+        Err(not_a_sequence())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<SpreadSeq<'e>, Error> {
+        Ok(SpreadSeq(self.0))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<SpreadSeq<'e>, Error> {
+        Ok(SpreadSeq(self.0))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<SpreadSeq<'e>, Error> {
+        Ok(SpreadSeq(self.0))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(not_a_sequence())
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(not_a_sequence())
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
+        Err(not_a_sequence())
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(not_a_sequence())
+    }
+}
+
+impl ser::SerializeSeq for SpreadSeq<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeTuple for SpreadSeq<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeTupleStruct for SpreadSeq<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        Ok(())
+    }
+}

@@ -121,7 +121,11 @@ impl Strategy for MergeableCluster {
                     for a in answers {
                         attachments.extend(a.attachments);
                     }
-                    Ok(Response { payload, attachments })
+                    Ok(Response {
+                        payload,
+                        attachments,
+                        protocol: None,
+                    })
                 }
             }
         })

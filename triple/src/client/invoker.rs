@@ -92,7 +92,16 @@ impl TripleInvoker {
         };
         let timeout = Duration::from_millis(timeout_ms);
 
-        let mut request = tonic::Request::new(inv.payload().clone());
+        let Some(payload) = inv.payload_for(crate::PROTOCOL) else {
+            return Err(RpcError::codec(
+                format!(
+                    "the call carries arguments for {} only, not for Triple",
+                    inv.encodings().collect::<Vec<_>>().join(", ")
+                ),
+                context(),
+            ));
+        };
+        let mut request = tonic::Request::new(payload.clone());
         self.fill_metadata(request.metadata_mut(), inv.attachments());
         request.set_timeout(timeout);
 
@@ -119,6 +128,7 @@ impl TripleInvoker {
                 Ok(Response {
                     payload: response.into_inner(),
                     attachments,
+                    protocol: Some(crate::PROTOCOL),
                 })
             }
             Err(status) => {

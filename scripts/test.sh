@@ -25,7 +25,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # Every crate a user can depend on must package (metadata, versions on path dependencies).
 cargo package --no-verify --locked --allow-dirty --quiet \
     -p zkdubbo -p zkdubbo-common -p zkdubbo-registry -p zkdubbo-directory -p zkdubbo-loadbalance \
-    -p zkdubbo-cluster -p zkdubbo-triple -p zkdubbo-hessian -p zkdubbo-cli
+    -p zkdubbo-cluster -p zkdubbo-triple -p zkdubbo-hessian -p zkdubbo-dubbo -p zkdubbo-cli
 if [[ "$local_zk" == 1 ]]; then
     cargo test --workspace --locked
 else
@@ -33,10 +33,11 @@ else
         cluster_quickstart scale_quick)
     echo "test.sh: no local ZooKeeper; using ZK_ADDR=$ZK_ADDR. Not run (they start servers of their" \
         "own or need Java; run scripts/zk.sh install to run them): ${own_servers[*]}, cli/tests/cache," \
-        "hessian/tests/caucho" >&2
+        "hessian/tests/caucho, dubbo/tests/java_interop" >&2
     cargo test --workspace --locked --exclude zkdubbo-integration-tests --exclude zkdubbo-cli \
-        --exclude zkdubbo-hessian
+        --exclude zkdubbo-hessian --exclude zkdubbo-dubbo
     cargo test --locked -p zkdubbo-hessian --lib --doc --test props
+    cargo test --locked -p zkdubbo-dubbo --lib --doc --test wire
     cargo test --locked -p zkdubbo-cli --bins --test cli --test pick
     cargo test --locked -p zkdubbo-integration-tests --lib --test registry_zk --test registry_zk_cache \
         --test directory_zk

@@ -19,6 +19,8 @@
 mod body;
 mod call;
 mod client;
+#[cfg(feature = "samples")]
+pub mod demo;
 mod descriptor;
 pub mod frame;
 mod generic;

@@ -78,6 +78,8 @@ mod stamp;
 mod transport;
 
 pub use config::{ConfigError, ReferenceConfig};
+#[cfg(feature = "dubbo")]
+pub use provider::DubboService;
 #[cfg(feature = "triple")]
 pub use provider::TripleService;
 pub use provider::{Exported, ProviderError, ServiceBuilder};
@@ -122,6 +124,16 @@ pub mod loadbalance {
 pub mod triple {
     pub use zkdubbo_triple::*;
 }
+
+/// The dubbo:// transport: its invoker factory, server, typed and generic calls.
+#[cfg(feature = "dubbo")]
+pub mod dubbo {
+    pub use zkdubbo_dubbo::*;
+}
+
+/// The Hessian2 codec of dubbo:// ([`Value`](hessian::Value), serde, Java types).
+#[cfg(feature = "dubbo")]
+pub use zkdubbo_hessian as hessian;
 
 /// The protobuf runtime Triple messages are built with; see the crate docs for the derive.
 #[cfg(feature = "triple")]

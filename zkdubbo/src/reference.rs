@@ -1,13 +1,16 @@
 //! The consumer API: a [`Reference`] to a remote service, found through one or more
 //! registries and called through a cluster strategy.
 
+#[cfg(feature = "dubbo")]
+mod dubbo;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use zkdubbo_cluster::{Cluster, GroupsDirectory, MergeableCluster, SERVED_BY, by_name, join_registries};
+use zkdubbo_cluster::{Cluster, GroupsDirectory, MergeableCluster, by_name, join_registries};
 use zkdubbo_common::host::local_ip;
 use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url, keys};
@@ -477,7 +480,7 @@ impl Reference {
             e.with_context(format!(
                 "service {}, method {method}, provider {}",
                 self.inner.consumer.service_key(),
-                response.attachments.get(SERVED_BY).map_or("?", String::as_str)
+                response.attachments.get(crate::SERVED_BY).map_or("?", String::as_str)
             ))
         })
     }

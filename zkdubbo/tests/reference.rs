@@ -1,5 +1,7 @@
 //! The consumer and provider API over an in-memory registry and real Triple servers.
 
+#![cfg(feature = "triple")]
+
 use std::time::Duration;
 
 use std::sync::Arc;

@@ -1,0 +1,162 @@
+//! dubbo:// through the front door: ServiceBuilder serves and registers it, a Reference calls
+//! it typed and generically, next to a Triple provider of the same interface, and a provider
+//! URL written by a non-Java implementation is called too.
+
+#![cfg(all(feature = "triple", feature = "dubbo"))]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zkdubbo::hessian::{Map, Value};
+use zkdubbo::registry::{MemoryRegistry, Registry};
+use zkdubbo::triple::message_invocation;
+use zkdubbo::{Reference, ServiceBuilder, Url};
+use zkdubbo_dubbo::demo::{self, User};
+use zkdubbo_triple::greeter::{self, GreeterReply, GreeterRequest};
+
+async fn reference(registry: &Arc<MemoryRegistry>, params: &str) -> Reference {
+    zkdubbo::ReferenceBuilder::from_url(&format!("{}?retries=0{params}", demo::INTERFACE))
+        .unwrap()
+        .registry_instance(registry.clone())
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn serve_register_and_call_dubbo() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let service = ServiceBuilder::new(demo::INTERFACE)
+        .registry_instance(registry.clone())
+        .host("127.0.0.1")
+        .serve_dubbo(demo::service(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let url = service.url().clone();
+    assert_eq!(url.protocol(), "dubbo");
+    for (k, v) in [
+        ("serialization", "hessian2"),
+        ("prefer.serialization", "hessian2"),
+        ("methods", "add,echo,getUser,sayHello"),
+    ] {
+        assert_eq!(url.param(k), Some(v), "{k}");
+    }
+
+    let demo_ref = reference(&registry, "").await;
+    let hello: String = demo_ref
+        .call_dubbo("sayHello", &["java.lang.String"], &("Bob",))
+        .await
+        .unwrap();
+    assert_eq!(hello, "Hello, Bob!");
+    let sum: i32 = demo_ref.call_dubbo("add", &["int", "int"], &(2, 3)).await.unwrap();
+    assert_eq!(sum, 5);
+    let user: User = demo_ref
+        .call_dubbo("getUser", &["java.lang.String"], &("Ada",))
+        .await
+        .unwrap();
+    assert_eq!(user, demo::user("Ada"));
+    let err = demo_ref
+        .call_dubbo::<_, User>("getUser", &["java.lang.String"], &("",))
+        .await
+        .unwrap_err();
+    assert!(err.is_business());
+    let text = err.to_string();
+    assert!(
+        text.contains("java.lang.IllegalArgumentException: the name is empty"),
+        "{text}"
+    );
+    assert!(text.contains(demo::INTERFACE), "{text}");
+
+    // Generic: a map in, a map with its class out.
+    let v = demo_ref
+        .generic_call("getUser", &["java.lang.String"], vec!["Ada".into()])
+        .await
+        .unwrap();
+    let Value::Map(Map { entries, .. }) = v else {
+        panic!("{v:?}")
+    };
+    assert!(entries.contains(&("class".into(), "com.example.User".into())));
+    let echoed = demo_ref
+        .generic_call(
+            "echo",
+            &["java.lang.Object"],
+            vec![Value::Map(Map::untyped(vec![("k".into(), Value::Long(1))]))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(echoed, Value::Map(Map::untyped(vec![("k".into(), Value::Long(1))])));
+
+    demo_ref.shutdown().await;
+    service.shutdown(Duration::from_millis(10)).await.unwrap();
+    assert!(registry.lookup(&url).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn one_reference_calls_a_triple_and_a_dubbo_provider() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let dubbo = ServiceBuilder::new(demo::INTERFACE)
+        .registry_instance(registry.clone())
+        .host("127.0.0.1")
+        .serve_dubbo(demo::service(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let tri = ServiceBuilder::new(demo::INTERFACE)
+        .registry_instance(registry.clone())
+        .host("127.0.0.1")
+        .method(greeter::SAY_HELLO)
+        .serve_triple(greeter::service(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let demo_ref = reference(&registry, "&loadbalance=roundrobin").await;
+    // One call, a body for each protocol; the answer says which protocol it is in.
+    let request = GreeterRequest { name: "Bob".into() };
+    let hessian = zkdubbo::dubbo::invocation("sayHello", &["java.lang.String"], &("Bob",)).unwrap();
+    let proto = message_invocation(greeter::SAY_HELLO, &request);
+    let inv = hessian.with_encoding("tri", proto.payload().clone());
+    let mut protocols = BTreeSet::new();
+    for _ in 0..6 {
+        let response = demo_ref.invoke(&inv).await.unwrap();
+        let text = match response.protocol {
+            Some("dubbo") => zkdubbo::dubbo::reply::<String>(&response).unwrap(),
+            Some("tri") => {
+                zkdubbo::triple::decode_reply::<GreeterReply>(&response)
+                    .unwrap()
+                    .message
+            }
+            other => panic!("answered by {other:?}"),
+        };
+        assert!(text.contains("Bob"), "{text}");
+        protocols.insert(response.protocol.unwrap());
+    }
+    assert_eq!(protocols, BTreeSet::from(["dubbo", "tri"]));
+    demo_ref.shutdown().await;
+    dubbo.shutdown(Duration::ZERO).await.unwrap();
+    tri.shutdown(Duration::ZERO).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_third_party_dubbo_url_is_called() {
+    // Registered by a non-Java implementation: `method=` instead of `methods=`, no `dubbo=`,
+    // no `application=`: the methods are unknown, so every method is routed to it.
+    let registry = Arc::new(MemoryRegistry::new());
+    let server = zkdubbo::dubbo::DubboServer::builder()
+        .service(demo::INTERFACE, demo::service())
+        .bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+        .spawn();
+    let url: Url = format!(
+        "dubbo://127.0.0.1:{}/{}?method=sayHello&side=provider",
+        server.local_addr().port(),
+        demo::INTERFACE
+    )
+    .parse()
+    .unwrap();
+    registry.register(&url).await.unwrap();
+    let demo_ref = reference(&registry, "").await;
+    let sum: i32 = demo_ref.call_dubbo("add", &["int", "int"], &(40, 2)).await.unwrap();
+    assert_eq!(sum, 42);
+    demo_ref.shutdown().await;
+    server.shutdown(Duration::ZERO).await;
+}

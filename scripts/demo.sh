@@ -16,7 +16,7 @@ cleanup() {
     for f in "$work"/provider-*.pid; do
         [[ -e "$f" ]] || continue
         pid=$(cat "$f")
-        if [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q greeter-provider; then
+        if [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE "greeter-provider|dubbo-provider"; then
             kill -TERM "$pid" 2>/dev/null || true
         fi
     done

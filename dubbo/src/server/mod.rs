@@ -194,6 +194,16 @@ impl DubboServerHandle {
         self.shared.in_flight.load(Ordering::Acquire)
     }
 
+    /// Stop at once, as a crashed process would: no read-only event, calls in flight get no
+    /// answer, connections are cut.
+    pub fn abort(self) {
+        self.accept.abort();
+        for t in lock(&self.tasks).drain(..) {
+            t.abort();
+        }
+        lock(&self.shared.conns).clear();
+    }
+
     /// Stop gracefully: stop accepting, tell every consumer this provider is read-only (Dubbo's
     /// `R` event: they send nothing new), let the calls in flight finish for at most `drain`,
     /// then close every connection.

@@ -4,7 +4,9 @@
 //! 2. a consumer ([`Reference`]) makes 600 calls and shows the distribution per provider;
 //! 3. one provider is killed (SIGKILL): calls keep succeeding (failover);
 //! 4. ZooKeeper is stopped: calls keep working from the last snapshot;
-//! 5. ZooKeeper is restarted and a new provider is picked up.
+//! 5. ZooKeeper is restarted and a new provider is picked up: a `dubbo-provider` of the same
+//!    interface, serving dubbo:// with Hessian2, called through the same [`Reference`] as
+//!    the Triple ones (each call carries a body for each protocol).
 //!
 //! `scripts/demo.sh` starts a throwaway ZooKeeper (unless `ZK_ADDR` is set) and runs this
 //! with `--zk-dir` so it can stop and restart it; without `--zk-dir` steps 4 and 5 only
@@ -58,11 +60,17 @@ struct Provider {
 
 impl Provider {
     async fn start(args: &Args, weight: u32) -> anyhow::Result<Provider> {
+        Self::start_bin(args, "greeter-provider", weight).await
+    }
+
+    /// Start the example binary `name` (`greeter-provider` or `dubbo-provider`).
+    async fn start_bin(args: &Args, name: &str, weight: u32) -> anyhow::Result<Provider> {
         let zk = args.zk.as_str();
         let exe = std::env::current_exe()?;
-        let bin = exe.with_file_name("greeter-provider");
+        let bin = exe.with_file_name(name);
         let mut child = Command::new(&bin)
             .args(["--zk", zk, "--port", "0", "--weight", &weight.to_string()])
+            .args(["--interface", greeter::INTERFACE])
             .args([
                 "--host",
                 "127.0.0.1",
@@ -84,13 +92,13 @@ impl Provider {
             while let Some(line) = lines.next_line().await? {
                 if let Some(url) = line.strip_prefix("registered ") {
                     let url: Url = url.parse().map_err(|e| anyhow::anyhow!("bad URL {url}: {e}"))?;
-                    return Ok(url.address());
+                    return Ok(format!("{}://{}", url.protocol(), url.address()));
                 }
             }
-            anyhow::bail!("greeter-provider exited before registering")
+            anyhow::bail!("{name} exited before registering")
         })
         .await
-        .context("greeter-provider did not register within 20 s")??;
+        .with_context(|| format!("{name} did not register within 20 s"))??;
         // Keep draining its output so it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(Provider { child, address, weight })
@@ -222,8 +230,8 @@ async fn run(args: &Args, providers: &mut Vec<Provider>, started: Instant) -> an
         println!("\n-- 4. skipped: ZooKeeper is not ours to stop (no --zk-dir)");
     }
 
-    println!("\n-- 5. a new provider (weight 100) is picked up");
-    let newcomer = Provider::start(args, 100).await?;
+    println!("\n-- 5. a new dubbo:// provider (weight 100) of the same interface is picked up");
+    let newcomer = Provider::start_bin(args, "dubbo-provider", 100).await?;
     let new_address = newcomer.address.clone();
     providers.push(newcomer);
     let t = Instant::now();
@@ -283,16 +291,18 @@ struct Counts {
 async fn calls(reference: &Reference, n: usize) -> Counts {
     let mut counts = Counts::default();
     for i in 0..n {
-        let inv = message_invocation(
-            greeter::SAY_HELLO,
-            &GreeterRequest {
-                name: format!("call-{i}"),
-            },
-        );
+        let name = format!("call-{i}");
+        // One body per protocol: protobuf for the Triple providers, Hessian2 for dubbo://.
+        let tri = message_invocation(greeter::SAY_HELLO, &GreeterRequest { name: name.clone() });
+        let inv = match zkdubbo::dubbo::invocation(greeter::SAY_HELLO, &["java.lang.String"], &(&name,)) {
+            Ok(inv) => inv.with_encoding("tri", tri.payload().clone()),
+            Err(_) => tri,
+        };
         match reference.invoke(&inv).await {
             Ok(r) => {
                 counts.ok += 1;
                 let by = r.attachments.get(SERVED_BY).cloned().unwrap_or_default();
+                let by = format!("{}://{by}", r.protocol.unwrap_or("?"));
                 *counts.served.entry(by).or_default() += 1;
             }
             Err(e) => {

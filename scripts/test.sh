@@ -33,12 +33,12 @@ else
         cluster_quickstart scale_quick)
     echo "test.sh: no local ZooKeeper; using ZK_ADDR=$ZK_ADDR. Not run (they start servers of their" \
         "own or need Java; run scripts/zk.sh install to run them): ${own_servers[*]}, cli/tests/cache," \
-        "hessian/tests/caucho, dubbo/tests/java_interop" >&2
+        "hessian/tests/caucho, dubbo/tests/java_interop, dubbo_zk_frozen" >&2
     cargo test --workspace --locked --exclude zkdubbo-integration-tests --exclude zkdubbo-cli \
         --exclude zkdubbo-hessian --exclude zkdubbo-dubbo
     cargo test --locked -p zkdubbo-hessian --lib --doc --test props
     cargo test --locked -p zkdubbo-dubbo --lib --doc --test wire
     cargo test --locked -p zkdubbo-cli --bins --test cli --test pick
     cargo test --locked -p zkdubbo-integration-tests --lib --test registry_zk --test registry_zk_cache \
-        --test directory_zk
+        --test directory_zk --test dubbo_zk
 fi

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod json;
 mod target;
 
 use commands::{
-    describe::DescribeArgs, pick::PickArgs, providers::ProvidersArgs, register::RegisterArgs, register::UnregisterArgs,
-    status::StatusArgs, watch::WatchArgs,
+    call::CallArgs, describe::DescribeArgs, hessian::HessianCommand, pick::PickArgs, providers::ProvidersArgs,
+    register::RegisterArgs, register::UnregisterArgs, status::StatusArgs, watch::WatchArgs,
 };
 use target::Target;
 
@@ -54,6 +55,12 @@ enum Command {
     Describe(DescribeArgs),
     /// Print the provider each key or call would be balanced to (offline).
     Pick(PickArgs),
+    /// Call a method of a dubbo:// service found in ZooKeeper (a generic call) and print the
+    /// result as JSON.
+    Call(CallArgs),
+    /// Hessian2 tools (offline).
+    #[command(subcommand)]
+    Hessian(HessianCommand),
     /// Print the URL a node name stands for (offline).
     Decode {
         /// The node name, e.g. `dubbo%3A%2F%2F10.0.0.5%3A20880%2Fcom.foo.Bar`.
@@ -104,6 +111,8 @@ async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Encode { url } => commands::encode::encode(&url, out),
         Command::Decode { node_name } => commands::encode::decode(&node_name, out),
         Command::Pick(args) => commands::pick::run(&args, out),
+        Command::Call(args) => commands::call::run(&target, &args, out).await,
+        Command::Hessian(HessianCommand::Decode(args)) => commands::hessian::decode(&args, out),
         Command::Describe(args) => {
             let registry = target.registry(&target::SessionArgs::default()).await?;
             // `describe` takes a `Send` writer; stdout's handle is one (the lock is re-entrant).

@@ -1,7 +1,9 @@
 //! One module per `zkdubbo` subcommand.
 
+pub mod call;
 pub mod describe;
 pub mod encode;
+pub mod hessian;
 pub mod pick;
 pub mod providers;
 pub mod register;

@@ -65,6 +65,23 @@ impl<'de> de::Deserializer<'de> for ArgsDe<'_, '_> {
     }
 }
 
+/// Read enum `name` from a decoded value (a Java enum object or a tagged map).
+pub(crate) fn enum_from_value<'de, V: Visitor<'de>>(
+    v: &Value,
+    name: &'static str,
+    variants: &'static [&'static str],
+    visitor: V,
+) -> Result<V::Value, Error> {
+    let roots = std::slice::from_ref(v);
+    let mut cx = Context {
+        roots,
+        table: None,
+        ancestors: Vec::new(),
+        budget: 0,
+    };
+    de::Deserializer::deserialize_enum(ValueDe { v, cx: &mut cx }, name, variants, visitor)
+}
+
 /// What resolving references needs: every list, map and object in stream order, and the
 /// containers being read.
 #[derive(Debug)]

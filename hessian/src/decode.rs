@@ -31,11 +31,14 @@ impl Default for Limits {
     }
 }
 
+/// The field names of a class definition, shared by its instances.
+pub(crate) type FieldNames = Arc<[Arc<str>]>;
+
 /// A class definition read from the stream.
 #[derive(Debug)]
 struct ClassDef {
     name: Arc<str>,
-    fields: Arc<[Arc<str>]>,
+    fields: FieldNames,
 }
 
 /// Reads consecutive values of one stream (class definitions, type names and reference
@@ -57,6 +60,14 @@ pub struct Decoder<'a> {
     classes: Vec<ClassDef>,
     types: Vec<String>,
     refs: usize,
+    /// Where each list, map and object (by reference number) starts and ends (0: not yet),
+    /// so serde can read a referenced value again.
+    pub(crate) spans: Vec<(usize, usize)>,
+    /// Above 0 while a referenced value is read again: nothing read is numbered or defined
+    /// anew.
+    pub(crate) replay: u32,
+    /// Bytes that may still be read again through references.
+    pub(crate) replay_budget: usize,
 }
 
 impl<'a> Decoder<'a> {
@@ -81,7 +92,20 @@ impl<'a> Decoder<'a> {
             classes: Vec::new(),
             types: Vec::new(),
             refs: 0,
+            spans: Vec::new(),
+            replay: 0,
+            replay_budget: input.len().saturating_mul(4).saturating_add(65_536),
         })
+    }
+
+    /// Move to byte `pos` (serde reading a referenced value again).
+    pub(crate) fn seek(&mut self, pos: usize) {
+        self.pos = pos.min(self.input.len());
+    }
+
+    /// How many lists, maps and objects have begun so far.
+    pub(crate) fn ref_count(&self) -> usize {
+        self.refs
     }
 
     /// Whether every byte has been read.
@@ -117,7 +141,7 @@ impl<'a> Decoder<'a> {
         self.int_from(t).ok_or_else(|| unexpected(at, t, "an int"))?
     }
 
-    fn byte(&mut self, expected: &'static str) -> Result<u8, Error> {
+    pub(crate) fn byte(&mut self, expected: &'static str) -> Result<u8, Error> {
         let b = *self.input.get(self.pos).ok_or(Error::Eof {
             offset: self.pos,
             expected,
@@ -126,7 +150,7 @@ impl<'a> Decoder<'a> {
         Ok(b)
     }
 
-    fn peek(&self, expected: &'static str) -> Result<u8, Error> {
+    pub(crate) fn peek(&self, expected: &'static str) -> Result<u8, Error> {
         self.input.get(self.pos).copied().ok_or(Error::Eof {
             offset: self.pos,
             expected,
@@ -222,7 +246,7 @@ impl<'a> Decoder<'a> {
     }
 
     #[inline(never)]
-    fn scalar_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
+    pub(crate) fn scalar_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
         Ok(match t {
             tag::NULL => Value::Null,
             tag::TRUE => Value::Bool(true),
@@ -257,7 +281,9 @@ impl<'a> Decoder<'a> {
         })
     }
 
-    fn enter(&mut self, at: usize) -> Result<(), Error> {
+    /// Enter a list, map or object that began at `at`: its reference number (`None` when
+    /// read again through a reference).
+    pub(crate) fn enter(&mut self, at: usize) -> Result<Option<usize>, Error> {
         if self.depth >= self.limits.max_depth {
             return Err(Error::TooDeep {
                 offset: at,
@@ -265,14 +291,26 @@ impl<'a> Decoder<'a> {
             });
         }
         self.depth += 1;
+        if self.replay > 0 {
+            return Ok(None);
+        }
         self.refs += 1;
-        Ok(())
+        self.spans.push((at, 0));
+        Ok(Some(self.refs - 1))
+    }
+
+    /// Leave what [`Decoder::enter`] entered.
+    pub(crate) fn exit(&mut self, index: Option<usize>) {
+        self.depth -= 1;
+        if let Some(span) = index.and_then(|i| self.spans.get_mut(i)) {
+            span.1 = self.pos;
+        }
     }
 
     /// A count read from the stream, bounded by the bytes left (each item takes one byte at
     /// least) so nothing is allocated for a length the stream cannot hold.
     #[inline(never)]
-    fn count(&mut self, what: &'static str) -> Result<usize, Error> {
+    pub(crate) fn count(&mut self, what: &'static str) -> Result<usize, Error> {
         let at = self.pos;
         let n = self.read_int()?;
         if n < 0 || n as usize > self.remaining() {
@@ -381,12 +419,14 @@ impl<'a> Decoder<'a> {
     }
 
     #[inline(never)]
-    fn read_type(&mut self) -> Result<String, Error> {
+    pub(crate) fn read_type(&mut self) -> Result<String, Error> {
         let at = self.pos;
         let t = self.byte("a type")?;
         if is_string_tag(t) {
             let ty = self.string_from(t)?;
-            self.types.push(ty.clone());
+            if self.replay == 0 {
+                self.types.push(ty.clone());
+            }
             return Ok(ty);
         }
         let index = self
@@ -404,7 +444,9 @@ impl<'a> Decoder<'a> {
             })
     }
 
-    fn list_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
+    /// A list's type and length (`None`: ended by `Z`), after its tag `t`.
+    #[inline(never)]
+    pub(crate) fn list_header(&mut self, t: u8) -> Result<(Option<String>, Option<usize>), Error> {
         let ty = match t {
             tag::LIST_VARIABLE | tag::LIST_FIXED | 0x70..=0x77 => Some(self.read_type()?),
             _ => None,
@@ -415,7 +457,41 @@ impl<'a> Decoder<'a> {
             0x78..=0x7f => Some(usize::from(t - tag::LIST_DIRECT_UNTYPED)),
             _ => None,
         };
-        self.enter(at)?;
+        Ok((ty, len))
+    }
+
+    /// Whether the next byte ends a list or map; consumes it if so.
+    pub(crate) fn at_end_tag(&mut self, expected: &'static str) -> Result<bool, Error> {
+        if self.peek(expected)? == tag::END {
+            self.pos += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// The class and field names of an object whose tag `t` began at `at`.
+    #[inline(never)]
+    pub(crate) fn object_header(&mut self, t: u8, at: usize) -> Result<(Arc<str>, FieldNames), Error> {
+        let index = if t == tag::OBJECT {
+            i64::from(self.read_int()?)
+        } else {
+            i64::from(t - tag::OBJECT_DIRECT)
+        };
+        let def = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.classes.get(i))
+            .ok_or(Error::UndefinedClass {
+                offset: at,
+                what: "class definition",
+                index,
+                known: self.classes.len(),
+            })?;
+        Ok((def.name.clone(), def.fields.clone()))
+    }
+
+    fn list_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
+        let (ty, len) = self.list_header(t)?;
+        let index = self.enter(at)?;
         let items = match len {
             Some(n) => {
                 let mut items = Vec::with_capacity(n.min(self.remaining()));
@@ -433,13 +509,13 @@ impl<'a> Decoder<'a> {
                 items
             }
         };
-        self.depth -= 1;
+        self.exit(index);
         Ok(Value::List(List { r#type: ty, items }))
     }
 
     fn map_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
         let ty = if t == tag::MAP { Some(self.read_type()?) } else { None };
-        self.enter(at)?;
+        let index = self.enter(at)?;
         let mut entries = Vec::new();
         while self.peek("a map key or its end")? != tag::END {
             let k = self.read_value()?;
@@ -447,12 +523,12 @@ impl<'a> Decoder<'a> {
             entries.push((k, v));
         }
         self.pos += 1;
-        self.depth -= 1;
+        self.exit(index);
         Ok(Value::Map(Map { r#type: ty, entries }))
     }
 
     #[inline(never)]
-    fn class_def(&mut self) -> Result<(), Error> {
+    pub(crate) fn class_def(&mut self) -> Result<(), Error> {
         let name = self.read_string()?.ok_or(Error::Message(format!(
             "class definition without a name at byte {}",
             self.pos
@@ -466,6 +542,9 @@ impl<'a> Decoder<'a> {
                 .ok_or(Error::Message(format!("null field name at byte {at}")))?;
             fields.push(Arc::from(f));
         }
+        if self.replay > 0 {
+            return Ok(());
+        }
         self.classes.push(ClassDef {
             name: Arc::from(name),
             fields: fields.into(),
@@ -474,27 +553,13 @@ impl<'a> Decoder<'a> {
     }
 
     fn object_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
-        let index = if t == tag::OBJECT {
-            i64::from(self.read_int()?)
-        } else {
-            i64::from(t - tag::OBJECT_DIRECT)
-        };
-        let def = usize::try_from(index)
-            .ok()
-            .and_then(|i| self.classes.get(i))
-            .ok_or(Error::UndefinedClass {
-                offset: at,
-                what: "class definition",
-                index,
-                known: self.classes.len(),
-            })?;
-        let (class, names) = (def.name.clone(), def.fields.clone());
-        self.enter(at)?;
+        let (class, names) = self.object_header(t, at)?;
+        let index = self.enter(at)?;
         let mut fields = Vec::with_capacity(names.len());
         for name in names.iter() {
             fields.push((name.clone(), self.read_value()?));
         }
-        self.depth -= 1;
+        self.exit(index);
         Ok(Value::Object(Object { class, fields }))
     }
 }

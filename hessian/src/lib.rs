@@ -41,6 +41,7 @@
 #![forbid(unsafe_code)]
 
 mod de;
+mod de_stream;
 mod decode;
 mod encode;
 mod error;
@@ -95,9 +96,26 @@ pub fn to_bytes<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Erro
     Ok(enc.into_bytes())
 }
 
-/// A `T` from the one value `bytes` hold.
+/// A `T` from the one value `bytes` hold (read straight from the bytes; trailing bytes are
+/// an error), with the default [`Limits`].
 pub fn from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    from_value(&decode(bytes)?)
+    let mut dec = Decoder::new(bytes)?;
+    let v = dec.deserialize()?;
+    if !dec.is_at_end() {
+        return Err(Error::Message(format!(
+            "{} bytes after the value, from byte {}",
+            bytes.len() - dec.position(),
+            dec.position()
+        )));
+    }
+    Ok(v)
+}
+
+impl Decoder<'_> {
+    /// Read the next value as a `T`, straight from the bytes.
+    pub fn deserialize<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, Error> {
+        T::deserialize(de_stream::StreamDe { dec: self })
+    }
 }
 
 impl Encoder {

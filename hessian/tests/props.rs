@@ -67,6 +67,19 @@ proptest! {
         prop_assert_eq!(all, vec![a, b]);
     }
 
+    /// Reading straight from the bytes and reading through a Value agree.
+    #[test]
+    fn streaming_and_value_deserializers_agree(v in value()) {
+        let bytes = zkdubbo_hessian::encode(&v).unwrap();
+        let streamed = zkdubbo_hessian::from_slice::<serde_json::Value>(&bytes);
+        let via_value = zkdubbo_hessian::from_value::<serde_json::Value>(&v);
+        match (streamed, via_value) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (Err(_), Err(_)) => {}
+            (a, b) => prop_assert!(false, "streamed {:?}, via a Value {:?}", a, b),
+        }
+    }
+
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = zkdubbo_hessian::decode_all(&bytes, Limits::default());
@@ -85,6 +98,7 @@ proptest! {
                 _ => bytes.insert(i, b),
             }
         }
+        let _ = zkdubbo_hessian::from_slice::<serde_json_like::Any>(&bytes);
         if let Ok(values) = zkdubbo_hessian::decode_all(&bytes, Limits::default()) {
             for i in 0..values.len() {
                 let _ = zkdubbo_hessian::from_values::<serde_json_like::Any>(&values, i);
@@ -256,4 +270,31 @@ fn reference_bombs_are_bounded() {
     let bytes = enc.into_bytes();
     let err = zkdubbo_hessian::from_slice::<Vec<serde_json_like::Any>>(&bytes).unwrap_err();
     assert!(err.to_string().contains("references expand past the limit"), "{err}");
+}
+
+#[test]
+fn references_read_the_same_streamed_or_through_a_value() {
+    let shared = Object::new("com.example.P")
+        .field("name", "x")
+        .field("tags", List::untyped(vec![1.into()]));
+    // [P, ref P, [ref P.tags], self]
+    let v = Value::List(List::untyped(vec![
+        shared.into(),
+        Value::Ref(1),
+        Value::List(List::untyped(vec![Value::Ref(2)])),
+        Value::Ref(0),
+    ]));
+    let bytes = zkdubbo_hessian::encode(&v).unwrap();
+    let streamed: serde_json::Value = zkdubbo_hessian::from_slice(&bytes).unwrap();
+    let via_value: serde_json::Value = zkdubbo_hessian::from_value(&v).unwrap();
+    assert_eq!(streamed, via_value);
+    assert_eq!(
+        streamed,
+        serde_json::json!([
+            {"name": "x", "tags": [1]},
+            {"name": "x", "tags": [1]},
+            [[1]],
+            null
+        ])
+    );
 }

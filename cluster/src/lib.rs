@@ -22,6 +22,7 @@ mod join;
 pub mod merger;
 mod multi;
 mod names;
+mod outlier;
 pub mod strategy;
 mod support;
 
@@ -30,5 +31,6 @@ pub use join::Cluster;
 pub use merger::{Merger, Mergers, PayloadMerger};
 pub use multi::{GroupsDirectory, join_registries};
 pub use names::{NAMES, UnknownCluster, by_name, for_url};
+pub use outlier::{OUTLIER_EJECTION_KEY, OUTLIER_FAILURES_KEY, OUTLIER_MAX_EJECTION_KEY};
 pub use strategy::{MergeableCluster, RegistryInvoker, SERVED_BY_REGISTRY};
 pub use support::{AVAILABLE_CHECK_KEY, ClusterBase, SERVED_BY, STICKY_KEY};

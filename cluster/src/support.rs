@@ -11,6 +11,8 @@ use zkdubbo_common::{Invocation, NoProviderReason, Response, RpcError, Url};
 use zkdubbo_directory::{Directory, Listed, Member};
 use zkdubbo_loadbalance::PreparedSet;
 
+use crate::outlier::Outliers;
+
 /// Response attachment set by the cluster layer (never sent on the wire): the `host:port` of
 /// the provider that answered. Nested clusters (multi-registry, multi-group) keep the
 /// innermost, i.e. the real provider.
@@ -30,6 +32,7 @@ pub struct ClusterBase {
     directory: Arc<dyn Directory>,
     url: Url,
     available_check: bool,
+    outliers: Outliers,
     sticky: Mutex<Option<Arc<str>>>,
     destroyed: AtomicBool,
 }
@@ -50,6 +53,7 @@ impl ClusterBase {
         ClusterBase {
             name,
             available_check: url.param_bool(AVAILABLE_CHECK_KEY, true),
+            outliers: Outliers::from_url(&url),
             url,
             directory,
             sticky: Mutex::new(None),
@@ -126,15 +130,17 @@ impl ClusterBase {
     }
 
     fn usable(&self, m: &Member, tried: &[Arc<str>]) -> bool {
-        !tried.iter().any(|t| **t == *m.identity()) && (!self.available_check || m.invoker().is_available())
+        !tried.iter().any(|t| **t == *m.identity())
+            && (!self.available_check || m.invoker().is_available())
+            && !self.outliers.is_ejected(m.identity())
     }
 
     /// Pick a provider of `listed` for `inv`, avoiding the identities in `tried` (Dubbo's
     /// `select`): sticky first, then the load balancer the route was prepared with (resolved
     /// when the directory built it, from the providers' `loadbalance`; nothing is looked up
     /// here); a pick that was already tried or is unavailable (with `cluster.availablecheck`)
-    /// is re-selected among the others. Returns an index into `listed`, `None` only when the
-    /// list is empty.
+    /// is re-selected among the others, as is an ejected outlier (ARCHITECTURE: Outlier
+    /// ejection). Returns an index into `listed`, `None` only when the list is empty.
     pub fn select(&self, inv: &Invocation, listed: &Listed, tried: &[Arc<str>]) -> Option<usize> {
         let providers = listed.providers();
         if providers.is_empty() {
@@ -231,6 +237,8 @@ impl ClusterBase {
         if let Some(guard) = guard {
             guard.end(result.is_ok());
         }
+        self.outliers
+            .record(member.identity(), || member.url().address(), &result);
         result.map(|mut r| {
             r.attachments
                 .entry(SERVED_BY.to_owned())

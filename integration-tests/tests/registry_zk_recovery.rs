@@ -444,3 +444,83 @@ async fn an_outage_longer_than_the_session_never_empties_the_provider_list() {
         format!("{lists} / 0"),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restarted_without_its_data_gets_new_sessions_at_once() {
+    logs();
+    // Sessions of 20 s: waiting for them to expire (what a refused session used to do) would
+    // take far longer than the deadlines below.
+    let mut server =
+        zkdubbo_integration_tests::harness::ZkServer::start_with(zkdubbo_integration_tests::harness::ZkOptions {
+            tick_ms: 200,
+            max_session_timeout_ms: Some(40_000),
+            ..Default::default()
+        })
+        .expect("a ZooKeeper server");
+    let registry_url = format!(
+        "zookeeper://{}?group={}&session=20000&timeout=1000&retry.period=500&file.cache=false",
+        server.addr(),
+        unique_path("reg-wiped")
+    );
+    let provider_side = ZookeeperRegistry::connect_str(&registry_url).await.unwrap();
+    let consumer_side = ZookeeperRegistry::connect_str(&registry_url).await.unwrap();
+    let a = url("dubbo://10.0.0.5:20880/com.foo.Wiped?interface=com.foo.Wiped");
+    provider_side.register(&a).await.unwrap();
+    let mut sub = consumer_side
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Wiped?category=providers"))
+        .await
+        .unwrap();
+    wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |n| {
+        !n.is_empty_marker()
+    })
+    .await;
+    // Some writes, so that the sessions have seen zxids the wiped server will not have.
+    for i in 0..20 {
+        let extra = url(&format!(
+            "dubbo://10.0.1.{i}:20880/com.foo.Other?interface=com.foo.Other"
+        ));
+        provider_side.register(&extra).await.unwrap();
+    }
+    let sessions = (provider_side.session_id(), consumer_side.session_id());
+
+    server.kill().unwrap();
+    std::fs::remove_dir_all(server.dir().join("data")).unwrap();
+    std::fs::create_dir_all(server.dir().join("data")).unwrap();
+    server.restart().unwrap();
+    let restarted = Instant::now();
+
+    // The provider's node is back, in a new session, long before the old one could expire.
+    let check = ZookeeperRegistry::connect_str(&registry_url).await.unwrap();
+    within("provider re-registered", Duration::from_secs(8), async {
+        loop {
+            let listed = check
+                .lookup(&url("consumer://10.0.0.1/com.foo.Wiped"))
+                .await
+                .unwrap_or_default();
+            if listed.iter().any(|u| u.address() == a.address()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let back = restarted.elapsed();
+    assert_ne!(provider_side.session_id(), sessions.0);
+    assert_ne!(consumer_side.session_id(), sessions.1);
+    // The consumer never saw an empty list, and sees changes again (versions restarted with
+    // the wiped server): a provider added now reaches it.
+    let b = url("dubbo://10.0.0.6:20880/com.foo.Wiped?interface=com.foo.Wiped");
+    provider_side.register(&b).await.unwrap();
+    let seen = until_sentinel(&mut sub, Duration::from_secs(10), |n| {
+        n.non_empty_urls().iter().any(|u| u.address() == b.address())
+    })
+    .await;
+    for n in &seen {
+        assert!(!n.is_empty_marker(), "the provider list emptied: {n:?}");
+    }
+    figure(
+        "ZooKeeper restarted without its data (sessions 20 s)",
+        "provider registered again after the server serves",
+        ms(back),
+    );
+}

@@ -188,9 +188,10 @@ struct Pending {
     order: VecDeque<Key>,
     latest: HashMap<Key, Notification>,
     delivered: HashMap<Key, Option<ListVersion>>,
-    /// With empty protection: the last non-empty provider list accepted per interface.
+    /// The last non-empty provider list accepted per interface (for empty protection; a
+    /// shared slice, so keeping it costs no copy).
     kept: HashMap<Key, Arc<[Url]>>,
-    /// With empty protection: the interfaces whose empty provider list is being held back.
+    /// The interfaces whose empty provider list is being held back.
     protecting: HashSet<Key>,
 }
 
@@ -279,6 +280,30 @@ impl SubscriptionSink {
     /// Queue `n` for the subscriber. Returns whether it was accepted for delivery: false when
     /// it is stale, the subscription is cancelled, or empty protection held it back.
     pub fn push(&self, n: Notification) -> bool {
+        self.push_with(n, self.shared.options.empty_protection)
+    }
+
+    /// [`SubscriptionSink::push`], holding back an empty provider list as empty protection
+    /// does even when the channel was created without it: what a registry does while it
+    /// knows its server lost its data and providers have yet to register again.
+    pub fn push_protected(&self, n: Notification) -> bool {
+        self.push_with(n, true)
+    }
+
+    /// Forget the versions delivered so far, so that the next list of each category is
+    /// accepted whatever its version: after the server lost its data, versions start again
+    /// from zero.
+    pub fn forget_versions(&self) {
+        let mut p = self.shared.lock();
+        for v in p.delivered.values_mut() {
+            *v = None;
+        }
+        for n in p.latest.values_mut() {
+            n.version = None;
+        }
+    }
+
+    fn push_with(&self, n: Notification, protect: bool) -> bool {
         if self.is_cancelled() || self.shared.closed.load(Ordering::Acquire) {
             return false;
         }
@@ -297,8 +322,11 @@ impl SubscriptionSink {
                     _ => {}
                 }
             }
-            if self.shared.options.empty_protection && n.category == Category::Providers {
-                if n.is_empty_marker() {
+            if n.category == Category::Providers {
+                if !protect && n.is_empty_marker() {
+                    // Not protecting: delivered below as it is, and nothing is kept any more.
+                    p.kept.remove(&key);
+                } else if n.is_empty_marker() {
                     if let Some(kept) = p.kept.get(&key).map(|k| k.len()) {
                         // The subscriber has (or is about to take) the kept list: only the
                         // version moves on, so that older lists stay stale.

@@ -131,6 +131,7 @@ impl ZookeeperRegistry {
             wake_retry: Notify::new(),
             cache: config_file.map(|path| Arc::new(CacheFile::load(path))),
             notified: Mutex::new(HashMap::new()),
+            recovering_until: std::sync::atomic::AtomicU64::new(0),
             tasks: Mutex::new(Vec::new()),
         });
         match session::connect_client(&inner.config).await {

@@ -17,6 +17,13 @@ use crate::error::RegistryError;
 
 /// Shortest wait between two attempts to establish a session.
 const RECONNECT_INITIAL: Duration = Duration::from_millis(100);
+/// How often a disconnected session checks whether the server serves new sessions while
+/// refusing this one (see [`probe_refused`]).
+const REFUSAL_PROBE: Duration = Duration::from_millis(500);
+/// How long the old session may take to get back in once a new one could be established,
+/// before it counts as refused.
+const REFUSAL_GRACE: Duration = Duration::from_millis(300);
+
 /// Longest wait between two attempts to establish a session (further capped by
 /// `retry.period`), so that a session is back, and own nodes re-created, well within a second
 /// of ZooKeeper being reachable again. An attempt costs one TCP connection.
@@ -151,10 +158,45 @@ pub(crate) async fn supervise(inner: Arc<Inner>) {
                     break;
                 }
             }
-            state = tokio::select! {
-                s = states.changed() => s,
+            let changed = tokio::select! {
+                s = states.changed() => Some(s),
+                _ = tokio::time::sleep(REFUSAL_PROBE), if disconnected => None,
                 _ = shutdown.wait_for(|s| *s) => return,
             };
+            state = match changed {
+                Some(s) => s,
+                None => match probe_refused(&inner, &mut states).await {
+                    Some(fresh) => {
+                        tracing::warn!(
+                            old_session = format_args!("{:#x}", conn.session_id()),
+                            "ZooKeeper serves new sessions but refuses this one (it lost its data, e.g. \
+                             \"client has seen zxid ..., our last zxid is ...\"): starting a new session \
+                             now instead of waiting for the old one to expire"
+                        );
+                        inner.start_recovery();
+                        inner.install(fresh);
+                        break;
+                    }
+                    None => states.state(),
+                },
+            };
         }
+    }
+}
+
+/// While our session is disconnected: if a brand-new session can be established and ours
+/// still cannot get back in shortly after, the server refuses ours — typically because it
+/// restarted without its data and our session has seen a newer zxid than it has, which it
+/// refuses until the session expires (ZooKeeper logs "client has seen zxid 0x… our last zxid
+/// is 0x…"). The new session, or `None` when ours is fine or nothing answers.
+async fn probe_refused(inner: &Inner, states: &mut zookeeper_client::StateWatcher) -> Option<Client> {
+    let fresh = connect_client(&inner.config).await.ok()?;
+    tokio::time::sleep(REFUSAL_GRACE).await;
+    if states.state() == SessionState::Disconnected {
+        Some(fresh)
+    } else {
+        // Ours got back in: the probe session is not needed.
+        drop(fresh);
+        None
     }
 }

@@ -105,6 +105,9 @@ pub(crate) struct Inner {
     pub tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Subscription id → the list last delivered per category (what the cache file holds).
     pub notified: Mutex<HashMap<u64, NotifiedLists>>,
+    /// Until this monotonic time (ms), the server is known to have lost its data and
+    /// providers may not have registered again: empty provider lists are held back.
+    pub recovering_until: AtomicU64,
 }
 
 /// Stripes of the write lock of own nodes. A register or unregister holds the stripe of its
@@ -170,6 +173,24 @@ pub(crate) async fn timed<T>(
 }
 
 impl Inner {
+    /// Whether the server is known to have lost its data recently (see
+    /// [`Inner::start_recovery`]).
+    pub(crate) fn is_recovering(&self) -> bool {
+        zkdubbo_common::monotonic_ms() < self.recovering_until.load(Ordering::Acquire)
+    }
+
+    /// The server lost its data: versions start again from zero, parents are gone, and until
+    /// providers have had a session timeout to register again an empty provider list is held
+    /// back (the subscribers keep their last providers).
+    pub(crate) fn start_recovery(&self) {
+        let until = zkdubbo_common::monotonic_ms() + self.config.session_timeout.as_millis() as u64;
+        self.recovering_until.store(until, Ordering::Release);
+        lock(&self.known_paths).clear();
+        for sink in lock(&self.subscriptions).values() {
+            sink.forget_versions();
+        }
+    }
+
     /// Run `task` as one of the registry's own tasks.
     pub(super) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         let handle = tokio::spawn(task);

@@ -214,13 +214,18 @@ impl CategoryWatch {
     fn deliver(&self, matched: Vec<Url>, version: ListVersion) {
         let consumer = self.sink.consumer();
         let list = list_or_empty(consumer, self.category, matched);
-        let accepted = self.sink.push(Notification {
+        let n = Notification {
             interface: self.interface.clone(),
             category: self.category,
             urls: list.clone(),
             version: Some(version),
             source: Source::Live,
-        });
+        };
+        let accepted = if self.inner.is_recovering() {
+            self.sink.push_protected(n)
+        } else {
+            self.sink.push(n)
+        };
         if accepted {
             self.inner
                 .cache_notified(self.subscription, consumer, self.category, &list);
@@ -239,13 +244,18 @@ impl CategoryWatch {
             },
             None => ListVersion { czxid: 0, cversion: 0 },
         };
-        self.sink.push(Notification {
+        let n = Notification {
             interface: self.interface.clone(),
             category: self.category,
             urls: Arc::from(vec![empty_url(self.sink.consumer(), self.category)]),
             version: Some(version),
             source: Source::Live,
-        });
+        };
+        if self.inner.is_recovering() {
+            self.sink.push_protected(n);
+        } else {
+            self.sink.push(n);
+        }
     }
 
     fn failing(&self, path: &str, e: Option<&RegistryError>) {

@@ -336,3 +336,30 @@ async fn a_read_only_provider_is_not_picked_and_gets_no_new_call() {
     // Sentinel: a heartbeat-free, call-free connection; nothing reached the provider.
     assert!(count_rx.try_recv().is_err());
 }
+
+#[tokio::test]
+async fn calls_beyond_the_limit_are_refused_as_overload_not_queued() {
+    let server = serve(ServerConfig {
+        max_calls_per_connection: 4,
+        ..ServerConfig::default()
+    })
+    .await;
+    let factory = DubboInvokerFactory::new();
+    let inv = factory.create(&url(server.local_addr().port(), "")).unwrap();
+    let slow = zkdubbo_dubbo::invocation("slow", &["long"], &(300i64,)).unwrap();
+    let calls = (0..10).map(|_| {
+        let (inv, slow) = (inv.clone(), slow.clone());
+        async move { inv.invoke(&slow).await }
+    });
+    let results = futures::future::join_all(calls).await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let refused: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(ok, 4, "the limit's worth served");
+    assert_eq!(refused.len(), 6);
+    for e in refused {
+        // Dubbo's overload status: a transport error, retried elsewhere by failover.
+        assert!(e.is_retryable(), "{e}");
+        assert!(e.to_string().contains("SERVER_THREADPOOL_EXHAUSTED_ERROR"), "{e}");
+    }
+    server.shutdown(Duration::from_millis(10)).await;
+}

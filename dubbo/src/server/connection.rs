@@ -29,6 +29,8 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     let writer = tokio::spawn(crate::io::write_batched(wr, rx));
     let mut rd = BufReader::with_capacity(64 * 1024, rd);
     let idle = shared.config.heartbeat * 3;
+    // Calls of this connection being served.
+    let mine = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let reason = loop {
         let frame = match tokio::time::timeout(idle, read_frame(&mut rd, shared.config.payload)).await {
             Err(_) => break format!("nothing received for {idle:?} (3 × heartbeat)"),
@@ -43,14 +45,43 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
                 }
             }
             Kind::Request { two_way, .. } => {
+                let bytes = frame.body.len();
+                let calls = mine.load(Ordering::Acquire);
+                let held = shared.in_flight_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
+                if calls >= shared.config.max_calls_per_connection || held > shared.config.max_in_flight_bytes {
+                    shared.in_flight_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                    tracing::warn!(
+                        %peer,
+                        calls,
+                        in_flight_bytes = held - bytes,
+                        "dubbo server: at its limit of calls in flight; answering SERVER_THREADPOOL_EXHAUSTED_ERROR"
+                    );
+                    if two_way {
+                        let message = format!(
+                            "provider at its limit: {calls} calls in flight on this connection (limit {}), \
+                             {held} request bytes held (limit {})",
+                            shared.config.max_calls_per_connection, shared.config.max_in_flight_bytes
+                        );
+                        let _ = tx.try_send(response(
+                            frame.id,
+                            status::SERVER_THREADPOOL_EXHAUSTED_ERROR,
+                            error_body(&message),
+                        ));
+                    }
+                    continue;
+                }
+                mine.fetch_add(1, Ordering::AcqRel);
                 shared.in_flight.fetch_add(1, Ordering::AcqRel);
                 let shared = shared.clone();
                 let tx = tx.clone();
+                let mine = mine.clone();
                 tokio::spawn(async move {
                     let reply = handle(&shared, frame, peer).await;
                     if two_way {
                         let _ = tx.send(reply).await;
                     }
+                    mine.fetch_sub(1, Ordering::AcqRel);
+                    shared.in_flight_bytes.fetch_sub(bytes, Ordering::AcqRel);
                     if shared.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
                         shared.drained.notify_waiters();
                     }

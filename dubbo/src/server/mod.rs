@@ -27,6 +27,13 @@ pub struct ServerConfig {
     pub payload: usize,
     /// Connections beyond this are refused.
     pub max_connections: usize,
+    /// Calls served at once on one connection; more are answered
+    /// `SERVER_THREADPOOL_EXHAUSTED_ERROR` (Dubbo's answer when its pool is full), which
+    /// consumers retry elsewhere.
+    pub max_calls_per_connection: usize,
+    /// Request bytes held by calls being served, all connections together; a call that would
+    /// exceed it is answered `SERVER_THREADPOOL_EXHAUSTED_ERROR`.
+    pub max_in_flight_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -35,6 +42,8 @@ impl Default for ServerConfig {
             heartbeat: Duration::from_secs(60),
             payload: DEFAULT_PAYLOAD,
             max_connections: 4096,
+            max_calls_per_connection: 256,
+            max_in_flight_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -46,6 +55,7 @@ struct Shared {
     conns: Mutex<HashMap<u64, mpsc::Sender<Bytes>>>,
     next_conn: AtomicU64,
     in_flight: AtomicUsize,
+    in_flight_bytes: AtomicUsize,
     drained: Notify,
     read_only: AtomicBool,
 }
@@ -102,6 +112,7 @@ impl DubboServerBuilder {
                 conns: Mutex::default(),
                 next_conn: AtomicU64::new(0),
                 in_flight: AtomicUsize::new(0),
+                in_flight_bytes: AtomicUsize::new(0),
                 drained: Notify::new(),
                 read_only: AtomicBool::new(false),
             }),

@@ -700,3 +700,57 @@ async fn registry_url_settings_are_used() {
         Err(RegistryError::InvalidRegistryUrl { .. })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_credentials_a_foreign_client_can_delete_or_add_nothing() {
+    let env = env("reg-acl-holds");
+    let reg = env.registry("&username=alice&password=s3cret").await;
+    let a = url("dubbo://10.0.0.5:20880/com.foo.Guarded");
+    reg.register(&a).await.unwrap();
+    let anonymous = env.raw().await;
+    let category = env.path("com.foo.Guarded", "providers");
+    let service = category.rsplit_once('/').unwrap().0.to_owned();
+    let leaf = format!("{category}/{}", a.to_node_name());
+    // Every level zkdubbo created: the leaf, the category, the service.
+    for node in [&leaf, &category, &service] {
+        let err = anonymous.delete(node, None).await.unwrap_err();
+        assert!(
+            matches!(err, zookeeper_client::Error::NoAuth),
+            "an anonymous client deleting {node}: {err:?}"
+        );
+    }
+    // Nor can it add a provider of its own.
+    let fake = format!("{category}/{}", url("dubbo://6.6.6.6:1/com.foo.Guarded").to_node_name());
+    let err = anonymous
+        .create(
+            &fake,
+            b"",
+            &CreateMode::Ephemeral.with_acls(zookeeper_client::Acls::anyone_all()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, zookeeper_client::Error::NoAuth), "{err:?}");
+    // The registration is intact.
+    assert!(anonymous.check_stat(&leaf).await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acl_repair_closes_an_open_parent() {
+    let env = env("reg-acl-repair");
+    let anonymous = env.raw().await;
+    let path = env.path("com.foo.Repaired", "providers");
+    mkdirs(&anonymous, &path).await;
+    let reg = env.registry("&username=alice&password=s3cret&acl.repair=true").await;
+    let a = url("dubbo://10.0.0.5:20880/com.foo.Repaired");
+    reg.register(&a).await.unwrap();
+    let leaf = format!("{path}/{}", a.to_node_name());
+    // The open parent now has the creator-only ACL: the anonymous client cannot delete the
+    // provider's node any more (without acl.repair it could: see the test above).
+    let err = anonymous.delete(&leaf, None).await.unwrap_err();
+    assert!(matches!(err, zookeeper_client::Error::NoAuth), "{err:?}");
+    // Reading its ACL needs rights the anonymous client no longer has either.
+    assert!(matches!(
+        anonymous.get_acl(&path).await,
+        Err(zookeeper_client::Error::NoAuth)
+    ));
+}

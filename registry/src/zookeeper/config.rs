@@ -70,6 +70,11 @@ pub struct ZookeeperConfig {
     /// false): subscribers keep the last non-empty provider list when the registry reports
     /// none (see [`SinkOptions`](crate::SinkOptions)).
     pub empty_protection: bool,
+    /// `acl.repair=true` (default false): with credentials, a parent of this registry's nodes
+    /// found open to anyone gets the creator-only ACL of these credentials (instead of only a
+    /// warning). Off by default: every application using that parent must then use the same
+    /// credentials.
+    pub acl_repair: bool,
 }
 
 impl ZookeeperConfig {
@@ -136,6 +141,7 @@ impl ZookeeperConfig {
             retry_period: ms("retry.period", DEFAULT_RETRY_PERIOD_MS)?,
             check_period: ms("registry.check.period", DEFAULT_CHECK_PERIOD_MS)?,
             check: url.param_bool("check", false),
+            acl_repair: url.param_bool("acl.repair", false),
             empty_protection: url.param_bool(EMPTY_PROTECTION_KEY, false)
                 || url.param_bool(DUBBO_EMPTY_PROTECTION_KEY, false),
             file: if url.param_bool("file.cache", true) {

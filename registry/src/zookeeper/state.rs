@@ -315,6 +315,25 @@ impl Inner {
                 .iter()
                 .map(|a| format!("{}:{}:{}", a.scheme(), a.id(), a.permission()))
                 .collect();
+            if self.config.acl_repair && self.config.username.is_some() {
+                let set = tokio::time::timeout(
+                    self.config.timeout,
+                    conn.client.set_acl(path, &Acls::creator_all(), None),
+                );
+                match set.await {
+                    Ok(Ok(_)) => {
+                        tracing::info!(
+                            registry = %self.registry_name(),
+                            node = %path,
+                            was = ?acl,
+                            "acl.repair: a parent open to anyone now has the creator-only ACL of this registry's credentials"
+                        );
+                        return;
+                    }
+                    Ok(Err(e)) => tracing::warn!(node = %path, error = %e, "acl.repair: cannot set the ACL"),
+                    Err(_) => tracing::warn!(node = %path, "acl.repair: setting the ACL timed out"),
+                }
+            }
             tracing::warn!(
                 registry = %self.registry_name(),
                 node = %path,

@@ -14,6 +14,8 @@
 #   ZK_JUTE_MAXBUFFER       passed to the JVM as -Djute.maxbuffer=...
 #   ZK_MAX_SESSION_TIMEOUT  maxSessionTimeout in ms (default: ZooKeeper's, 20 x tickTime)
 #   ZK_JAVA_OPTS            extra JVM options (word-split)
+#   ZK_EXTRA_CFG            lines appended to zoo.cfg when it is written (e.g. secureClientPort)
+#   ZK_EXTRA_CLASSPATH      jars added to the server's classpath (e.g. Netty, for TLS)
 #   ZK_WATCH_PID            if set, a watchdog kills the server once this process is gone
 #   ZK_START_TIMEOUT        seconds to wait for readiness (default 30)
 #
@@ -161,6 +163,9 @@ write_common_cfg() {
             is_uint "$ZK_MAX_SESSION_TIMEOUT" || die "ZK_MAX_SESSION_TIMEOUT must be a number of ms"
             echo "maxSessionTimeout=$ZK_MAX_SESSION_TIMEOUT"
         fi
+        if [[ -n "${ZK_EXTRA_CFG:-}" ]]; then
+            printf '%s\n' "$ZK_EXTRA_CFG"
+        fi
     } >"$dir/zoo.cfg"
 }
 
@@ -206,7 +211,11 @@ launch() {
     echo "==== zk.sh launch $(date '+%F %T') ====" >>"$dir/zk.log"
     # Without job control a background job is not a process-group leader, so setsid(1)
     # calls setsid() and execs java in place: $! is the JVM's own PID.
-    setsid java "${jvm[@]}" -cp "$ZK_CLASSPATH" "$MAIN_CLASS" "$dir/zoo.cfg" \
+    local classpath=$ZK_CLASSPATH
+    if [[ -n "${ZK_EXTRA_CLASSPATH:-}" ]]; then
+        classpath="$classpath:$ZK_EXTRA_CLASSPATH"
+    fi
+    setsid java "${jvm[@]}" -cp "$classpath" "$MAIN_CLASS" "$dir/zoo.cfg" \
         </dev/null >>"$dir/zk.log" 2>&1 &
     pid=$!
     echo "$pid" >"$dir/zk.pid"

@@ -384,6 +384,7 @@ fn options_reach_the_server() {
         tick_ms: 100,
         jute_maxbuffer: Some(4 << 20),
         max_session_timeout_ms: Some(3000),
+        ..ZkOptions::default()
     })
     .expect("start ZooKeeper");
     let conf = four_letter_word(&zk.addr(), "conf").unwrap();

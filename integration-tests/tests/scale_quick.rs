@@ -10,6 +10,7 @@ async fn every_scenario_runs_and_checks_out_at_the_smallest_sizes() {
         tick_ms: 200,
         jute_maxbuffer: Some(RAISED_JUTE_MAXBUFFER),
         max_session_timeout_ms: None,
+        ..ZkOptions::default()
     })
     .expect("ZooKeeper");
     let env = Env {

@@ -39,6 +39,16 @@ pub enum RegistryError {
         #[source]
         source: zookeeper_client::Error,
     },
+    /// TLS to ZooKeeper could not be set up or negotiated: certificate files that cannot be
+    /// read, a handshake that failed, or a server that speaks TLS to a client that does not
+    /// (and the reverse).
+    #[error("TLS with ZooKeeper at {servers}: {reason}")]
+    Tls {
+        /// The servers tried.
+        servers: String,
+        /// What went wrong and what to check.
+        reason: String,
+    },
     /// A ZooKeeper call failed.
     #[error("ZooKeeper {op} {path} failed: {source}")]
     ZooKeeper {
@@ -81,7 +91,10 @@ impl RegistryError {
     /// replaced, an unreachable ensemble. Invalid input, missing rights and shutdown are not.
     pub fn is_transient(&self) -> bool {
         match self {
-            RegistryError::Timeout { .. } | RegistryError::Unavailable { .. } | RegistryError::Connect { .. } => true,
+            RegistryError::Timeout { .. }
+            | RegistryError::Unavailable { .. }
+            | RegistryError::Connect { .. }
+            | RegistryError::Tls { .. } => true,
             RegistryError::ZooKeeper { source, .. } => is_transient_zk(source),
             _ => false,
         }

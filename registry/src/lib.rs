@@ -22,7 +22,7 @@ pub use notification::{
 pub use registration::Registration;
 pub use zookeeper::{
     DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS,
-    DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY, EMPTY_PROTECTION_KEY, Layout, NodePath, PendingOperation,
+    DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY, EMPTY_PROTECTION_KEY, Layout, NodePath, PendingOperation, TlsFiles,
     ZOOKEEPER_PROTOCOL, ZookeeperConfig, ZookeeperRegistry, redact_address, registry_address,
 };
 

@@ -61,6 +61,7 @@ fn main() -> Result<()> {
         tick_ms: 200,
         jute_maxbuffer: Some(RAISED_JUTE_MAXBUFFER),
         max_session_timeout_ms: None,
+        ..ZkOptions::default()
     })
     .context("starting ZooKeeper")?;
     let zk_version = four_letter_word(&server.addr(), "srvr")

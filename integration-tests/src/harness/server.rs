@@ -21,6 +21,12 @@ pub struct ZkOptions {
     pub jute_maxbuffer: Option<u32>,
     /// `maxSessionTimeout` in ms; `None` keeps ZooKeeper's default of 20 × `tick_ms`.
     pub max_session_timeout_ms: Option<u32>,
+    /// Lines appended to `zoo.cfg` (TLS, SASL settings).
+    pub extra_cfg: Vec<String>,
+    /// Jars added to the server's classpath.
+    pub extra_classpath: Vec<String>,
+    /// Extra JVM options (e.g. a JAAS configuration).
+    pub java_opts: Vec<String>,
 }
 
 impl Default for ZkOptions {
@@ -29,6 +35,9 @@ impl Default for ZkOptions {
             tick_ms: 200,
             jute_maxbuffer: None,
             max_session_timeout_ms: None,
+            extra_cfg: Vec::new(),
+            extra_classpath: Vec::new(),
+            java_opts: Vec::new(),
         }
     }
 }
@@ -50,6 +59,15 @@ impl ZkOptions {
         }
         if let Some(ms) = self.max_session_timeout_ms {
             envs.push(("ZK_MAX_SESSION_TIMEOUT".to_owned(), ms.to_string()));
+        }
+        if !self.extra_cfg.is_empty() {
+            envs.push(("ZK_EXTRA_CFG".to_owned(), self.extra_cfg.join("\n")));
+        }
+        if !self.extra_classpath.is_empty() {
+            envs.push(("ZK_EXTRA_CLASSPATH".to_owned(), self.extra_classpath.join(":")));
+        }
+        if !self.java_opts.is_empty() {
+            envs.push(("ZK_JAVA_OPTS".to_owned(), self.java_opts.join(" ")));
         }
         envs
     }

@@ -112,6 +112,7 @@ async fn find_limit(sizes: &Sizes) -> Result<BigDirResult> {
         tick_ms: 200,
         jute_maxbuffer: sizes.limit_server_maxbuffer,
         max_session_timeout_ms: None,
+        ..ZkOptions::default()
     };
     let server = ZkServer::start_with(options).context("starting the default-limit server")?;
     let addr = server.addr();

@@ -75,6 +75,25 @@ pub struct ZookeeperConfig {
     /// warning). Off by default: every application using that parent must then use the same
     /// credentials.
     pub acl_repair: bool,
+    /// TLS to ZooKeeper's `secureClientPort` (`tls=true`), with the CA and client identity
+    /// PEM files given by `tls.ca-file`, `tls.cert-file` and `tls.key-file`.
+    pub tls: Option<TlsFiles>,
+    /// `sasl=digest`: authenticate with SASL DIGEST-MD5 using the URL's user and password,
+    /// instead of ZooKeeper's digest auth scheme.
+    pub sasl_digest: bool,
+}
+
+/// The PEM files of a TLS connection to ZooKeeper (read at each connection, so rotated
+/// certificates are picked up by the next session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The CA certificates the server's certificate must chain to (`tls.ca-file`); without
+    /// it, the system's web roots.
+    pub ca_file: Option<PathBuf>,
+    /// The client certificate chain (`tls.cert-file`), for servers that require one.
+    pub cert_file: Option<PathBuf>,
+    /// The client private key (`tls.key-file`).
+    pub key_file: Option<PathBuf>,
 }
 
 impl ZookeeperConfig {
@@ -131,6 +150,7 @@ impl ZookeeperConfig {
         if password.is_some() && username.is_none() {
             return Err(invalid("a password without a username".into()));
         }
+        let has_credentials = username.is_some() && password.is_some();
         Ok(ZookeeperConfig {
             servers,
             root,
@@ -142,6 +162,34 @@ impl ZookeeperConfig {
             check_period: ms("registry.check.period", DEFAULT_CHECK_PERIOD_MS)?,
             check: url.param_bool("check", false),
             acl_repair: url.param_bool("acl.repair", false),
+            tls: if url.param_bool("tls", false) {
+                let file = |k: &str| url.param(k).map(str::trim).filter(|f| !f.is_empty()).map(PathBuf::from);
+                let files = TlsFiles {
+                    ca_file: file("tls.ca-file"),
+                    cert_file: file("tls.cert-file"),
+                    key_file: file("tls.key-file"),
+                };
+                if files.cert_file.is_some() != files.key_file.is_some() {
+                    return Err(invalid("tls.cert-file and tls.key-file go together".into()));
+                }
+                Some(files)
+            } else {
+                None
+            },
+            sasl_digest: match url.param("sasl").map(str::trim) {
+                None | Some("") => false,
+                Some(m) if m.eq_ignore_ascii_case("digest") || m.eq_ignore_ascii_case("digest-md5") => {
+                    if !has_credentials {
+                        return Err(invalid("sasl=digest needs a user and a password".into()));
+                    }
+                    true
+                }
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "sasl={other:?}: only digest (DIGEST-MD5) is supported"
+                    )));
+                }
+            },
             empty_protection: url.param_bool(EMPTY_PROTECTION_KEY, false)
                 || url.param_bool(DUBBO_EMPTY_PROTECTION_KEY, false),
             file: if url.param_bool("file.cache", true) {
@@ -389,5 +437,38 @@ mod tests {
             .unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
         assert!("zookeeper://".parse::<ZookeeperConfig>().is_err());
+    }
+}
+#[cfg(test)]
+mod tls_tests {
+    use super::*;
+
+    #[test]
+    fn tls_and_sasl_params() {
+        let c: ZookeeperConfig = "zookeeper://127.0.0.1:2181?tls=true&tls.ca-file=/x/ca.pem"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                ca_file: Some("/x/ca.pem".into()),
+                cert_file: None,
+                key_file: None
+            })
+        );
+        let err = "zookeeper://127.0.0.1:2181?tls=true&tls.cert-file=/c"
+            .parse::<ZookeeperConfig>()
+            .unwrap_err();
+        assert!(err.to_string().contains("go together"), "{err}");
+        let c: ZookeeperConfig = "zookeeper://u:p@127.0.0.1:2181?sasl=digest".parse().unwrap();
+        assert!(c.sasl_digest);
+        let err = "zookeeper://127.0.0.1:2181?sasl=digest"
+            .parse::<ZookeeperConfig>()
+            .unwrap_err();
+        assert!(err.to_string().contains("needs a user"), "{err}");
+        let err = "zookeeper://u:p@127.0.0.1:2181?sasl=gssapi"
+            .parse::<ZookeeperConfig>()
+            .unwrap_err();
+        assert!(err.to_string().contains("only digest"), "{err}");
     }
 }

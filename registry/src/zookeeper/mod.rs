@@ -32,8 +32,8 @@ use zkdubbo_common::{Url, keys};
 
 pub use self::config::{
     DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS,
-    DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY, EMPTY_PROTECTION_KEY, ZOOKEEPER_PROTOCOL, ZookeeperConfig,
-    redact_address, registry_address,
+    DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY, EMPTY_PROTECTION_KEY, TlsFiles, ZOOKEEPER_PROTOCOL,
+    ZookeeperConfig, redact_address, registry_address,
 };
 pub use self::paths::{Layout, NodePath};
 pub use self::retry::PendingOperation;
@@ -138,7 +138,7 @@ impl ZookeeperRegistry {
             Ok(client) => {
                 inner.install(client);
             }
-            Err(e) if inner.config.check => return Err(e),
+            Err(e) if inner.config.check => return Err(session::explain(&inner.config, e).await),
             Err(e) => tracing::warn!(
                 registry = %inner.registry_name(),
                 error = %e,

@@ -43,6 +43,12 @@ impl Backoff {
         d
     }
 
+    /// Whether no delay was taken since the start or the last reset: the first failure of a
+    /// streak.
+    pub(super) fn is_fresh(&self) -> bool {
+        self.next == self.initial
+    }
+
     /// Back to the initial delay (after a success).
     pub(super) fn reset(&mut self) {
         self.next = self.initial;

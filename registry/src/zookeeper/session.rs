@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use zookeeper_client::{Client, SessionState};
+use zookeeper_client::{Client, SaslOptions, SessionState, TlsOptions};
 
-use super::config::ZookeeperConfig;
+use super::config::{TlsFiles, ZookeeperConfig};
 use super::retry::Backoff;
 use super::state::{Conn, Inner, Live};
 use crate::error::RegistryError;
@@ -39,17 +39,106 @@ pub(crate) async fn connect_client(config: &ZookeeperConfig) -> Result<Client, R
         .with_session_timeout(config.session_timeout)
         .with_connection_timeout(config.timeout)
         .with_fail_eagerly();
-    if let Some(digest) = config.digest() {
-        connector = connector.with_auth("digest", digest.as_bytes());
+    match (&config.username, &config.password) {
+        (Some(user), Some(pw)) if config.sasl_digest => {
+            connector = connector.with_sasl(SaslOptions::digest_md5(user.clone(), pw.clone()));
+        }
+        _ => {
+            if let Some(digest) = config.digest() {
+                connector = connector.with_auth("digest", digest.as_bytes());
+            }
+        }
     }
-    match tokio::time::timeout(config.timeout, connector.connect(&servers)).await {
-        Ok(Ok(client)) => Ok(client),
-        Ok(Err(source)) => Err(RegistryError::Connect { servers, source }),
-        Err(_) => Err(RegistryError::Connect {
+    if let Some(files) = &config.tls {
+        connector = connector.with_tls(tls_options(files).map_err(|reason| RegistryError::Tls {
+            servers: servers.clone(),
+            reason,
+        })?);
+    }
+    let attempt = async {
+        if config.tls.is_some() {
+            connector.secure_connect(&servers).await
+        } else {
+            connector.connect(&servers).await
+        }
+    };
+    let source = match tokio::time::timeout(config.timeout, attempt).await {
+        Ok(Ok(client)) => return Ok(client),
+        Ok(Err(source)) => source,
+        Err(_) => zookeeper_client::Error::Timeout,
+    };
+    if config.tls.is_some() {
+        return Err(RegistryError::Tls {
+            reason: format!(
+                "TLS handshake failed or no session: {source} (is this ZooKeeper's secureClientPort, \
+                 and does its certificate chain to tls.ca-file?)"
+            ),
             servers,
-            source: zookeeper_client::Error::Timeout,
-        }),
+        });
     }
+    Err(RegistryError::Connect { servers, source })
+}
+
+/// A failed connection explained: when the server speaks TLS and this registry does not,
+/// say so (one probe connection; used for the first failure of a streak, not on every retry).
+pub(crate) async fn explain(config: &ZookeeperConfig, error: RegistryError) -> RegistryError {
+    match error {
+        RegistryError::Connect { servers, .. }
+            if config.tls.is_none() && speaks_tls(&config.servers, config.timeout).await =>
+        {
+            RegistryError::Tls {
+                reason: "TLS handshake failed: the server speaks TLS on this port and this registry does not; \
+                         add tls=true (and tls.ca-file) to the registry URL"
+                    .to_owned(),
+                servers,
+            }
+        }
+        other => other,
+    }
+}
+
+/// TLS settings from the PEM files.
+fn tls_options(files: &TlsFiles) -> Result<TlsOptions, String> {
+    let read = |path: &std::path::Path, what: &str| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
+    };
+    let mut options = TlsOptions::default();
+    if let Some(ca) = &files.ca_file {
+        options = options
+            .with_pem_ca(&read(ca, "tls.ca-file")?)
+            .map_err(|e| format!("tls.ca-file {}: {e}", ca.display()))?;
+    }
+    if let (Some(cert), Some(key)) = (&files.cert_file, &files.key_file) {
+        options = options
+            .with_pem_identity(&read(cert, "tls.cert-file")?, &read(key, "tls.key-file")?)
+            .map_err(|e| format!("tls.cert-file/tls.key-file: {e}"))?;
+    }
+    Ok(options)
+}
+
+/// Whether the first reachable server answers a TLS ClientHello with a TLS record (a
+/// handshake or an alert): a TLS port. A plain ZooKeeper port takes the bytes for a request of
+/// absurd length and closes the connection.
+async fn speaks_tls(servers: &[String], timeout: Duration) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(first) = servers.first() else { return false };
+    // A minimal TLS 1.2 ClientHello: one cipher suite, no extensions. A TLS server answers
+    // with its ServerHello or an alert; either starts with a record type of 0x16 or 0x15.
+    let mut hello = vec![0x16, 0x03, 0x01, 0x00, 0x2d, 0x01, 0x00, 0x00, 0x29, 0x03, 0x03];
+    hello.extend_from_slice(&[0x5a; 32]);
+    hello.extend_from_slice(&[0x00, 0x00, 0x02, 0xc0, 0x2f, 0x01, 0x00]);
+    let probe = async {
+        let mut s = tokio::net::TcpStream::connect(first).await.ok()?;
+        s.write_all(&hello).await.ok()?;
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).await.ok()?;
+        Some(b[0] == 0x15 || b[0] == 0x16)
+    };
+    tokio::time::timeout(timeout, probe)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
 }
 
 impl Inner {
@@ -106,6 +195,8 @@ pub(crate) async fn supervise(inner: Arc<Inner>) {
                         inner.install(client)
                     }
                     Err(e) => {
+                        let first = backoff.is_fresh();
+                        let e = if first { explain(&inner.config, e).await } else { e };
                         let wait = backoff.next_delay();
                         tracing::warn!(
                             registry = %inner.registry_name(),

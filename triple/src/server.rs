@@ -80,6 +80,14 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default most calls in flight on one connection (HTTP/2 `MAX_CONCURRENT_STREAMS`).
 pub const DEFAULT_MAX_STREAMS_PER_CONNECTION: u32 = 256;
 
+/// Default time a request body has to arrive once its headers have: a client that trickles a
+/// body holds a stream and its buffers for nothing.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default most request bytes held by the calls being served, all connections together;
+/// beyond it a call is answered `RESOURCE_EXHAUSTED`.
+pub const DEFAULT_MAX_IN_FLIGHT_BYTES: usize = 256 * 1024 * 1024;
+
 /// Default time given to in-flight calls on graceful shutdown before connections are dropped.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -208,6 +216,8 @@ pub struct TripleServerBuilder {
     max_message_size: usize,
     shutdown_grace: Duration,
     limits: ConnectionLimits,
+    body_timeout: Duration,
+    max_in_flight_bytes: usize,
 }
 
 /// The bounds of a server's connections.
@@ -239,6 +249,8 @@ impl Default for TripleServerBuilder {
             content_type: DEFAULT_CONTENT_TYPE.to_owned(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             limits: ConnectionLimits {
                 max_connections: DEFAULT_MAX_CONNECTIONS,
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
@@ -291,6 +303,21 @@ impl TripleServerBuilder {
         self
     }
 
+    /// How long a request body has to arrive once its headers have, [`DEFAULT_BODY_TIMEOUT`]
+    /// by default (a call's own `grpc-timeout` applies when shorter).
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// The most request bytes held by the calls being served, all connections together,
+    /// [`DEFAULT_MAX_IN_FLIGHT_BYTES`] by default; a call beyond it is answered
+    /// `RESOURCE_EXHAUSTED` at once.
+    pub fn max_in_flight_bytes(mut self, bytes: usize) -> Self {
+        self.max_in_flight_bytes = bytes.max(1);
+        self
+    }
+
     /// The most calls in flight on one connection, [`DEFAULT_MAX_STREAMS_PER_CONNECTION`] by
     /// default; a client opening more is refused the extra streams by HTTP/2 itself.
     pub fn max_streams_per_connection(mut self, max: u32) -> Self {
@@ -329,6 +356,9 @@ impl TripleServerBuilder {
                 content_type,
                 max_message_size: self.max_message_size,
                 accepted: AtomicU64::new(0),
+                body_timeout: self.body_timeout,
+                max_in_flight_bytes: self.max_in_flight_bytes,
+                in_flight_bytes: std::sync::atomic::AtomicUsize::new(0),
             }),
         })
     }
@@ -515,6 +545,18 @@ struct Shared {
     content_type: HeaderValue,
     max_message_size: usize,
     accepted: AtomicU64,
+    body_timeout: Duration,
+    max_in_flight_bytes: usize,
+    in_flight_bytes: std::sync::atomic::AtomicUsize,
+}
+
+/// Bytes counted in flight until dropped.
+struct HeldBytes<'a>(&'a std::sync::atomic::AtomicUsize, usize);
+
+impl Drop for HeldBytes<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(self.1, Ordering::AcqRel);
+    }
 }
 
 impl fmt::Debug for Shared {
@@ -605,7 +647,17 @@ impl Shared {
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
 
         let limit = self.max_message_size.saturating_add(2 * FRAME_HEADER_LEN);
-        let body = match Limited::new(body, limit).collect().await {
+        let body_deadline = deadline.map_or(self.body_timeout, |d| d.min(self.body_timeout));
+        let collected = match tokio::time::timeout(body_deadline, Limited::new(body, limit).collect()).await {
+            Ok(c) => c,
+            Err(_) => {
+                tracing::debug!(interface, method, ?body_deadline, "request body not received in time");
+                return self.status_response(Status::deadline_exceeded(format!(
+                    "the request body did not arrive within {body_deadline:?}"
+                )));
+            }
+        };
+        let body = match collected {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 return self.status_response(Status::resource_exhausted(format!(
@@ -629,6 +681,23 @@ impl Shared {
             }
             Err(status) => return self.status_response(status),
         };
+
+        // Requests held by calls being served are bounded, all connections together.
+        let held = self.in_flight_bytes.fetch_add(message.len(), Ordering::AcqRel) + message.len();
+        let _held = HeldBytes(&self.in_flight_bytes, message.len());
+        if held > self.max_in_flight_bytes {
+            tracing::warn!(
+                interface,
+                method,
+                held,
+                limit = self.max_in_flight_bytes,
+                "triple server at its in-flight memory budget; answering RESOURCE_EXHAUSTED"
+            );
+            return self.status_response(Status::resource_exhausted(format!(
+                "the provider holds {held} request bytes in flight, over its budget of {}",
+                self.max_in_flight_bytes
+            )));
+        }
 
         let mut headers = parts.headers;
         for name in TRANSPORT_HEADERS {

@@ -82,3 +82,72 @@ async fn at_its_connection_limit_the_server_stops_accepting_until_one_closes() {
     drop(held);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_request_body_that_does_not_arrive_is_answered_deadline_exceeded() {
+    let server = TripleServer::builder()
+        .service(ECHO, Methods::new().raw("echo", |r: Bytes, _| async move { Ok(r) }))
+        .body_timeout(Duration::from_millis(200))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .spawn();
+    let tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+    let (mut client, conn) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(conn);
+    let request = http::Request::post(format!("http://{}/{ECHO}/echo", server.local_addr()))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .unwrap();
+    // Headers, then nothing: the body never comes.
+    let (response, _body) = client.send_request(request, false).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .expect("answered before the client gave up")
+        .unwrap();
+    assert_eq!(
+        response.headers().get("grpc-status").map(|v| v.as_bytes()),
+        Some(&b"4"[..])
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn calls_beyond_the_in_flight_memory_budget_are_refused_at_once() {
+    let server = TripleServer::builder()
+        .service(
+            ECHO,
+            Methods::new().raw("echo", |r: Bytes, _| async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Ok(r)
+            }),
+        )
+        .max_in_flight_bytes(100)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .spawn();
+    let url: Url = format!("tri://{}/{ECHO}?timeout=5000", server.local_addr())
+        .parse()
+        .unwrap();
+    let invoker = TripleInvokerFactory::new().create(&url).unwrap();
+    let call = Invocation::new("echo").with_payload(vec![7u8; 60]);
+    let (a, b) = tokio::join!(invoker.invoke(&call), invoker.invoke(&call));
+    let results = [a, b];
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "one fits the 100-byte budget"
+    );
+    let err = results.into_iter().find_map(Result::err).unwrap();
+    assert_eq!(
+        err.remote_status(),
+        Some(zkdubbo_common::RemoteStatus::Grpc(8)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("over its budget of 100"), "{err}");
+    // Once the first call is done, the budget is free again.
+    assert!(invoker.invoke(&call).await.is_ok());
+    server.shutdown().await.unwrap();
+}

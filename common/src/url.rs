@@ -752,7 +752,10 @@ mod tests {
         let port = proptest::option::of(any::<u16>());
         let path = "[a-zA-Z0-9._/-]{0,20}";
         let user = proptest::option::of(("[a-z]{1,6}", proptest::option::of("[a-z0-9]{1,6}")));
-        let params = proptest::collection::vec((text("=&?").prop_filter("key", |k| !k.is_empty()), text("&")), 0..8);
+        // An empty key gets a letter (mapped, not filtered: a long run would run out of
+        // accepted cases).
+        let key = text("=&?").prop_map(|k| if k.is_empty() { "k".to_owned() } else { k });
+        let params = proptest::collection::vec((key, text("&")), 0..8);
         (protocol, host, port, path, user, params).prop_map(|(protocol, host, port, path, user, params)| {
             let path = path.trim_start_matches('/').to_string();
             let url = Url::new(&protocol, &host, port, &path).with_params(params);

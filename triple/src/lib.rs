@@ -54,9 +54,10 @@ pub use client::{
 /// The protobuf runtime the messages are built with (re-exported for [`prost::Message`]).
 pub use prost;
 pub use server::{
-    DEFAULT_BODY_TIMEOUT, DEFAULT_CONTENT_TYPE, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_SHUTDOWN_GRACE,
-    Handler, HandlerFuture, Methods, ServerHandle, TripleServer, TripleServerBuilder,
+    DEFAULT_BODY_TIMEOUT, DEFAULT_CONTENT_TYPE, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_KEEPALIVE_INTERVAL,
+    DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_SHUTDOWN_GRACE, Handler, HandlerFuture, Methods, ServerHandle,
+    TripleServer, TripleServerBuilder,
 };
 /// gRPC status codes and metadata as tonic defines them.
 pub use tonic::{Code, Status, metadata::MetadataMap};

@@ -51,7 +51,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use prost::Message;
 use tokio::net::{TcpListener, ToSocketAddrs};
@@ -87,6 +87,14 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default most request bytes held by the calls being served, all connections together;
 /// beyond it a call is answered `RESOURCE_EXHAUSTED`.
 pub const DEFAULT_MAX_IN_FLIGHT_BYTES: usize = 256 * 1024 * 1024;
+
+/// Default interval of the HTTP/2 PINGs sent on a silent connection: a peer that does not
+/// answer one within [`DEFAULT_KEEPALIVE_TIMEOUT`] is closed. Idle connections whose peer
+/// answers are kept, as gRPC servers do by default.
+pub const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Default time a PING's answer may take before the connection counts as dead.
+pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Default time given to in-flight calls on graceful shutdown before connections are dropped.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -225,6 +233,8 @@ pub struct TripleServerBuilder {
 struct ConnectionLimits {
     max_connections: usize,
     handshake_timeout: Duration,
+    /// PING interval and answer timeout.
+    keepalive: (Duration, Duration),
     max_streams: u32,
 }
 
@@ -254,6 +264,7 @@ impl Default for TripleServerBuilder {
             limits: ConnectionLimits {
                 max_connections: DEFAULT_MAX_CONNECTIONS,
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+                keepalive: (DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_TIMEOUT),
                 max_streams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
             },
         }
@@ -300,6 +311,13 @@ impl TripleServerBuilder {
     /// [`DEFAULT_HANDSHAKE_TIMEOUT`] by default.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.limits.handshake_timeout = timeout;
+        self
+    }
+
+    /// HTTP/2 keepalive: a PING after `interval` of silence; a peer that does not answer
+    /// within `timeout` is closed ([`DEFAULT_KEEPALIVE_INTERVAL`], [`DEFAULT_KEEPALIVE_TIMEOUT`]).
+    pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.limits.keepalive = (interval, timeout);
         self
     }
 
@@ -459,7 +477,12 @@ impl TripleServer {
                                     return;
                                 }
                             }
+                            // A peer that stops answering HTTP/2 PINGs (gone without a FIN, or
+                            // frozen) is closed instead of holding its slot until the OS notices.
                             let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                                .timer(TokioTimer::new())
+                                .keep_alive_interval(Some(limits.keepalive.0))
+                                .keep_alive_timeout(limits.keepalive.1)
                                 .max_concurrent_streams(limits.max_streams)
                                 .serve_connection(TokioIo::new(stream), svc);
                             if let Err(e) = watcher.watch(conn).await {

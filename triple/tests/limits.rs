@@ -151,3 +151,23 @@ async fn calls_beyond_the_in_flight_memory_budget_are_refused_at_once() {
     assert!(invoker.invoke(&call).await.is_ok());
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_peer_that_stops_answering_pings_is_closed() {
+    let server = TripleServer::builder()
+        .service(ECHO, Methods::new().raw("echo", |r: Bytes, _| async move { Ok(r) }))
+        .keepalive(Duration::from_millis(200), Duration::from_millis(200))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .spawn();
+    // A client that completes the HTTP/2 preface and then never answers anything (frozen).
+    let mut frozen = TcpStream::connect(server.local_addr()).await.unwrap();
+    frozen.write_all(PREFACE).await.unwrap();
+    frozen.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap(); // an empty SETTINGS frame
+    // It is closed by the keepalive, long before this bound (without keepalive it stays open).
+    let mut sink = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(10), frozen.read_to_end(&mut sink)).await;
+    assert!(closed.is_ok(), "the frozen peer's connection is still open");
+    server.shutdown().await.unwrap();
+}

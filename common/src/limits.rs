@@ -139,6 +139,34 @@ impl Limit {
     }
 }
 
+/// Every bounded parameter.
+pub const BOUNDED: [Limit; 7] = [RETRIES, HASH_NODES, WEIGHT, WARMUP, TIMEOUT, PRIORITY, FORKS];
+
+/// The limit that refuses `value` for parameter `key` (plain, or method-level as
+/// `<method>.<key>`), if any: how a rule that sets an unusable number is recognised before it
+/// is applied, so that the value it would replace is kept.
+///
+/// ```
+/// use zkdubbo_common::limits;
+/// assert_eq!(limits::refusing("retries", "2147483647").map(|l| l.key), Some("retries"));
+/// assert_eq!(limits::refusing("get.hash.nodes", "4294967295").map(|l| l.key), Some("hash.nodes"));
+/// assert!(limits::refusing("retries", "3").is_none());
+/// assert!(limits::refusing("custom", "abc").is_none());
+/// ```
+pub fn refusing(key: &str, value: &str) -> Option<Limit> {
+    let limit = BOUNDED
+        .into_iter()
+        .find(|l| key == l.key || key.strip_suffix(l.key).is_some_and(|m| m.ends_with('.') && m.len() > 1))?;
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    match v.parse::<i64>() {
+        Ok(n) if (limit.min..=limit.max).contains(&n) => None,
+        _ => Some(limit),
+    }
+}
+
 /// `key` of `url` as a boolean: `true` or `false` (any case); absent or empty gives `default`,
 /// and anything else (`maybe`) is refused with a warning naming the URL and the key, `default`
 /// used (Java reads anything but `true` as false, silently).
@@ -160,6 +188,22 @@ pub fn read_bool(url: &Url, key: &'static str, default: bool) -> bool {
             default
         }
     }
+}
+
+/// Warn that the rule `url` sets `key` to the refused `raw` (once per key and value).
+pub fn report_refused_rule(limit: &Limit, url: &Url, key: &str, raw: &str) {
+    if !first_report(limit.key, raw) {
+        return;
+    }
+    let shown: String = raw.chars().take(40).collect();
+    tracing::warn!(
+        rule = %url.identity(),
+        key,
+        value = %shown,
+        "rule refused for {key}={shown:?}: not a number from {} to {}; the value it would replace is kept",
+        limit.min,
+        limit.max
+    );
 }
 
 /// Warn that `raw` was refused for `key` of `url` and `why`, once per key and value.

@@ -91,6 +91,7 @@ impl Configurator {
         }
         let mut conditions = Vec::new();
         let mut apply = Vec::new();
+        let mut refused = 0;
         for (k, v) in url.params().iter() {
             if let Some(stripped) = k.strip_prefix('~') {
                 conditions.push((stripped.into(), v.into()));
@@ -98,9 +99,17 @@ impl Configurator {
                 conditions.push((k.into(), v.into()));
             } else if CONDITION_KEYS.contains(&k) || k == keys::ANYHOST || k == PRIORITY_KEY {
                 // conditions checked separately, or bookkeeping
+            } else if let Some(limit) = limits::refusing(k, v) {
+                // An unusable number (retries=2147483647): not applied, so the value the rule
+                // would replace stays (docs/LIMITS.md).
+                limits::report_refused_rule(&limit, url, k, v);
+                refused += 1;
             } else {
                 apply.push((k.into(), v.into()));
             }
+        }
+        if apply.is_empty() && refused > 0 {
+            return Ok(None);
         }
         if apply.is_empty() {
             return Err(RuleError::NoParams { rule: url.to_string() });

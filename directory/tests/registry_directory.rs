@@ -981,3 +981,19 @@ fn providers_without_an_address_are_excluded() {
     let err = dir.list(&get()).unwrap_err();
     assert!(err.to_string().contains("1 with no address"), "{err}");
 }
+
+#[test]
+fn an_override_with_an_unusable_number_keeps_the_value_it_would_replace() {
+    let (configurators, errors) = zkdubbo_directory::Configurators::parse(&[
+        url("override://0.0.0.0/com.foo.Bar?retries=2147483647&hash.nodes=4294967295&timeout=3000"),
+        url("override://0.0.0.0/com.foo.Bar?sayHello.retries=abc"),
+    ]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let provider = url("dubbo://10.0.0.5:20880/com.foo.Bar?retries=5&hash.nodes=320&sayHello.retries=1");
+    let merged = configurators.apply(provider, "10.0.0.1");
+    // The provider's own values stay (not the defaults); the usable part of the rule applies.
+    assert_eq!(merged.param("retries"), Some("5"));
+    assert_eq!(merged.param("hash.nodes"), Some("320"));
+    assert_eq!(merged.param("sayHello.retries"), Some("1"));
+    assert_eq!(merged.param("timeout"), Some("3000"));
+}

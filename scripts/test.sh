@@ -30,7 +30,7 @@ if [[ "$local_zk" == 1 ]]; then
     cargo test --workspace --locked
 else
     own_servers=(fault_injection registry_zk_ensemble registry_zk_recovery harness cluster_multi_registry
-        cluster_quickstart scale_quick registry_zk_security)
+        cluster_quickstart scale_quick registry_zk_security soak_smoke)
     echo "test.sh: no local ZooKeeper; using ZK_ADDR=$ZK_ADDR. Not run (they start servers of their" \
         "own or need Java; run scripts/zk.sh install to run them): ${own_servers[*]}, cli/tests/cache," \
         "hessian/tests/caucho, dubbo/tests/java_interop, dubbo_zk_frozen" >&2

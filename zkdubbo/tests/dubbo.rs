@@ -109,13 +109,19 @@ async fn one_reference_calls_a_triple_and_a_dubbo_provider() {
         .await
         .unwrap();
     let demo_ref = reference(&registry, "&loadbalance=roundrobin").await;
+    // Ready means one provider is listed; wait for both.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while demo_ref.directories()[0].snapshot().providers().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the second provider never showed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     // One call, a body for each protocol; the answer says which protocol it is in.
     let request = GreeterRequest { name: "Bob".into() };
     let hessian = zkdubbo::dubbo::invocation("sayHello", &["java.lang.String"], &("Bob",)).unwrap();
     let proto = message_invocation(greeter::SAY_HELLO, &request);
     let inv = hessian.with_encoding("tri", proto.payload().clone());
     let mut protocols = BTreeSet::new();
-    for _ in 0..6 {
+    for _ in 0..20 {
         let response = demo_ref.invoke(&inv).await.unwrap();
         let text = match response.protocol {
             Some("dubbo") => zkdubbo::dubbo::reply::<String>(&response).unwrap(),

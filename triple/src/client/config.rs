@@ -26,6 +26,14 @@ pub struct TripleConfig {
     pub max_probe_interval: Duration,
     /// Largest response message accepted (default 4 MiB).
     pub max_message_size: usize,
+    /// HTTP/2 keepalive: a PING on a provider connection after this much silence, also while
+    /// calls are waiting (default 30 s; `None` turns it off). A provider that does not answer
+    /// within [`Self::keepalive_timeout`] is frozen or gone: its connection is closed and the
+    /// calls waiting on it fail at once as transport errors, which failover retries, instead
+    /// of each waiting for its timeout.
+    pub keepalive_interval: Option<Duration>,
+    /// How long a PING's answer may take (default 10 s).
+    pub keepalive_timeout: Duration,
 }
 
 impl Default for TripleConfig {
@@ -35,6 +43,8 @@ impl Default for TripleConfig {
             probe_interval: Duration::from_millis(500),
             max_probe_interval: Duration::from_secs(5),
             max_message_size: 4 * 1024 * 1024,
+            keepalive_interval: Some(Duration::from_secs(30)),
+            keepalive_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -49,6 +49,13 @@ impl Connection {
             })?
             .connect_timeout(config.connect_timeout)
             .tcp_nodelay(true);
+        let endpoint = match config.keepalive_interval {
+            Some(interval) => endpoint
+                .http2_keep_alive_interval(interval)
+                .keep_alive_timeout(config.keepalive_timeout)
+                .keep_alive_while_idle(true),
+            None => endpoint,
+        };
         Ok(Connection {
             identity,
             address,

@@ -59,8 +59,20 @@ impl<'de> de::Deserializer<'de> for ArgsDe<'_, '_> {
             cx: self.cx,
         })
     }
+    /// `()`: a call without arguments.
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.values.is_empty() {
+            visitor.visit_unit()
+        } else {
+            Err(Error::Message(format!(
+                "{} arguments where none were expected",
+                self.values.len()
+            )))
+        }
+    }
+
     forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
         unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
     }
 }

@@ -78,10 +78,10 @@ mod stamp;
 mod transport;
 
 pub use config::{ConfigError, ReferenceConfig};
-#[cfg(feature = "dubbo")]
-pub use provider::DubboService;
 #[cfg(feature = "triple")]
 pub use provider::TripleService;
+#[cfg(feature = "dubbo")]
+pub use provider::{DubboPort, DubboService};
 pub use provider::{Exported, ProviderError, ServiceBuilder};
 pub use reference::{DEFAULT_READY_TIMEOUT, Reference, ReferenceBuilder, ReferenceError};
 pub use signal::shutdown_signal;

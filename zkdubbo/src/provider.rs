@@ -14,7 +14,7 @@ mod dubbo;
 #[cfg(feature = "triple")]
 mod triple;
 #[cfg(feature = "dubbo")]
-pub use dubbo::DubboService;
+pub use dubbo::{DubboPort, DubboService};
 #[cfg(feature = "triple")]
 pub use triple::TripleService;
 

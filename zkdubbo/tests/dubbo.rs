@@ -166,3 +166,53 @@ async fn a_third_party_dubbo_url_is_called() {
     demo_ref.shutdown().await;
     server.shutdown(Duration::ZERO).await;
 }
+
+#[tokio::test]
+async fn services_given_the_same_address_share_one_port() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let other = zkdubbo::dubbo::DubboMethods::new().method("ping", &[], |(): ()| async move { Ok("pong") });
+    let demo = ServiceBuilder::new(demo::INTERFACE)
+        .registry_instance(registry.clone())
+        .serve_dubbo(demo::service(), port)
+        .await
+        .unwrap();
+    let pinger = ServiceBuilder::new("com.example.Pinger")
+        .registry_instance(registry.clone())
+        .serve_dubbo(other, port)
+        .await
+        .unwrap();
+    assert_eq!(demo.local_addr(), pinger.local_addr());
+    // The same interface twice on one port is refused.
+    let twice = ServiceBuilder::new(demo::INTERFACE)
+        .registry_instance(registry.clone())
+        .serve_dubbo(demo::service(), port)
+        .await
+        .unwrap_err();
+    assert!(twice.to_string().contains("already serves"), "{twice}");
+
+    let factory = zkdubbo::dubbo::DubboInvokerFactory::new();
+    let direct = |iface: &str| {
+        use zkdubbo::InvokerFactory;
+        factory
+            .create(&format!("dubbo://{port}/{iface}").parse().unwrap())
+            .unwrap()
+    };
+    let ping = zkdubbo::dubbo::invocation("ping", &[] as &[&str], &()).unwrap();
+    let hello = zkdubbo::dubbo::invocation("sayHello", &["java.lang.String"], &("Bob",)).unwrap();
+    assert!(direct(demo::INTERFACE).invoke(&hello).await.is_ok());
+    assert!(direct("com.example.Pinger").invoke(&ping).await.is_ok());
+
+    // One leaves: the other is still served on the port, the one that left is not.
+    demo.shutdown(Duration::ZERO).await.unwrap();
+    let r = direct("com.example.Pinger").invoke(&ping).await.unwrap();
+    assert_eq!(zkdubbo::dubbo::reply::<String>(&r).unwrap(), "pong");
+    let err = direct(demo::INTERFACE).invoke(&hello).await.unwrap_err();
+    assert!(err.to_string().contains("Not found exported service"), "{err}");
+    pinger.shutdown(Duration::ZERO).await.unwrap();
+    // The last one stopped the server.
+    assert!(tokio::net::TcpStream::connect(port).await.is_err());
+}

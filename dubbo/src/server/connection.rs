@@ -122,12 +122,22 @@ async fn handle(shared: &Shared, frame: Frame, peer: SocketAddr) -> Bytes {
         Ok(r) => r,
         Err(e) => return fail(status::BAD_REQUEST, format!("cannot decode the request: {e}")),
     };
-    let service = shared
-        .services
-        .get(&req.path)
-        .or_else(|| req.attachments.get("interface").and_then(|i| shared.services.get(i)));
+    let service = {
+        let services = shared.services.read().unwrap_or_else(|e| e.into_inner());
+        services
+            .get(&req.path)
+            .or_else(|| req.attachments.get("interface").and_then(|i| services.get(i)))
+            .cloned()
+    };
     let Some(service) = service else {
-        let known: Vec<&String> = shared.services.keys().collect();
+        let mut known: Vec<String> = shared
+            .services
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        known.sort();
         return fail(
             status::SERVICE_NOT_FOUND,
             format!(

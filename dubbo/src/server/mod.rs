@@ -50,7 +50,9 @@ impl Default for ServerConfig {
 
 /// What every connection of a server shares.
 struct Shared {
-    services: HashMap<String, Arc<dyn Service>>,
+    /// Exported services by path; services join and leave a running server (several
+    /// services share a port, as in Java Dubbo).
+    services: std::sync::RwLock<HashMap<String, Arc<dyn Service>>>,
     config: ServerConfig,
     conns: Mutex<HashMap<u64, mpsc::Sender<Bytes>>>,
     next_conn: AtomicU64,
@@ -63,7 +65,15 @@ struct Shared {
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
-            .field("services", &self.services.keys().collect::<Vec<_>>())
+            .field(
+                "services",
+                &self
+                    .services
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .keys()
+                    .collect::<Vec<_>>(),
+            )
             .field("in_flight", &self.in_flight.load(Ordering::Relaxed))
             .finish()
     }
@@ -107,7 +117,7 @@ impl DubboServerBuilder {
         Ok(DubboServer {
             listener,
             shared: Arc::new(Shared {
-                services: self.services,
+                services: std::sync::RwLock::new(self.services),
                 config: self.config,
                 conns: Mutex::default(),
                 next_conn: AtomicU64::new(0),
@@ -198,6 +208,40 @@ impl DubboServerHandle {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Export `service` at `path` on this running server too (replacing one at that path).
+    pub fn add_service(&self, path: impl Into<String>, service: impl Service) {
+        self.shared
+            .services
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.into(), Arc::new(service));
+    }
+
+    /// Stop exporting the service at `path` (calls in flight finish); whether it was there.
+    /// Calls for it are then answered `SERVICE_NOT_FOUND`.
+    pub fn remove_service(&self, path: &str) -> bool {
+        self.shared
+            .services
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(path)
+            .is_some()
+    }
+
+    /// The paths of the services exported, sorted.
+    pub fn services(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .shared
+            .services
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        v.sort();
+        v
     }
 
     /// Calls being served right now.

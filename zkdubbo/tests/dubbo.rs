@@ -98,12 +98,18 @@ async fn one_reference_calls_a_triple_and_a_dubbo_provider() {
     let dubbo = ServiceBuilder::new(demo::INTERFACE)
         .registry_instance(registry.clone())
         .host("127.0.0.1")
+        // Warm-up ramps a new provider's weight from 1, but Java (and we) give full weight
+        // at an uptime of 0 ms: two providers started together could weigh 100 and 1.
+        .param("warmup", "0")
         .serve_dubbo(demo::service(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let tri = ServiceBuilder::new(demo::INTERFACE)
         .registry_instance(registry.clone())
         .host("127.0.0.1")
+        // Warm-up ramps a new provider's weight from 1, but Java (and we) give full weight
+        // at an uptime of 0 ms: two providers started together could weigh 100 and 1.
+        .param("warmup", "0")
         .method(greeter::SAY_HELLO)
         .serve_triple(greeter::service(), "127.0.0.1:0".parse().unwrap())
         .await

@@ -40,6 +40,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bigint;
 mod de;
 mod de_stream;
 mod decode;
@@ -51,6 +52,7 @@ mod ser;
 mod tag;
 mod value;
 
+pub use bigint::BigInteger;
 pub use de::{from_args, from_value, from_values};
 pub use decode::{Decoder, Limits};
 pub use encode::Encoder;

@@ -9,6 +9,8 @@ use crate::error::Error;
 
 /// The serde name of [`crate::Date`]: its `i64` is written as a date.
 pub(crate) const DATE: &str = "$hessian::Date";
+/// The serde name of an `int[]`: its sequence is written as a list typed `[int`.
+pub(crate) const INT_ARRAY: &str = "$hessian::IntArray";
 
 /// Whether a serde type name is a Java class name (has a package).
 fn is_java_class(name: &str) -> bool {
@@ -20,11 +22,17 @@ fn is_java_class(name: &str) -> bool {
 pub(crate) struct Serializer<'e> {
     pub(crate) enc: &'e mut Encoder,
     date: bool,
+    /// The Java type of the next list (an array).
+    list_type: Option<&'static str>,
 }
 
 impl<'e> Serializer<'e> {
     pub(crate) fn new(enc: &'e mut Encoder) -> Self {
-        Serializer { enc, date: false }
+        Serializer {
+            enc,
+            date: false,
+            list_type: None,
+        }
     }
 
     fn nested(&mut self) -> Serializer<'_> {
@@ -149,6 +157,10 @@ impl<'a, 'e> ser::Serializer for &'a mut Serializer<'e> {
         self.serialize_str(variant)
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(self, name: &'static str, value: &T) -> Result<(), Error> {
+        if name == INT_ARRAY {
+            self.list_type = Some("[int");
+            return value.serialize(self);
+        }
         if name == DATE {
             self.date = true;
             let r = value.serialize(&mut *self);
@@ -173,7 +185,8 @@ impl<'a, 'e> ser::Serializer for &'a mut Serializer<'e> {
         Ok(())
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a, 'e>, Error> {
-        self.enc.write_list_begin(len, None)?;
+        let ty = self.list_type.take();
+        self.enc.write_list_begin(len, ty)?;
         let kind = if len.is_some() { Kind::Fixed } else { Kind::Ended };
         Ok(Compound { ser: self, kind })
     }

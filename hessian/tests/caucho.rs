@@ -208,6 +208,17 @@ fn cases() -> Vec<(String, Value, bool)> {
     put("pojo_shared", List::untyped(vec![ada, Value::Ref(1)]).into());
     put("list_self", List::untyped(vec!["me".into(), Value::Ref(0)]).into());
     put("enum", Object::new("com.example.Color").field("name", "GREEN").into());
+    // BigInteger through its serde type: the bytes must be Java's.
+    for (name, n) in [
+        ("big_integer", "-123456789012345678901234567890"),
+        ("big_integer_zero", "0"),
+    ] {
+        let big: zkdubbo_hessian::BigInteger = n.parse().unwrap();
+        put(
+            name,
+            zkdubbo_hessian::decode(&zkdubbo_hessian::to_bytes(&big).unwrap()).unwrap(),
+        );
+    }
     let e = |class: &str, message: &str, cause: Option<JavaException>| JavaException {
         class: class.into(),
         message: Some(message.into()),
@@ -372,6 +383,8 @@ fn serde_types_read_java_s_objects_and_write_java_s_bytes() {
         created: None,
     };
     assert_eq!(zkdubbo_hessian::to_bytes(&vec![&ada, &bob]).unwrap(), read("pojo_list"));
+    let big: zkdubbo_hessian::BigInteger = zkdubbo_hessian::from_slice(&read("big_integer")).unwrap();
+    assert_eq!(big.to_string(), "-123456789012345678901234567890");
     let cause = JavaException::from_value(&zkdubbo_hessian::decode(&read("exception_cause")).unwrap(), &[]);
     assert_eq!(
         cause.map(|e| e.to_string()).as_deref(),

@@ -87,6 +87,8 @@ public class Vectors {
         c.put("list_self", self);
         c.put("enum", Color.GREEN);
         c.put("big_decimal", new BigDecimal("12.50"));
+        c.put("big_integer", new java.math.BigInteger("-123456789012345678901234567890"));
+        c.put("big_integer_zero", java.math.BigInteger.ZERO);
         c.put("exception", new IllegalArgumentException("bad name"));
         c.put("exception_cause", new IllegalStateException("outer", new ArithmeticException("inner")));
         return c;

@@ -146,6 +146,13 @@ impl<'de> de::Deserializer<'de> for StreamDe<'_, '_> {
                 Some(span) => self.replay(span, |de| de.deserialize_any(visitor)),
                 None => visitor.visit_unit(),
             },
+            // The common scalars without going through a `Value`.
+            0x00..=0x1f | 0x30..=0x33 | tag::STRING | tag::STRING_CHUNK => visitor.visit_string(self.dec.string_from(t)?),
+            0x80..=0xd7 | tag::INT => match self.dec.int_from(t) {
+                Some(i) => visitor.visit_i32(i?),
+                None => Err(Error::Message(format!("unexpected byte 0x{t:02x} at byte {at}"))),
+            },
+            tag::NULL => visitor.visit_unit(),
             _ => match self.dec.scalar_from(t, at)? {
                 Value::Null => visitor.visit_unit(),
                 Value::Bool(b) => visitor.visit_bool(b),

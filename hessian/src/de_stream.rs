@@ -147,7 +147,9 @@ impl<'de> de::Deserializer<'de> for StreamDe<'_, '_> {
                 None => visitor.visit_unit(),
             },
             // The common scalars without going through a `Value`.
-            0x00..=0x1f | 0x30..=0x33 | tag::STRING | tag::STRING_CHUNK => visitor.visit_string(self.dec.string_from(t)?),
+            0x00..=0x1f | 0x30..=0x33 | tag::STRING | tag::STRING_CHUNK => {
+                visitor.visit_string(self.dec.string_from(t)?)
+            }
             0x80..=0xd7 | tag::INT => match self.dec.int_from(t) {
                 Some(i) => visitor.visit_i32(i?),
                 None => Err(Error::Message(format!("unexpected byte 0x{t:02x} at byte {at}"))),

@@ -222,3 +222,43 @@ async fn services_given_the_same_address_share_one_port() {
     // The last one stopped the server.
     assert!(tokio::net::TcpStream::connect(port).await.is_err());
 }
+
+#[tokio::test]
+async fn two_versions_of_one_interface_share_a_port_and_are_told_apart() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let greeter = |answer: &'static str| {
+        zkdubbo::dubbo::DubboMethods::new().method("which", &[], move |(): ()| async move { Ok(answer) })
+    };
+    let v1 = ServiceBuilder::new("com.example.Versioned")
+        .registry_instance(registry.clone())
+        .host("127.0.0.1")
+        .version("1.0")
+        .serve_dubbo(greeter("one"), port)
+        .await
+        .unwrap();
+    let v2 = ServiceBuilder::new("com.example.Versioned")
+        .registry_instance(registry.clone())
+        .host("127.0.0.1")
+        .version("2.0")
+        .serve_dubbo(greeter("two"), port)
+        .await
+        .unwrap();
+    let which = zkdubbo::dubbo::invocation("which", &[] as &[&str], &()).unwrap();
+    for (version, answer) in [("1.0", "one"), ("2.0", "two")] {
+        let r = zkdubbo::ReferenceBuilder::from_url(&format!("com.example.Versioned?version={version}"))
+            .unwrap()
+            .registry_instance(registry.clone())
+            .build()
+            .await
+            .unwrap();
+        let got: String = zkdubbo::dubbo::reply(&r.invoke(&which).await.unwrap()).unwrap();
+        assert_eq!(got, answer, "version {version}");
+        r.shutdown().await;
+    }
+    v1.shutdown(Duration::ZERO).await.unwrap();
+    v2.shutdown(Duration::ZERO).await.unwrap();
+}

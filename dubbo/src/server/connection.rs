@@ -124,10 +124,7 @@ async fn handle(shared: &Shared, frame: Frame, peer: SocketAddr) -> Bytes {
     };
     let service = {
         let services = shared.services.read().unwrap_or_else(|e| e.into_inner());
-        services
-            .get(&req.path)
-            .or_else(|| req.attachments.get("interface").and_then(|i| services.get(i)))
-            .cloned()
+        find_service(&services, &req)
     };
     let Some(service) = service else {
         let mut known: Vec<String> = shared
@@ -175,6 +172,41 @@ async fn handle(shared: &Shared, frame: Frame, peer: SocketAddr) -> Bytes {
     match body {
         Ok(b) => response(frame.id, status::OK, b),
         Err(e) => fail(status::SERVICE_ERROR, format!("cannot encode the result: {e}")),
+    }
+}
+
+/// The service a request is for: the one exported under its exact service key
+/// (`group/interface:version`, from the path, the `group` attachment and the version); else,
+/// when exactly one service is exported at that interface whatever its group and version,
+/// that one (clients that send no version still reach a lone service). Java insists on the
+/// exact key; several versions of one interface on one port are told apart as in Java.
+fn find_service(
+    services: &std::collections::HashMap<String, std::sync::Arc<dyn super::Service>>,
+    req: &Request,
+) -> Option<std::sync::Arc<dyn super::Service>> {
+    let interface = req
+        .attachments
+        .get("interface")
+        .map_or(req.path.as_str(), String::as_str);
+    let group = req.attachments.get("group").map(String::as_str);
+    let version = req
+        .version
+        .as_deref()
+        .or_else(|| req.attachments.get("version").map(String::as_str));
+    for path in [req.path.as_str(), interface] {
+        let key = zkdubbo_common::service_key(path, group, version);
+        if let Some(s) = services.get(&key) {
+            return Some(s.clone());
+        }
+    }
+    let mut same_interface = services.iter().filter(|(k, _)| {
+        let without_group = k.rsplit_once('/').map_or(k.as_str(), |(_, rest)| rest);
+        let bare = without_group.split_once(':').map_or(without_group, |(i, _)| i);
+        bare == req.path || bare == interface
+    });
+    match (same_interface.next(), same_interface.next()) {
+        (Some((_, s)), None) => Some(s.clone()),
+        _ => None,
     }
 }
 

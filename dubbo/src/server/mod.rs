@@ -96,7 +96,9 @@ impl std::fmt::Debug for DubboServerBuilder {
 }
 
 impl DubboServerBuilder {
-    /// Export `service` at `path` (its interface name).
+    /// Export `service` under `key`: its interface name, or Dubbo's service key
+    /// `group/interface:version` (see [`service_key`](zkdubbo_common::service_key)) to serve
+    /// several groups or versions of one interface.
     pub fn service(mut self, path: impl Into<String>, service: impl Service) -> Self {
         self.services.insert(path.into(), Arc::new(service));
         self

@@ -58,7 +58,12 @@ impl ServiceBuilder {
         ] {
             self.params.entry(k.to_owned()).or_insert_with(|| v.to_owned());
         }
-        let interface = self.interface.clone();
+        // Several groups or versions of one interface may share a port: served by service key.
+        let interface = zkdubbo_common::service_key(
+            &self.interface,
+            self.params.get(zkdubbo_common::keys::GROUP).map(String::as_str),
+            self.params.get(zkdubbo_common::keys::VERSION).map(String::as_str),
+        );
         let port = DubboPort::serve(&interface, service, bind, config).await?;
         if self.port.is_none() {
             self.port = Some(port.local_addr.port());

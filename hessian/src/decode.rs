@@ -35,7 +35,7 @@ impl Default for Limits {
 pub(crate) type FieldNames = Arc<[Arc<str>]>;
 
 /// A class definition read from the stream.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ClassDef {
     name: Arc<str>,
     fields: FieldNames,
@@ -531,6 +531,19 @@ impl<'a> Decoder<'a> {
 
     #[inline(never)]
     pub(crate) fn class_def(&mut self) -> Result<(), Error> {
+        // The same definition arrives in every message of a service: its parsed form is
+        // shared from a process-wide cache keyed by its bytes, instead of allocating the class
+        // and field names again each time.
+        let cached = self.scan_class_def().map(|end| (self.pos, end));
+        if let Some((start, end)) = cached
+            && let Some(def) = cache::get(&self.input[start..end])
+        {
+            self.pos = end;
+            if self.replay == 0 {
+                self.classes.push(def);
+            }
+            return Ok(());
+        }
         let name = self.read_string()?.ok_or(Error::Message(format!(
             "class definition without a name at byte {}",
             self.pos
@@ -547,11 +560,81 @@ impl<'a> Decoder<'a> {
         if self.replay > 0 {
             return Ok(());
         }
-        self.classes.push(ClassDef {
+        let def = ClassDef {
             name: Arc::from(name),
             fields: fields.into(),
-        });
+        };
+        if let Some((start, end)) = cached {
+            cache::put(&self.input[start..end], &def);
+        }
+        self.classes.push(def);
         Ok(())
+    }
+
+    /// Where the class definition starting at the current position ends, found without
+    /// decoding it (`None` when it is not a plain one: then it is decoded the slow way).
+    fn scan_class_def(&self) -> Option<usize> {
+        let mut p = self.scan_string(self.pos)?;
+        let (n, next) = self.scan_int(p)?;
+        p = next;
+        for _ in 0..usize::try_from(n).ok()? {
+            p = self.scan_string(p)?;
+        }
+        Some(p)
+    }
+
+    fn scan_string(&self, mut p: usize) -> Option<usize> {
+        loop {
+            let t = *self.input.get(p)?;
+            p += 1;
+            let len = match t {
+                0x00..=0x1f => usize::from(t),
+                0x30..=0x33 => {
+                    let b = *self.input.get(p)?;
+                    p += 1;
+                    (usize::from(t - tag::STRING_SHORT) << 8) | usize::from(b)
+                }
+                tag::STRING | tag::STRING_CHUNK => {
+                    let len = u16::from_be_bytes([*self.input.get(p)?, *self.input.get(p + 1)?]);
+                    p += 2;
+                    usize::from(len)
+                }
+                _ => return None,
+            };
+            let mut units = 0;
+            while units < len {
+                let (bytes, n) = match *self.input.get(p)? {
+                    0x00..=0x7f => (1, 1),
+                    0xc0..=0xdf => (2, 1),
+                    0xe0..=0xef => (3, 1),
+                    0xf0..=0xf7 => (4, 2),
+                    _ => return None,
+                };
+                p += bytes;
+                units += n;
+            }
+            if t != tag::STRING_CHUNK {
+                return (p <= self.input.len()).then_some(p);
+            }
+        }
+    }
+
+    fn scan_int(&self, p: usize) -> Option<(i32, usize)> {
+        let t = *self.input.get(p)?;
+        let b = |i: usize| self.input.get(p + i).copied().map(i32::from);
+        Some(match t {
+            0x80..=0xbf => (i32::from(t) - tag::INT_ZERO, p + 1),
+            0xc0..=0xcf => (((i32::from(t) - tag::INT_BYTE_ZERO) << 8) + b(1)?, p + 2),
+            0xd0..=0xd7 => (
+                ((i32::from(t) - tag::INT_SHORT_ZERO) << 16) + (b(1)? << 8) + b(2)?,
+                p + 3,
+            ),
+            tag::INT => (
+                i32::from_be_bytes(self.input.get(p + 1..p + 5)?.try_into().ok()?),
+                p + 5,
+            ),
+            _ => return None,
+        })
     }
 
     fn object_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
@@ -602,4 +685,39 @@ fn is_string_tag(t: u8) -> bool {
 
 fn unexpected(offset: usize, tag: u8, expected: &'static str) -> Error {
     Error::UnexpectedTag { offset, tag, expected }
+}
+
+/// Class definitions already decoded, by their bytes (shared by every decoder of the process).
+/// Bounded: definitions longer than 1 KiB are not kept, and once 4,096 are kept no more are
+/// added, so untrusted input cannot grow it past about 4 MiB.
+mod cache {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+
+    use super::ClassDef;
+
+    const MAX_ENTRIES: usize = 4096;
+    const MAX_BYTES: usize = 1024;
+
+    fn map() -> &'static Mutex<HashMap<Box<[u8]>, ClassDef>> {
+        static MAP: OnceLock<Mutex<HashMap<Box<[u8]>, ClassDef>>> = OnceLock::new();
+        MAP.get_or_init(Mutex::default)
+    }
+
+    pub(super) fn get(bytes: &[u8]) -> Option<ClassDef> {
+        if bytes.len() > MAX_BYTES {
+            return None;
+        }
+        map().lock().unwrap_or_else(|e| e.into_inner()).get(bytes).cloned()
+    }
+
+    pub(super) fn put(bytes: &[u8], def: &ClassDef) {
+        if bytes.len() > MAX_BYTES {
+            return;
+        }
+        let mut map = map().lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() < MAX_ENTRIES {
+            map.insert(bytes.into(), def.clone());
+        }
+    }
 }

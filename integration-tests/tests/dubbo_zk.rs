@@ -188,3 +188,52 @@ async fn a_provider_restarted_on_the_same_port_is_reconnected() {
     demo_ref.shutdown().await;
     second.shutdown(Duration::ZERO).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_triple_and_a_dubbo_provider_side_by_side() {
+    use zkdubbo::triple::greeter::{self, GreeterReply, GreeterRequest};
+    let zk = shared_server().expect("ZooKeeper");
+    let registry = registry_url(&zk, &unique_path("dubbo-side-by-side"));
+    let interface = greeter::INTERFACE;
+    let dubbo = ServiceBuilder::new(interface)
+        .registry(&registry)
+        .host("127.0.0.1")
+        .param("warmup", "0")
+        .serve_dubbo(demo::service(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let tri = ServiceBuilder::new(interface)
+        .registry(&registry)
+        .host("127.0.0.1")
+        .param("warmup", "0")
+        .method(greeter::SAY_HELLO)
+        .serve_triple(greeter::service(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let reference = zkdubbo::ReferenceBuilder::from_url(&format!("{interface}?retries=0&loadbalance=roundrobin"))
+        .unwrap()
+        .registry(&registry)
+        .build()
+        .await
+        .unwrap();
+    wait_for_providers(&reference, 2).await;
+    let proto = zkdubbo::triple::message_invocation(greeter::SAY_HELLO, &GreeterRequest { name: "Bob".into() });
+    let inv = zkdubbo::dubbo::invocation(greeter::SAY_HELLO, &["java.lang.String"], &("Bob",))
+        .unwrap()
+        .with_encoding("tri", proto.payload().clone());
+    let mut answered = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let r = reference.invoke(&inv).await.unwrap();
+        let text = match r.protocol {
+            Some("dubbo") => zkdubbo::dubbo::reply::<String>(&r).unwrap(),
+            Some("tri") => zkdubbo::triple::decode_reply::<GreeterReply>(&r).unwrap().message,
+            other => panic!("answered by {other:?}"),
+        };
+        assert_eq!(text, "Hello, Bob!");
+        answered.insert(r.protocol.unwrap());
+    }
+    assert_eq!(answered, std::collections::BTreeSet::from(["dubbo", "tri"]));
+    reference.shutdown().await;
+    dubbo.shutdown(Duration::ZERO).await.unwrap();
+    tri.shutdown(Duration::ZERO).await.unwrap();
+}

@@ -309,11 +309,17 @@ impl Encoder {
     /// The start of an instance of `class` with `fields` (values follow in that order): the
     /// class definition is written the first time that class and field list appear.
     pub fn write_object_begin<S: AsRef<str>>(&mut self, class: &str, fields: &[S]) {
+        self.object_begin(class, fields.iter().map(AsRef::as_ref));
+    }
+
+    /// [`Encoder::write_object_begin`] over any listing of the field names, so that a
+    /// [`Value`] object is written without collecting its names first.
+    fn object_begin<'f>(&mut self, class: &str, fields: impl ExactSizeIterator<Item = &'f str> + Clone) {
         let found = self.classes.iter().position(|d| {
             d.name == class
                 && d.fields
                     .as_ref()
-                    .is_some_and(|f| f.len() == fields.len() && f.iter().zip(fields).all(|(a, b)| a == b.as_ref()))
+                    .is_some_and(|f| f.len() == fields.len() && f.iter().zip(fields.clone()).all(|(a, b)| a == b))
         });
         let index = match found {
             Some(i) => i,
@@ -321,12 +327,12 @@ impl Encoder {
                 self.buf.push(tag::CLASS_DEF);
                 self.write_str(class);
                 self.write_int(fields.len() as i32);
-                for f in fields {
-                    self.write_str(f.as_ref());
+                for f in fields.clone() {
+                    self.write_str(f);
                 }
                 self.classes.push(ClassDef {
                     name: class.to_owned(),
-                    fields: Some(fields.iter().map(|f| f.as_ref().to_owned()).collect()),
+                    fields: Some(fields.map(str::to_owned).collect()),
                 });
                 self.classes.len() - 1
             }
@@ -413,8 +419,7 @@ impl Encoder {
                 self.write_end();
             }
             Value::Object(Object { class, fields }) => {
-                let names: Vec<&str> = fields.iter().map(|(n, _)| &**n).collect();
-                self.write_object_begin(class, &names);
+                self.object_begin(class, fields.iter().map(|(n, _)| &**n));
                 for (_, v) in fields {
                     self.write_value(v)?;
                 }

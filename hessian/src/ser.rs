@@ -269,7 +269,7 @@ impl Compound<'_, '_> {
         value.serialize(&mut self.ser.nested())
     }
 
-    fn end(self) -> Result<(), Error> {
+    fn finish(self) -> Result<(), Error> {
         match self.kind {
             Kind::Ended | Kind::StructMap => self.ser.enc.write_end(),
             Kind::Fixed | Kind::Known { .. } => {}
@@ -304,50 +304,6 @@ impl Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-
 impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
@@ -358,7 +314,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
         self.element(value)
     }
     fn end(self) -> Result<(), Error> {
-        Compound::end(self)
+        self.finish()
     }
 }
 
@@ -369,7 +325,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
         self.field(key, value)
     }
     fn end(self) -> Result<(), Error> {
-        Compound::end(self)
+        self.finish()
     }
 }
 
@@ -380,7 +336,7 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
         self.field(key, value)
     }
     fn end(self) -> Result<(), Error> {
-        Compound::end(self)
+        self.finish()
     }
 }
 
@@ -395,6 +351,10 @@ pub(crate) struct SpreadSeq<'e>(&'e mut Encoder);
 impl<'e> SpreadSeq<'e> {
     fn element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
         value.serialize(&mut Serializer::new(self.0))
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        Ok(())
     }
 }
 
@@ -494,35 +454,24 @@ impl<'e> ser::Serializer for Spread<'e> {
     }
 }
 
-impl ser::SerializeSeq for SpreadSeq<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Ok(())
-    }
+/// The serde traits of sequence-like values for `$ty`: each element through its `element`,
+/// the end through its `finish`.
+macro_rules! sequence_traits {
+    ($ty:ty; $($tr:ident::$method:ident),+) => {
+        $(impl ser::$tr for $ty {
+            type Ok = ();
+            type Error = Error;
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+                self.element(value)
+            }
+            fn end(self) -> Result<(), Error> {
+                self.finish()
+            }
+        })+
+    };
 }
 
-impl ser::SerializeTuple for SpreadSeq<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for SpreadSeq<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Ok(())
-    }
-}
+sequence_traits!(Compound<'_, '_>; SerializeSeq::serialize_element, SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field, SerializeTupleVariant::serialize_field);
+sequence_traits!(SpreadSeq<'_>; SerializeSeq::serialize_element, SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field);

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use zkdubbo_common::InvokerFactory;
+use zkdubbo_dubbo::demo::{self, User};
 use zkdubbo_dubbo::hessian::{Date, Value};
-use zkdubbo_dubbo::{DubboInvokerFactory, DubboMethods, DubboServer, exception};
+use zkdubbo_dubbo::{DubboInvokerFactory, DubboServer};
 
 const JAR: &str = "/usr/share/java/hessian.jar";
 const OPENS: [&str; 4] = [
@@ -21,15 +21,6 @@ const OPENS: [&str; 4] = [
     "--add-opens",
     "java.base/java.util=ALL-UNNAMED",
 ];
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename = "com.example.User")]
-struct User {
-    name: String,
-    age: i32,
-    tags: Vec<String>,
-    created: Option<Date>,
-}
 
 fn classes() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -140,27 +131,8 @@ async fn our_consumer_calls_a_java_provider() {
 
 #[tokio::test]
 async fn a_java_consumer_calls_our_provider() {
-    let methods = DubboMethods::new()
-        .method("sayHello", &["java.lang.String"], |(name,): (String,)| async move {
-            Ok(format!("Hello, {name}!"))
-        })
-        .method("add", &["int", "int"], |(a, b): (i32, i32)| async move { Ok(a + b) })
-        .value("echo", &["java.lang.Object"], |args| async move {
-            Ok(args.into_iter().next().unwrap_or(Value::Null))
-        })
-        .method("getUser", &["java.lang.String"], |(name,): (String,)| async move {
-            if name.is_empty() {
-                return Err(exception("java.lang.IllegalArgumentException", "empty name"));
-            }
-            Ok(User {
-                name,
-                age: 36,
-                tags: vec!["rust".into()],
-                created: Some(Date(1_700_000_000_000)),
-            })
-        });
     let server = DubboServer::builder()
-        .service("org.apache.dubbo.samples.DemoService", methods)
+        .service(demo::INTERFACE, demo::service())
         .bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()
@@ -178,8 +150,8 @@ async fn a_java_consumer_calls_our_provider() {
             "sayHello\tHello, Ada \u{1f600}! attachments={dubbo=2.0.2}",
             "add\t42 attachments={dubbo=2.0.2}",
             "echo\tUser(Bob,7,[x, y],1700000000000) attachments={dubbo=2.0.2}",
-            "getUser\tUser(Ada,36,[rust],1700000000000) attachments={dubbo=2.0.2}",
-            "throws\tthrew java.lang.IllegalArgumentException: empty name attachments={dubbo=2.0.2}",
+            "getUser\tUser(Ada,36,[demo, zkdubbo],1700000000000) attachments={dubbo=2.0.2}",
+            "throws\tthrew java.lang.IllegalArgumentException: the name is empty attachments={dubbo=2.0.2}",
             "generic\t11 attachments={dubbo=2.0.2}",
             "heartbeat\t22 20",
         ]

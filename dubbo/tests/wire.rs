@@ -4,50 +4,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zkdubbo_common::{InvokerFactory, RpcError, Url};
-use zkdubbo_dubbo::hessian::{Date, Map, Value};
-use zkdubbo_dubbo::{DubboInvokerFactory, DubboMethods, DubboServer, ServerConfig, exception};
+use zkdubbo_dubbo::demo::{self, User};
+use zkdubbo_dubbo::hessian::{Map, Value};
+use zkdubbo_dubbo::{DubboInvokerFactory, DubboMethods, DubboServer, ServerConfig};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename = "com.example.User")]
-struct User {
-    name: String,
-    age: i32,
-    tags: Vec<String>,
-    created: Option<Date>,
-}
-
+/// Dubbo's DemoService, and a method that takes as long as it is told.
 fn demo() -> DubboMethods {
-    DubboMethods::new()
-        .method("sayHello", &["java.lang.String"], |(name,): (String,)| async move {
-            Ok(format!("Hello, {name}!"))
-        })
-        .method("add", &["int", "int"], |(a, b): (i32, i32)| async move { Ok(a + b) })
-        .value("echo", &["java.lang.Object"], |args| async move {
-            Ok(args.into_iter().next().unwrap_or(Value::Null))
-        })
-        .method("getUser", &["java.lang.String"], |(name,): (String,)| async move {
-            if name.is_empty() {
-                return Err(exception("java.lang.IllegalArgumentException", "empty name"));
-            }
-            Ok(User {
-                name,
-                age: 36,
-                tags: vec!["a".into()],
-                created: Some(Date(1_700_000_000_000)),
-            })
-        })
-        .method("slow", &["long"], |(ms,): (i64,)| async move {
-            tokio::time::sleep(Duration::from_millis(ms as u64)).await;
-            Ok(ms)
-        })
+    demo::service().method("slow", &["long"], |(ms,): (i64,)| async move {
+        tokio::time::sleep(Duration::from_millis(ms as u64)).await;
+        Ok(ms)
+    })
 }
 
 async fn serve(config: ServerConfig) -> zkdubbo_dubbo::DubboServerHandle {
     DubboServer::builder()
-        .service("org.apache.dubbo.samples.DemoService", demo())
+        .service(demo::INTERFACE, demo())
         .config(config)
         .bind("127.0.0.1:0".parse().unwrap())
         .await
@@ -102,7 +75,7 @@ async fn typed_generic_and_exceptional_calls() {
     assert!(err.is_business(), "{err}");
     assert!(
         err.to_string()
-            .contains("java.lang.IllegalArgumentException: empty name"),
+            .contains("java.lang.IllegalArgumentException: the name is empty"),
         "{err}"
     );
 

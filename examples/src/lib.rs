@@ -25,3 +25,42 @@ pub fn registry_url(zk: &str, session_ms: Option<u64>) -> anyhow::Result<String>
     }
     Ok(url.to_string())
 }
+
+/// The settings both example providers take (`#[command(flatten)]` them).
+#[derive(clap::Args, Debug)]
+pub struct ProviderArgs {
+    /// ZooKeeper address(es), comma-separated.
+    #[arg(long, env = "ZK_ADDR", default_value = "127.0.0.1:2181")]
+    pub zk: String,
+    /// Host to register (default: DUBBO_IP_TO_REGISTRY, else this host's outbound IP).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Weight registered for load balancing.
+    #[arg(long, default_value_t = 100)]
+    pub weight: u32,
+    /// ZooKeeper session timeout in ms (how long a killed provider stays listed).
+    #[arg(long, default_value_t = 60_000)]
+    pub session_timeout_ms: u64,
+    /// Warm-up in ms: consumers ramp the weight up over this time after start (Dubbo's
+    /// default, 10 minutes; 0 disables it).
+    #[arg(long, default_value_t = 600_000)]
+    pub warmup_ms: u64,
+}
+
+impl ProviderArgs {
+    /// A service builder for `interface` registered by `application` with these settings.
+    ///
+    /// # Errors
+    /// When `--zk` is not a ZooKeeper address.
+    pub fn builder(&self, interface: &str, application: &str) -> anyhow::Result<zkdubbo::ServiceBuilder> {
+        let mut service = zkdubbo::ServiceBuilder::new(interface)
+            .registry(registry_url(&self.zk, Some(self.session_timeout_ms))?)
+            .weight(self.weight)
+            .param("warmup", self.warmup_ms.to_string())
+            .application(application);
+        if let Some(host) = &self.host {
+            service = service.host(host);
+        }
+        Ok(service)
+    }
+}

@@ -8,21 +8,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use zkdubbo::ServiceBuilder;
 use zkdubbo::dubbo::demo;
 
 /// Serve DemoService over dubbo:// and register it.
 #[derive(Parser, Debug)]
 struct Args {
-    /// ZooKeeper address(es), comma-separated.
-    #[arg(long, env = "ZK_ADDR", default_value = "127.0.0.1:2181")]
-    zk: String,
+    #[command(flatten)]
+    provider: zkdubbo_examples::ProviderArgs,
     /// Port to listen on (0: any free port; Dubbo's default is 20880).
     #[arg(long, default_value_t = 20880)]
     port: u16,
-    /// Host to register (default: DUBBO_IP_TO_REGISTRY, else this host's outbound IP).
-    #[arg(long)]
-    host: Option<String>,
     /// Interface to serve and register.
     #[arg(long, default_value = demo::INTERFACE)]
     interface: String,
@@ -32,15 +27,6 @@ struct Args {
     /// Service group.
     #[arg(long)]
     group: Option<String>,
-    /// Weight registered for load balancing.
-    #[arg(long, default_value_t = 100)]
-    weight: u32,
-    /// ZooKeeper session timeout in ms (how long a killed provider stays listed).
-    #[arg(long, default_value_t = 60_000)]
-    session_timeout_ms: u64,
-    /// Warm-up in ms (Dubbo's default, 10 minutes; 0 disables it).
-    #[arg(long, default_value_t = 600_000)]
-    warmup_ms: u64,
     /// Application name registered.
     #[arg(long, default_value = "dubbo-provider")]
     application: String,
@@ -50,15 +36,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     zkdubbo_examples::init_logging();
     let args = Args::parse();
-    let registry = zkdubbo_examples::registry_url(&args.zk, Some(args.session_timeout_ms))?;
-    let mut service = ServiceBuilder::new(&args.interface)
-        .registry(registry)
-        .weight(args.weight)
-        .param("warmup", args.warmup_ms.to_string())
-        .application(&args.application);
-    if let Some(host) = &args.host {
-        service = service.host(host);
-    }
+    let mut service = args.provider.builder(&args.interface, &args.application)?;
     if let Some(v) = &args.version {
         service = service.version(v);
     }
@@ -75,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
         std::process::id(),
         args.interface,
         running.local_addr(),
-        args.weight
+        args.provider.weight
     );
     println!("registered {}", running.url());
 

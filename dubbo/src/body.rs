@@ -37,14 +37,14 @@ pub struct Request {
 
 /// Encode a request body: the header strings, then `args` (a Hessian stream holding the
 /// parameter descriptor followed by each argument), then the attachments.
-pub(crate) fn encode_request(
+pub(crate) fn encode_request<'a>(
     path: &str,
     version: Option<&str>,
     method: &str,
     args: &[u8],
-    attachments: &BTreeMap<String, String>,
+    attachments: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Vec<u8> {
-    let mut enc = Encoder::with_buffer(Vec::with_capacity(64 + args.len() + 32 * attachments.len()));
+    let mut enc = Encoder::with_buffer(Vec::with_capacity(256 + path.len() + args.len()));
     enc.write_str(DUBBO_VERSION);
     enc.write_str(path);
     match version {
@@ -60,7 +60,9 @@ pub(crate) fn encode_request(
     enc.into_bytes()
 }
 
-fn write_attachments(enc: &mut Encoder, attachments: &BTreeMap<String, String>) {
+/// The attachments map; a key given twice is written twice, and a reader keeps the last, as
+/// Java's `HashMap` does.
+fn write_attachments<'a>(enc: &mut Encoder, attachments: impl IntoIterator<Item = (&'a str, &'a str)>) {
     // An untyped map of strings cannot fail to encode.
     let _ = enc.write_map_begin(None);
     for (k, v) in attachments {
@@ -182,7 +184,7 @@ pub(crate) fn encode_response(
         }
     }
     if let Some(a) = attachments {
-        write_attachments(&mut enc, a);
+        write_attachments(&mut enc, a.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
     Ok(enc.into_bytes())
 }
@@ -238,7 +240,13 @@ mod tests {
         args.write_str("ada");
         args.write_int(3);
         let att = BTreeMap::from([("group".to_owned(), "g".to_owned())]);
-        let body = encode_request("com.foo.Bar", Some("1.0"), "hello", args.as_bytes(), &att);
+        let body = encode_request(
+            "com.foo.Bar",
+            Some("1.0"),
+            "hello",
+            args.as_bytes(),
+            att.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         let r = decode_request(&body, Limits::default()).unwrap();
         assert_eq!(r.path, "com.foo.Bar");
         assert_eq!(r.version.as_deref(), Some("1.0"));

@@ -1,6 +1,5 @@
 //! [`DubboInvoker`]: one call to one provider over its shared connection.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,20 +59,21 @@ impl DubboInvoker {
             ms => ms,
         };
         let version = self.url.param("version").filter(|v| !v.is_empty());
-        let mut attachments = BTreeMap::new();
-        attachments.insert("path".to_owned(), self.path.clone());
-        attachments.insert("interface".to_owned(), self.interface.clone());
-        if let Some(v) = version {
-            attachments.insert("version".to_owned(), v.to_owned());
-        }
-        if let Some(g) = self.url.param("group").filter(|g| !g.is_empty()) {
-            attachments.insert("group".to_owned(), g.to_owned());
-        }
-        attachments.insert("timeout".to_owned(), timeout_ms.to_string());
-        for (k, v) in inv.attachments() {
-            attachments.insert(k.clone(), v.clone());
-        }
-        let body = encode_request(&self.path, version, method, args, &attachments);
+        let timeout = timeout_ms.to_string();
+        let group = self.url.param("group").filter(|g| !g.is_empty());
+        // What Java sends; the call's own attachments come last and so win.
+        let fixed = [
+            Some(("path", self.path.as_str())),
+            Some(("interface", self.interface.as_str())),
+            version.map(|v| ("version", v)),
+            group.map(|g| ("group", g)),
+            Some(("timeout", timeout.as_str())),
+        ];
+        let attachments = fixed
+            .into_iter()
+            .flatten()
+            .chain(inv.attachments().iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let body = encode_request(&self.path, version, method, args, attachments);
         let id = crate::client::next_id();
         let mut frame = BytesMut::with_capacity(HEADER_LEN + body.len());
         Frame {

@@ -7,11 +7,13 @@
 //! read again are bounded, so references to references cannot make a small input expand
 //! without limit.
 
+use std::borrow::Cow;
+
 use serde::de::value::StrDeserializer;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
-use crate::decode::{Decoder, FieldNames};
+use crate::decode::Decoder;
 use crate::error::Error;
 use crate::tag;
 use crate::value::Value;
@@ -75,13 +77,18 @@ impl<'a> StreamDe<'_, 'a> {
     }
 }
 
-impl<'de> de::Deserializer<'de> for StreamDe<'_, '_> {
+impl<'de> de::Deserializer<'de> for StreamDe<'_, 'de> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, Error> {
-        self.skip_defs()?;
-        let at = self.dec.position();
-        let t = self.dec.byte("a value")?;
+        let (at, t) = loop {
+            let at = self.dec.position();
+            let t = self.dec.byte("a value")?;
+            if t != tag::CLASS_DEF {
+                break (at, t);
+            }
+            self.dec.class_def()?;
+        };
         match t {
             tag::LIST_VARIABLE
             | tag::LIST_FIXED
@@ -130,15 +137,17 @@ impl<'de> de::Deserializer<'de> for StreamDe<'_, '_> {
                 Ok(r)
             }
             0x60..=0x6f | tag::OBJECT => {
-                let (_, names) = self.dec.object_header(t, at)?;
+                // The field names are read from the decoder's class table as they are needed:
+                // sharing them would cost two atomic operations per object.
+                let class = self.dec.object_class(t, at)?;
                 let index = self.dec.enter(at)?;
                 let mut next = 0;
                 let r = visitor.visit_map(Fields {
                     dec: &mut *self.dec,
-                    names: &names,
+                    class,
                     next: &mut next,
                 })?;
-                (next..names.len()).try_for_each(|_| self.skip_value())?;
+                (next..self.dec.field_count(class)).try_for_each(|_| self.skip_value())?;
                 self.dec.exit(index);
                 Ok(r)
             }
@@ -147,13 +156,17 @@ impl<'de> de::Deserializer<'de> for StreamDe<'_, '_> {
                 None => visitor.visit_unit(),
             },
             // The common scalars without going through a `Value`.
-            0x00..=0x1f | 0x30..=0x33 | tag::STRING | tag::STRING_CHUNK => {
-                visitor.visit_string(self.dec.string_from(t)?)
-            }
+            0x00..=0x1f | 0x30..=0x33 | tag::STRING | tag::STRING_CHUNK => match self.dec.str_from(t)? {
+                Cow::Borrowed(s) => visitor.visit_borrowed_str(s),
+                Cow::Owned(s) => visitor.visit_string(s),
+            },
             0x80..=0xd7 | tag::INT => match self.dec.int_from(t) {
                 Some(i) => visitor.visit_i32(i?),
                 None => Err(Error::Message(format!("unexpected byte 0x{t:02x} at byte {at}"))),
             },
+            0xd8..=0xff | 0x38..=0x3f | tag::LONG_INT | tag::LONG => visitor.visit_i64(self.dec.long_from(t)?),
+            tag::DOUBLE_ZERO..=tag::DOUBLE_MILL | tag::DOUBLE => visitor.visit_f64(self.dec.double_from(t)?),
+            tag::DATE | tag::DATE_MINUTE => visitor.visit_i64(self.dec.date_from(t)?),
             tag::NULL => visitor.visit_unit(),
             _ => match self.dec.scalar_from(t, at)? {
                 Value::Null => visitor.visit_unit(),
@@ -224,9 +237,9 @@ struct Seq<'d, 'a, 'x> {
     ended: &'x mut bool,
 }
 
-impl<'de> de::SeqAccess<'de> for Seq<'_, '_, '_> {
+impl<'a> de::SeqAccess<'a> for Seq<'_, 'a, '_> {
     type Error = Error;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
+    fn next_element_seed<T: DeserializeSeed<'a>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
         match self.left {
             Some(0) => return Ok(None),
             Some(n) => *n -= 1,
@@ -249,39 +262,39 @@ struct Entries<'d, 'a, 'x> {
     ended: &'x mut bool,
 }
 
-impl<'de> de::MapAccess<'de> for Entries<'_, '_, '_> {
+impl<'a> de::MapAccess<'a> for Entries<'_, 'a, '_> {
     type Error = Error;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'a>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
         if *self.ended || self.dec.at_end_tag("a map key or its end")? {
             *self.ended = true;
             return Ok(None);
         }
         seed.deserialize(StreamDe { dec: &mut *self.dec }).map(Some)
     }
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+    fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, Error> {
         seed.deserialize(StreamDe { dec: &mut *self.dec })
     }
 }
 
 struct Fields<'d, 'a, 'x> {
     dec: &'d mut Decoder<'a>,
-    names: &'x FieldNames,
+    class: usize,
     next: &'x mut usize,
 }
 
-impl<'de> de::MapAccess<'de> for Fields<'_, '_, '_> {
+impl<'a> de::MapAccess<'a> for Fields<'_, 'a, '_> {
     type Error = Error;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        let Some(name) = self.names.get(*self.next) else {
+    fn next_key_seed<K: DeserializeSeed<'a>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+        let Some(name) = self.dec.field_name(self.class, *self.next) else {
             return Ok(None);
         };
         *self.next += 1;
         seed.deserialize(StrDeserializer::<Error>::new(name)).map(Some)
     }
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+    fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, Error> {
         seed.deserialize(StreamDe { dec: &mut *self.dec })
     }
     fn size_hint(&self) -> Option<usize> {
-        Some(self.names.len() - *self.next)
+        Some(self.dec.field_count(self.class).saturating_sub(*self.next))
     }
 }

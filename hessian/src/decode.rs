@@ -4,6 +4,7 @@
 //! anything is allocated (each element takes at least one byte), nesting is limited, and every
 //! failure is an [`Error`] naming the byte offset: the decoder never panics on input.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::error::Error;
@@ -143,6 +144,7 @@ impl<'a> Decoder<'a> {
         self.int_from(t).ok_or_else(|| unexpected(at, t, "an int"))?
     }
 
+    #[inline]
     pub(crate) fn byte(&mut self, expected: &'static str) -> Result<u8, Error> {
         let b = *self.input.get(self.pos).ok_or(Error::Eof {
             offset: self.pos,
@@ -152,6 +154,7 @@ impl<'a> Decoder<'a> {
         Ok(b)
     }
 
+    #[inline]
     pub(crate) fn peek(&self, expected: &'static str) -> Result<u8, Error> {
         self.input.get(self.pos).copied().ok_or(Error::Eof {
             offset: self.pos,
@@ -159,6 +162,7 @@ impl<'a> Decoder<'a> {
         })
     }
 
+    #[inline]
     fn take(&mut self, n: usize, expected: &'static str) -> Result<&'a [u8], Error> {
         let end = self
             .pos
@@ -173,6 +177,7 @@ impl<'a> Decoder<'a> {
         Ok(s)
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self, expected: &'static str) -> Result<[u8; N], Error> {
         let s = self.take(N, expected)?;
         let mut a = [0u8; N];
@@ -211,7 +216,7 @@ impl<'a> Decoder<'a> {
         Some(v)
     }
 
-    fn long_from(&mut self, t: u8) -> Result<i64, Error> {
+    pub(crate) fn long_from(&mut self, t: u8) -> Result<i64, Error> {
         Ok(match t {
             0xd8..=0xef => i64::from(t) - tag::LONG_ZERO,
             0xf0..=0xff => ((i64::from(t) - tag::LONG_BYTE_ZERO) << 8) + i64::from(self.byte("a long byte")?),
@@ -221,6 +226,27 @@ impl<'a> Decoder<'a> {
             }
             tag::LONG_INT => i64::from(i32::from_be_bytes(self.array::<4>("a long")?)),
             _ => i64::from_be_bytes(self.array::<8>("a long")?),
+        })
+    }
+
+    /// A double after its tag `t` (one of `DOUBLE_ZERO..=DOUBLE_MILL` or `DOUBLE`).
+    pub(crate) fn double_from(&mut self, t: u8) -> Result<f64, Error> {
+        Ok(match t {
+            tag::DOUBLE_ZERO => 0.0,
+            tag::DOUBLE_ONE => 1.0,
+            tag::DOUBLE_BYTE => f64::from(self.byte("a double byte")? as i8),
+            tag::DOUBLE_SHORT => f64::from(i16::from_be_bytes(self.array("a double short")?)),
+            tag::DOUBLE_MILL => 0.001 * f64::from(i32::from_be_bytes(self.array("a double")?)),
+            _ => f64::from_bits(u64::from_be_bytes(self.array("a double")?)),
+        })
+    }
+
+    /// A date (milliseconds since the epoch) after its tag `t` (`DATE` or `DATE_MINUTE`).
+    pub(crate) fn date_from(&mut self, t: u8) -> Result<i64, Error> {
+        Ok(if t == tag::DATE {
+            i64::from_be_bytes(self.array("a date")?)
+        } else {
+            i64::from(i32::from_be_bytes(self.array("a date")?)) * 60_000
         })
     }
 
@@ -258,14 +284,8 @@ impl<'a> Decoder<'a> {
                 None => return Err(unexpected(at, t, "a value")),
             },
             0xd8..=0xff | 0x38..=0x3f | tag::LONG_INT | tag::LONG => Value::Long(self.long_from(t)?),
-            tag::DOUBLE_ZERO => Value::Double(0.0),
-            tag::DOUBLE_ONE => Value::Double(1.0),
-            tag::DOUBLE_BYTE => Value::Double(f64::from(self.byte("a double byte")? as i8)),
-            tag::DOUBLE_SHORT => Value::Double(f64::from(i16::from_be_bytes(self.array("a double short")?))),
-            tag::DOUBLE_MILL => Value::Double(0.001 * f64::from(i32::from_be_bytes(self.array("a double")?))),
-            tag::DOUBLE => Value::Double(f64::from_bits(u64::from_be_bytes(self.array("a double")?))),
-            tag::DATE => Value::Date(i64::from_be_bytes(self.array("a date")?)),
-            tag::DATE_MINUTE => Value::Date(i64::from(i32::from_be_bytes(self.array("a date")?)) * 60_000),
+            tag::DOUBLE_ZERO..=tag::DOUBLE_MILL | tag::DOUBLE => Value::Double(self.double_from(t)?),
+            tag::DATE | tag::DATE_MINUTE => Value::Date(self.date_from(t)?),
             t if is_string_tag(t) => Value::String(self.string_from(t)?),
             0x20..=0x2f | 0x34..=0x37 | tag::BINARY | tag::BINARY_CHUNK => Value::Binary(self.binary_from(t)?),
             tag::REF => {
@@ -325,7 +345,59 @@ impl<'a> Decoder<'a> {
         Ok(n as usize)
     }
 
-    pub(crate) fn string_from(&mut self, mut t: u8) -> Result<String, Error> {
+    pub(crate) fn string_from(&mut self, t: u8) -> Result<String, Error> {
+        self.str_from(t).map(Cow::into_owned)
+    }
+
+    /// A string after its tag `t`, borrowed from the input when it arrived in one chunk as
+    /// valid UTF-8: what Java writes for any text without characters outside the BMP.
+    pub(crate) fn str_from(&mut self, t: u8) -> Result<Cow<'a, str>, Error> {
+        let after_tag = self.pos;
+        let len = match t {
+            0x00..=0x1f => usize::from(t),
+            0x30..=0x33 => (usize::from(t - tag::STRING_SHORT) << 8) + usize::from(self.byte("a string length")?),
+            tag::STRING => usize::from(u16::from_be_bytes(self.array("a string length")?)),
+            _ => return self.string_chunks(t).map(Cow::Owned),
+        };
+        let start = self.pos;
+        if let Some(bytes) = self.input.get(start..start + len)
+            && bytes.is_ascii()
+            && let Ok(s) = std::str::from_utf8(bytes)
+        {
+            self.pos += len;
+            return Ok(Cow::Borrowed(s));
+        }
+        if let Some(end) = self.utf8_end(start, len)
+            && let Ok(s) = std::str::from_utf8(&self.input[start..end])
+        {
+            self.pos = end;
+            return Ok(Cow::Borrowed(s));
+        }
+        // Surrogates written one by one (Java's way for characters outside the BMP), or
+        // malformed: the careful path.
+        self.pos = after_tag;
+        self.string_chunks(t).map(Cow::Owned)
+    }
+
+    /// The end of `units` UTF-16 units starting at byte `start`, counted by their lead bytes
+    /// (`None` when the stream ends first or a byte cannot lead a character).
+    fn utf8_end(&self, mut p: usize, units: usize) -> Option<usize> {
+        let mut counted = 0;
+        while counted < units {
+            let (bytes, n) = match *self.input.get(p)? {
+                0x00..=0x7f => (1, 1),
+                0xc0..=0xdf => (2, 1),
+                0xe0..=0xef => (3, 1),
+                0xf0..=0xf7 => (4, 2),
+                _ => return None,
+            };
+            p += bytes;
+            counted += n;
+        }
+        (counted == units && p <= self.input.len()).then_some(p)
+    }
+
+    fn string_chunks(&mut self, mut t: u8) -> Result<String, Error> {
         let mut out = String::new();
         let mut high: Option<u16> = None;
         loop {
@@ -474,21 +546,38 @@ impl<'a> Decoder<'a> {
     /// The class and field names of an object whose tag `t` began at `at`.
     #[inline(never)]
     pub(crate) fn object_header(&mut self, t: u8, at: usize) -> Result<(Arc<str>, FieldNames), Error> {
+        let class = self.object_class(t, at)?;
+        let def = &self.classes[class]; // in range: object_class checked it
+        Ok((def.name.clone(), def.fields.clone()))
+    }
+
+    /// The index of the class definition of an object whose tag `t` began at `at` (checked:
+    /// [`Decoder::field_name`] and [`Decoder::field_count`] take it).
+    pub(crate) fn object_class(&mut self, t: u8, at: usize) -> Result<usize, Error> {
         let index = if t == tag::OBJECT {
             i64::from(self.read_int()?)
         } else {
             i64::from(t - tag::OBJECT_DIRECT)
         };
-        let def = usize::try_from(index)
+        usize::try_from(index)
             .ok()
-            .and_then(|i| self.classes.get(i))
+            .filter(|&i| i < self.classes.len())
             .ok_or(Error::UndefinedClass {
                 offset: at,
                 what: "class definition",
                 index,
                 known: self.classes.len(),
-            })?;
-        Ok((def.name.clone(), def.fields.clone()))
+            })
+    }
+
+    /// Field `n` of class definition `class`.
+    pub(crate) fn field_name(&self, class: usize, n: usize) -> Option<&str> {
+        self.classes.get(class)?.fields.get(n).map(|f| &**f)
+    }
+
+    /// How many fields class definition `class` has.
+    pub(crate) fn field_count(&self, class: usize) -> usize {
+        self.classes.get(class).map_or(0, |c| c.fields.len())
     }
 
     fn list_from(&mut self, t: u8, at: usize) -> Result<Value, Error> {
@@ -601,20 +690,9 @@ impl<'a> Decoder<'a> {
                 }
                 _ => return None,
             };
-            let mut units = 0;
-            while units < len {
-                let (bytes, n) = match *self.input.get(p)? {
-                    0x00..=0x7f => (1, 1),
-                    0xc0..=0xdf => (2, 1),
-                    0xe0..=0xef => (3, 1),
-                    0xf0..=0xf7 => (4, 2),
-                    _ => return None,
-                };
-                p += bytes;
-                units += n;
-            }
+            p = self.utf8_end(p, len)?;
             if t != tag::STRING_CHUNK {
-                return (p <= self.input.len()).then_some(p);
+                return Some(p);
             }
         }
     }

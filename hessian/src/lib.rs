@@ -100,7 +100,20 @@ pub fn to_bytes<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Erro
 
 /// A `T` from the one value `bytes` hold (read straight from the bytes; trailing bytes are
 /// an error), with the default [`Limits`].
-pub fn from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+///
+/// `T` may borrow from `bytes`: a `&str` (or `Cow<str>` with `#[serde(borrow)]`) field reads a
+/// string that arrived in one chunk as valid UTF-8 without copying it.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct User<'a> {
+///     name: &'a str,
+/// }
+/// let bytes = zkdubbo_hessian::to_bytes(&std::collections::BTreeMap::from([("name", "Ada")])).unwrap();
+/// let user: User<'_> = zkdubbo_hessian::from_slice(&bytes).unwrap();
+/// assert_eq!(user.name, "Ada");
+/// ```
+pub fn from_slice<'a, T: serde::de::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Error> {
     let mut dec = Decoder::new(bytes)?;
     let v = dec.deserialize()?;
     if !dec.is_at_end() {
@@ -113,9 +126,10 @@ pub fn from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Err
     Ok(v)
 }
 
-impl Decoder<'_> {
-    /// Read the next value as a `T`, straight from the bytes.
-    pub fn deserialize<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, Error> {
+impl<'a> Decoder<'a> {
+    /// Read the next value as a `T`, straight from the bytes (`T` may borrow strings from
+    /// them, as with [`from_slice`]).
+    pub fn deserialize<T: serde::de::Deserialize<'a>>(&mut self) -> Result<T, Error> {
         T::deserialize(de_stream::StreamDe { dec: self })
     }
 }

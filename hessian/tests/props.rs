@@ -85,6 +85,26 @@ proptest! {
     }
 
     #[test]
+    fn strings_borrow_when_their_bytes_are_utf8(s in any::<String>()) {
+        #[derive(serde::Deserialize)]
+        struct Holder<'a> {
+            #[serde(borrow)]
+            s: std::borrow::Cow<'a, str>,
+        }
+        let bytes = zkdubbo_hessian::to_bytes(&std::collections::BTreeMap::from([("s", &s)])).unwrap();
+        let owned: std::collections::BTreeMap<String, String> = zkdubbo_hessian::from_slice(&bytes).unwrap();
+        prop_assert_eq!(&owned["s"], &s);
+        let held: Holder<'_> = zkdubbo_hessian::from_slice(&bytes).unwrap();
+        prop_assert_eq!(&*held.s, &*s);
+        // Java writes a character outside the BMP as two 3-byte surrogates, which are not
+        // UTF-8: only those strings are copied.
+        let bmp_only = s.chars().all(|c| (c as u32) < 0x10000);
+        prop_assert_eq!(matches!(held.s, std::borrow::Cow::Borrowed(_)), bmp_only);
+        let borrowed = zkdubbo_hessian::from_slice::<std::collections::BTreeMap<&str, &str>>(&bytes);
+        prop_assert_eq!(borrowed.is_ok(), bmp_only);
+    }
+
+    #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = zkdubbo_hessian::decode_all(&bytes, Limits::default());
         let _ = zkdubbo_hessian::from_slice::<serde_json_like::Any>(&bytes);
@@ -274,6 +294,15 @@ fn reference_bombs_are_bounded() {
     let bytes = enc.into_bytes();
     let err = zkdubbo_hessian::from_slice::<Vec<serde_json_like::Any>>(&bytes).unwrap_err();
     assert!(err.to_string().contains("references expand past the limit"), "{err}");
+}
+
+#[test]
+fn chunked_strings_are_read_whole_but_not_borrowed() {
+    let long = "ab€".repeat(30_000); // 90,000 UTF-16 units: three chunks
+    let bytes = zkdubbo_hessian::to_bytes(&long).unwrap();
+    assert_eq!(zkdubbo_hessian::from_slice::<String>(&bytes).unwrap(), long);
+    let err = zkdubbo_hessian::from_slice::<&str>(&bytes).unwrap_err();
+    assert!(err.to_string().contains("borrowed string"), "{err}");
 }
 
 #[test]

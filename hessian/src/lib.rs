@@ -33,6 +33,14 @@
 //! thousandths; chunks never split a surrogate pair) and is checked byte for byte against
 //! Caucho's jar in its tests.
 //!
+//! # Speed
+//! Encoding runs about three times as fast as Caucho's in a warmed-up JVM, and decoding one
+//! object about 1.4 times (BENCHMARKS.md). Decoding allocates each owned string, list and
+//! map: a struct of `&str` (or `Cow<str>` with `#[serde(borrow)]`) borrows them from the
+//! input instead, and a service that decodes large lists gains most from a fast global
+//! allocator (mimalloc, jemalloc), since glibc's returns the memory of each decoded list to
+//! the kernel and faults it back in for the next.
+//!
 //! # Untrusted input
 //! Decoding never panics and never allocates from a length it has not checked against the
 //! bytes left; nesting and stream size are bounded by [`Limits`]; every error names the byte

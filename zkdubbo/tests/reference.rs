@@ -49,7 +49,7 @@ params:
   sayHello.timeout: "300"
 "#;
     let from_toml: ReferenceConfig = toml::from_str(toml_text).unwrap();
-    let from_yaml: ReferenceConfig = serde_yaml::from_str(yaml_text).unwrap();
+    let from_yaml: ReferenceConfig = serde_yaml_ng::from_str(yaml_text).unwrap();
     let from_url = ReferenceConfig::from_url(
         "consumer://10.0.0.1/org.apache.dubbo.samples.Greeter?registry=zookeeper%3A%2F%2F127.0.0.1%3A2181%3Fzone%3Dhz\
          |zookeeper://127.0.0.1:2182&group=g1&version=1.0&cluster=failfast&loadbalance=roundrobin&retries=1\

@@ -8,7 +8,8 @@
 //! - [`ConditionRule`]: v2.7 `conditions` (one router per condition) and v3.1 weighted
 //!   `from`/`to`.
 //! - [`TagRule`]: tags by `addresses` (v2.7) or `match` (v3.0).
-//! - [`service_rule_key`], [`config_root`], [`rule_path`]: where the rules live.
+//! - [`service_rule_key`], [`rule_path`]: where the rules live (the root is the registry's,
+//!   `zkdubbo_registry::ConfigCenter::config_root`).
 //!
 //! Bad text is a [`RuleParseError`] naming the field; the caller names the node and keeps
 //! the rules it had. Unlike Java, a field of the wrong type is always an error: an
@@ -31,8 +32,7 @@ pub use configurator::{
 };
 pub use error::RuleParseError;
 pub use key::{
-    BASE_PATH_KEY, CONDITION_ROUTER_SUFFIX, CONFIGURATORS_SUFFIX, GOVERNANCE_GROUP, ROOT_PATH_KEY, TAG_ROUTER_SUFFIX,
-    config_root, rule_path, service_rule_key,
+    CONDITION_ROUTER_SUFFIX, CONFIGURATORS_SUFFIX, GOVERNANCE_GROUP, TAG_ROUTER_SUFFIX, rule_path, service_rule_key,
 };
 pub use matching::{
     AddressMatch, ConditionMatch, ListStringMatch, ParamMatch, StringMatch, ip_matches, ip_matches_host,

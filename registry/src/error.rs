@@ -78,6 +78,18 @@ pub enum RegistryError {
         /// Why.
         reason: String,
     },
+    /// A compare-and-set write found the node changed (the memory registry's form; on
+    /// ZooKeeper the server's `BadVersion`/`NodeExists` is reported as
+    /// [`RegistryError::ZooKeeper`]). See [`RegistryError::is_conflict`].
+    #[error("{op} {path}: the node changed meanwhile (expected version {expected:?}); read it again")]
+    Conflict {
+        /// What was attempted.
+        op: &'static str,
+        /// The node.
+        path: String,
+        /// The version the writer expected (`None`: that it did not exist).
+        expected: Option<i32>,
+    },
     /// The registry was shut down.
     #[error("registry {registry} has been shut down")]
     Shutdown {
@@ -116,6 +128,15 @@ impl RegistryError {
     /// Whether a ZooKeeper call failed because its node already exists.
     pub fn is_node_exists(&self) -> bool {
         matches!(self.zookeeper_error(), Some(zookeeper_client::Error::NodeExists))
+    }
+
+    /// Whether a compare-and-set write lost a race: the node changed (`BadVersion`), or was
+    /// created by someone else meanwhile (`NodeExists`).
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self.zookeeper_error(),
+            Some(zookeeper_client::Error::BadVersion | zookeeper_client::Error::NodeExists)
+        ) || matches!(self, RegistryError::Conflict { .. })
     }
 }
 

@@ -7,12 +7,14 @@
 #![forbid(unsafe_code)]
 
 pub mod cache;
+mod config_center;
 mod error;
 mod memory;
 mod notification;
 mod registration;
 mod zookeeper;
 
+pub use config_center::{ConfigCenter, NodeState, NodeWatch};
 pub use error::RegistryError;
 pub use memory::MemoryRegistry;
 pub use notification::{
@@ -21,9 +23,10 @@ pub use notification::{
 };
 pub use registration::Registration;
 pub use zookeeper::{
-    DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS,
-    DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY, EMPTY_PROTECTION_KEY, Layout, NodePath, PendingOperation, TlsFiles,
-    ZOOKEEPER_PROTOCOL, ZookeeperConfig, ZookeeperRegistry, redact_address, registry_address,
+    CONFIG_BASE_PATH_KEY, CONFIG_ROOT_PATH_KEY, DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT,
+    DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY,
+    EMPTY_PROTECTION_KEY, Layout, NodePath, PendingOperation, TlsFiles, ZOOKEEPER_PROTOCOL, ZookeeperConfig,
+    ZookeeperRegistry, redact_address, registry_address,
 };
 
 use async_trait::async_trait;
@@ -70,6 +73,12 @@ pub trait Registry: Send + Sync + 'static {
 
     /// Whether the registry is usable right now (for ZooKeeper: a live session).
     fn is_available(&self) -> bool;
+
+    /// The registry's rule nodes, when it also serves as Dubbo's config center (ZooKeeper
+    /// does, under `/dubbo/config`).
+    fn config_center(&self) -> Option<&dyn ConfigCenter> {
+        None
+    }
 
     /// Remove this process's registrations, end every subscription and release the
     /// connection. Further calls fail with [`RegistryError::Shutdown`].

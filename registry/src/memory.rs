@@ -4,10 +4,12 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use tokio::sync::watch;
 use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Url, keys};
 
 use crate::Registry;
+use crate::config_center::{ConfigCenter, NodeState, NodeWatch};
 use crate::error::RegistryError;
 use crate::notification::{
     Category, ListVersion, Notification, SinkOptions, Source, Subscription, SubscriptionSink, matching_list,
@@ -30,6 +32,10 @@ struct State {
     available: bool,
     shut_down: bool,
     options: SinkOptions,
+    /// Rule nodes (config center): text and data version.
+    nodes: HashMap<String, (String, i32)>,
+    /// Followers of rule nodes, by path.
+    node_watches: HashMap<String, watch::Sender<NodeState>>,
 }
 
 impl Default for MemoryRegistry {
@@ -127,8 +133,106 @@ impl MemoryRegistry {
     }
 }
 
+impl State {
+    fn node_state(&self, path: &str) -> NodeState {
+        match self.nodes.get(path) {
+            Some((text, version)) => NodeState::Present {
+                text: text.as_str().into(),
+                version: *version,
+            },
+            None => NodeState::Absent,
+        }
+    }
+
+    fn node_changed(&mut self, path: &str) {
+        let state = self.node_state(path);
+        if let Some(tx) = self.node_watches.get(path) {
+            tx.send_replace(state);
+            if tx.is_closed() {
+                self.node_watches.remove(path);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ConfigCenter for MemoryRegistry {
+    fn config_root(&self) -> &str {
+        "/dubbo/config"
+    }
+
+    fn watch_node(&self, path: &str) -> NodeWatch {
+        let mut st = self.lock();
+        let state = st.node_state(path);
+        match st.node_watches.get(path) {
+            Some(tx) if !tx.is_closed() => tx.subscribe(),
+            _ => {
+                let (tx, rx) = watch::channel(state);
+                st.node_watches.insert(path.to_owned(), tx);
+                rx
+            }
+        }
+    }
+
+    async fn read_node(&self, path: &str) -> Result<Option<(String, i32)>, RegistryError> {
+        let st = self.lock();
+        self.check_open(&st)?;
+        Ok(st.nodes.get(path).cloned())
+    }
+
+    async fn write_node(&self, path: &str, text: &str, expected: Option<i32>) -> Result<i32, RegistryError> {
+        let mut st = self.lock();
+        self.check_open(&st)?;
+        let current = st.nodes.get(path).map(|(_, v)| *v);
+        let version = match (current, expected) {
+            (None, None) => 0,
+            (Some(v), Some(e)) if v == e => v + 1,
+            _ => {
+                return Err(RegistryError::Conflict {
+                    op: "write",
+                    path: path.to_owned(),
+                    expected,
+                });
+            }
+        };
+        st.nodes.insert(path.to_owned(), (text.to_owned(), version));
+        st.node_changed(path);
+        Ok(version)
+    }
+
+    async fn delete_node(&self, path: &str, expected: Option<i32>) -> Result<(), RegistryError> {
+        let mut st = self.lock();
+        self.check_open(&st)?;
+        match (st.nodes.get(path).map(|(_, v)| *v), expected) {
+            (None, None) => return Ok(()),
+            (Some(v), Some(e)) if v != e => {
+                return Err(RegistryError::Conflict {
+                    op: "delete",
+                    path: path.to_owned(),
+                    expected,
+                });
+            }
+            (None, Some(_)) => {
+                return Err(RegistryError::Conflict {
+                    op: "delete",
+                    path: path.to_owned(),
+                    expected,
+                });
+            }
+            _ => {}
+        }
+        st.nodes.remove(path);
+        st.node_changed(path);
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Registry for MemoryRegistry {
+    fn config_center(&self) -> Option<&dyn ConfigCenter> {
+        Some(self)
+    }
+
     fn url(&self) -> &Url {
         &self.url
     }

@@ -11,6 +11,10 @@ use crate::error::RegistryError;
 pub const ZOOKEEPER_PROTOCOL: &str = "zookeeper";
 /// Default ZooKeeper client port, used when an address has none.
 pub const DEFAULT_PORT: u16 = 2181;
+/// Registry URL parameter replacing the whole config-center root (Dubbo's key).
+pub const CONFIG_ROOT_PATH_KEY: &str = "dubbo.config-center.root-path";
+/// Registry URL parameter naming the config-center path under the root (default `/config`).
+pub const CONFIG_BASE_PATH_KEY: &str = "dubbo.config-center.base-path";
 /// Default root group (`/dubbo`).
 pub const DEFAULT_GROUP: &str = "dubbo";
 /// Default requested session timeout (`session`), in ms.
@@ -46,6 +50,10 @@ pub struct ZookeeperConfig {
     pub servers: Vec<String>,
     /// Root path: `/` + `group` (default `/dubbo`); a group starting with `/` is used as is.
     pub root: String,
+    /// The config-center root for rules stored as node data (`/dubbo/config`): the URL's
+    /// `dubbo.config-center.root-path`, else the root plus `dubbo.config-center.base-path`
+    /// (default `/config`), as Dubbo computes it when the registry serves as config center.
+    pub config_root: String,
     /// Requested session timeout (`session`; the server clamps it to 2–20 × its tickTime).
     pub session_timeout: Duration,
     /// Bound of every single ZooKeeper call and of each connection attempt (`timeout`); also
@@ -135,6 +143,14 @@ impl ZookeeperConfig {
             )));
         }
 
+        let config_root = match url.param(CONFIG_ROOT_PATH_KEY).map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => root_path(r),
+            None => {
+                let base = url.param(CONFIG_BASE_PATH_KEY).unwrap_or("/config").trim_matches('/');
+                root_path(&format!("{}/{base}", root.trim_end_matches('/')))
+            }
+        };
+
         let ms = |key: &str, default: u64| -> Result<Duration, RegistryError> {
             match url.param(key).map(str::trim).filter(|v| !v.is_empty()) {
                 None => Ok(Duration::from_millis(default)),
@@ -154,6 +170,7 @@ impl ZookeeperConfig {
         Ok(ZookeeperConfig {
             servers,
             root,
+            config_root,
             session_timeout: ms("session", DEFAULT_SESSION_TIMEOUT_MS)?,
             timeout: ms("timeout", DEFAULT_TIMEOUT_MS)?,
             username,
@@ -382,6 +399,15 @@ mod tests {
         );
         assert_eq!(c.servers, ["127.0.0.1:2181", "127.0.0.1:2182", "127.0.0.1:2183"]);
         assert_eq!(c.root, "/dubbo");
+        assert_eq!(c.config_root, "/dubbo/config");
+        assert_eq!(
+            cfg("zookeeper://zk?dubbo.config-center.root-path=/rules/").config_root,
+            "/rules"
+        );
+        assert_eq!(
+            cfg("zookeeper://zk?dubbo.config-center.base-path=/cfg").config_root,
+            "/dubbo/cfg"
+        );
         assert_eq!(c.session_timeout, Duration::from_millis(60_000));
         assert_eq!(c.timeout, Duration::from_millis(5_000));
         assert_eq!(c.retry_period, Duration::from_millis(DEFAULT_RETRY_PERIOD_MS));
@@ -395,6 +421,7 @@ mod tests {
         let c = cfg("zookeeper://u:p@zk1,zk2:2182,[::1]?group=/apps/dubbo/&retry.period=200&check=true");
         assert_eq!(c.servers, ["zk1:2181", "zk2:2182", "[::1]:2181"]);
         assert_eq!(c.root, "/apps/dubbo");
+        assert_eq!(c.config_root, "/apps/dubbo/config");
         assert_eq!(c.digest().as_deref(), Some("u:p"));
         assert_eq!(c.retry_period, Duration::from_millis(200));
         assert!(c.check);

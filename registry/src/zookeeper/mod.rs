@@ -17,6 +17,7 @@
 mod config;
 mod paths;
 mod retry;
+mod rules;
 mod session;
 mod state;
 mod watcher;
@@ -31,9 +32,9 @@ use tokio::sync::{Notify, watch};
 use zkdubbo_common::{Url, keys};
 
 pub use self::config::{
-    DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS,
-    DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY, EMPTY_PROTECTION_KEY, TlsFiles, ZOOKEEPER_PROTOCOL,
-    ZookeeperConfig, redact_address, registry_address,
+    CONFIG_BASE_PATH_KEY, CONFIG_ROOT_PATH_KEY, DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT,
+    DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY,
+    EMPTY_PROTECTION_KEY, TlsFiles, ZOOKEEPER_PROTOCOL, ZookeeperConfig, redact_address, registry_address,
 };
 pub use self::paths::{Layout, NodePath};
 pub use self::retry::PendingOperation;
@@ -41,6 +42,7 @@ use self::state::{Inner, Live, Own, OwnEntry, lock, timed};
 use self::watcher::{WatchSet, decode_children};
 use crate::Registry;
 use crate::cache::CacheFile;
+use crate::config_center::{ConfigCenter, NodeState, NodeWatch};
 use crate::error::RegistryError;
 use crate::notification::{
     Category, SinkOptions, Subscription, SubscriptionSink, matching_list, subscription_channel_with,
@@ -267,9 +269,40 @@ async fn drive_subscription(inner: Arc<Inner>, id: u64, sink: SubscriptionSink, 
 }
 
 #[async_trait]
+impl ConfigCenter for ZookeeperRegistry {
+    fn config_root(&self) -> &str {
+        &self.inner.config.config_root
+    }
+
+    fn watch_node(&self, path: &str) -> NodeWatch {
+        let (tx, rx) = watch::channel(NodeState::Unknown);
+        if !self.inner.is_shut_down() {
+            self.inner.spawn(rules::follow(self.inner.clone(), path.to_owned(), tx));
+        }
+        rx
+    }
+
+    async fn read_node(&self, path: &str) -> Result<Option<(String, i32)>, RegistryError> {
+        self.inner.read_rule_node(path).await
+    }
+
+    async fn write_node(&self, path: &str, text: &str, expected: Option<i32>) -> Result<i32, RegistryError> {
+        self.inner.write_rule_node(path, text, expected).await
+    }
+
+    async fn delete_node(&self, path: &str, expected: Option<i32>) -> Result<(), RegistryError> {
+        self.inner.delete_rule_node(path, expected).await
+    }
+}
+
+#[async_trait]
 impl Registry for ZookeeperRegistry {
     fn url(&self) -> &Url {
         &self.inner.url
+    }
+
+    fn config_center(&self) -> Option<&dyn ConfigCenter> {
+        Some(self)
     }
 
     async fn register(&self, url: &Url) -> Result<(), RegistryError> {

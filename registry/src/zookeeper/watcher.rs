@@ -187,7 +187,7 @@ pub(crate) fn children_reply_bytes(children: &[String]) -> usize {
 }
 
 /// Wait for a published session; `None` once the registry is gone.
-async fn wait_conn(live: &mut watch::Receiver<Live>) -> Option<Arc<Conn>> {
+pub(super) async fn wait_conn(live: &mut watch::Receiver<Live>) -> Option<Arc<Conn>> {
     loop {
         if let Some(conn) = live.borrow_and_update().conn.clone() {
             return Some(conn);

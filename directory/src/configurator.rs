@@ -19,13 +19,19 @@
 //! ```
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use zkdubbo_common::{Url, keys, limits, list_contains};
+use zkdubbo_governance::{ConditionMatch, OverrideRule};
 
 use crate::error::RuleError;
 
 /// `priority`: the order of rules with the same host (and of routers).
 pub(crate) const PRIORITY_KEY: &str = "priority";
+/// `configVersion`: set on rules converted from the config center (v2.7+ matching).
+pub(crate) const CONFIG_VERSION_KEY: &str = "configVersion";
+/// `compatible_config`: a URL-style copy of a config-center rule, which Dubbo 2.7+ skips.
+pub(crate) const COMPATIBLE_CONFIG_KEY: &str = "compatible_config";
 /// `providerAddresses`: the provider addresses a rule is limited to (comma list).
 pub(crate) const PROVIDER_ADDRESSES_KEY: &str = "providerAddresses";
 
@@ -62,6 +68,14 @@ pub struct Configurator {
     url: Url,
     kind: ConfiguratorKind,
     priority: i64,
+    /// Where the rule came from (a config-center node path), for `describe`.
+    source: Option<Arc<str>>,
+    /// A v2.7+ rule (`configVersion` set): it applies only on its own side.
+    v27: bool,
+    /// A v3.0 rule: its `match` replaces the `~key` conditions.
+    v30: bool,
+    /// The v3.0 `match` of the rule's item.
+    matcher: Option<Arc<ConditionMatch>>,
     /// `(key, value)` conditions from `~key`, `side` and `application`-like keys checked on
     /// the target's parameters.
     conditions: Vec<(Box<str>, Box<str>)>,
@@ -118,9 +132,36 @@ impl Configurator {
             url: url.clone(),
             kind,
             priority: limits::PRIORITY.read_plain(url),
+            source: None,
+            v27: url.param(CONFIG_VERSION_KEY).is_some_and(|v| !v.is_empty()),
+            v30: url.param(CONFIG_VERSION_KEY).is_some_and(|v| v.starts_with("v3.0")),
+            matcher: None,
             conditions,
             apply,
         }))
+    }
+
+    /// A rule converted from a config-center node (`source`: its path), with its item's v3.0
+    /// `match` when it has one.
+    ///
+    /// # Errors
+    /// As [`Configurator::from_url`].
+    pub fn from_override(rule: &OverrideRule, source: Arc<str>) -> Result<Option<Configurator>, RuleError> {
+        Ok(Configurator::from_url(&rule.url)?.map(|mut c| {
+            c.matcher = rule.matcher.clone().filter(|_| c.v30);
+            c.source = Some(source);
+            c
+        }))
+    }
+
+    /// The config-center node the rule came from (`None`: a URL-style rule).
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    /// The parameters the rule sets.
+    pub fn parameters(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.apply.iter().map(|(k, v)| (&**k, &**v))
     }
 
     /// The rule as written.
@@ -139,8 +180,12 @@ impl Configurator {
     }
 
     /// Whether this rule targets `target` (a provider URL merged with the consumer's
-    /// parameters) seen by the consumer at `consumer_host`.
+    /// parameters at a consumer, a provider's own URL at a provider) seen by the consumer at
+    /// `consumer_host`.
     pub fn matches(&self, target: &Url, consumer_host: &str) -> bool {
+        if self.v27 {
+            return self.matches_v27(target, consumer_host);
+        }
         let rule_host = self.url.host();
         let any_host = rule_host == keys::ANYHOST_VALUE;
         let host_ok = match self.url.port().filter(|p| *p != 0) {
@@ -175,6 +220,74 @@ impl Configurator {
         self.conditions
             .iter()
             .all(|(k, v)| &**v == keys::ANY_VALUE || target.param(k) == Some(&**v))
+    }
+
+    /// Dubbo 2.7+ matching (`AbstractConfigurator.configure` with a `configVersion`): only
+    /// on the rule's side (a missing side is `provider`, as in Java); at a consumer the host
+    /// must be `0.0.0.0` or the consumer's, at a provider `0.0.0.0` or the provider's (no
+    /// port check, as from Dubbo 3.2); then `providerAddresses`, `application`, the service
+    /// key and the v3.0 `match` or the `~key` conditions.
+    fn matches_v27(&self, target: &Url, consumer_host: &str) -> bool {
+        let rule_side = self.url.side().unwrap_or(keys::PROVIDER_SIDE);
+        let target_side = target.side().unwrap_or(keys::PROVIDER_SIDE);
+        if rule_side != target_side {
+            return false;
+        }
+        let host = if target_side == keys::CONSUMER_SIDE {
+            consumer_host
+        } else {
+            target.host()
+        };
+        let rule_host = self.url.host();
+        if rule_host != keys::ANYHOST_VALUE && rule_host != host {
+            return false;
+        }
+        if let Some(addresses) = self.url.param(PROVIDER_ADDRESSES_KEY).filter(|a| !a.is_empty()) {
+            let address = target.address();
+            let port = target.port().unwrap_or(0);
+            let hit = addresses.split(',').map(str::trim).any(|a| {
+                a == address
+                    || a == keys::ANYHOST_VALUE
+                    || a == "0.0.0.0:*"
+                    || a.strip_prefix("0.0.0.0:").is_some_and(|p| p.parse() == Ok(port))
+                    || a == target.host()
+            });
+            if !hit {
+                return false;
+            }
+        }
+        let rule_app = self.url.param(keys::APPLICATION).or(self.url.username());
+        if let Some(app) = rule_app.filter(|a| *a != keys::ANY_VALUE) {
+            let target_app = target.param(keys::APPLICATION).or(target.username());
+            if target_app != Some(app) {
+                return false;
+            }
+        }
+        if !self.service_matches(target) {
+            return false;
+        }
+        match &self.matcher {
+            Some(m) => m.is_match(host, target),
+            None if self.v30 => true,
+            None => self
+                .conditions
+                .iter()
+                .all(|(k, v)| &**v == keys::ANY_VALUE || target.param(k) == Some(&**v)),
+        }
+    }
+
+    /// The rule's service (`group/interface:version`) against the target's: equal, or `*`, or
+    /// (as before Dubbo 3.3, and as dubbo-admin writes its keys) a rule naming only the
+    /// interface.
+    fn service_matches(&self, target: &Url) -> bool {
+        let interface = self.url.interface();
+        if interface == keys::ANY_VALUE {
+            return true;
+        }
+        if self.url.group().is_none_or(str::is_empty) && self.url.version().is_none_or(str::is_empty) {
+            return interface == target.interface();
+        }
+        self.url.service_key() == target.service_key()
     }
 
     /// Apply this rule to `target` if it [matches](Configurator::matches).
@@ -222,18 +335,42 @@ impl Configurators {
         let mut rules = Vec::with_capacity(urls.len());
         let mut errors = Vec::new();
         for url in urls {
+            // A URL-style copy of a config-center rule: Dubbo 2.7+ reads the original.
+            if url.param(COMPATIBLE_CONFIG_KEY).is_some() {
+                continue;
+            }
             match Configurator::from_url(url) {
                 Ok(Some(c)) => rules.push(c),
                 Ok(None) => {}
                 Err(e) => errors.push(e),
             }
         }
-        // Stable: equal (host, priority) keep the registry's order.
-        rules.sort_by(|a, b| match a.url.host().cmp(b.url.host()) {
-            Ordering::Equal => a.priority.cmp(&b.priority),
-            o => o,
-        });
+        sort(&mut rules);
         (Configurators { rules }, errors)
+    }
+
+    /// The rules of one config-center node (`source`: its path), sorted as Dubbo sorts them.
+    pub fn from_overrides(rules: &[OverrideRule], source: &str) -> (Configurators, Vec<RuleError>) {
+        let source: Arc<str> = Arc::from(source);
+        let mut out = Vec::with_capacity(rules.len());
+        let mut errors = Vec::new();
+        for rule in rules {
+            match Configurator::from_override(rule, source.clone()) {
+                Ok(Some(c)) => out.push(c),
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        sort(&mut out);
+        (Configurators { rules: out }, errors)
+    }
+
+    /// `parts` applied one after the other (a later part wins): Dubbo's precedence of
+    /// URL-style rules, then the application's, then the service's.
+    pub fn chain<'a>(parts: impl IntoIterator<Item = &'a Configurators>) -> Configurators {
+        Configurators {
+            rules: parts.into_iter().flat_map(|p| p.rules.iter().cloned()).collect(),
+        }
     }
 
     /// The rules, in application order.
@@ -257,6 +394,14 @@ impl Configurators {
     pub fn any_matches(&self, target: &Url, consumer_host: &str) -> bool {
         self.rules.iter().any(|r| r.matches(target, consumer_host))
     }
+}
+
+/// Dubbo's order: by host string, then `priority` (stable: equal keys keep their order).
+fn sort(rules: &mut [Configurator]) {
+    rules.sort_by(|a, b| match a.url.host().cmp(b.url.host()) {
+        Ordering::Equal => a.priority.cmp(&b.priority),
+        o => o,
+    });
 }
 
 #[cfg(test)]
@@ -416,7 +561,7 @@ mod tests {
     #[test]
     fn condition_keys_are_never_applied_and_absent_fills() {
         let rule = "override://0.0.0.0/com.foo.Bar?category=configurators&check=false&dynamic=false&enabled=true\
-                    &group=g&version=9&application=shop&side=consumer&configVersion=v2.7&compatible_config=true\
+                    &group=g&version=9&application=shop&side=consumer\
                     &interfaces=x&providerAddresses=0.0.0.0&~weight=100&priority=3&anyhost=true&disabled=true";
         let (c, errors) = Configurators::parse(&[url(rule)]);
         assert!(errors.is_empty());
@@ -428,6 +573,120 @@ mod tests {
         let out = c.apply(url(TARGET), CONSUMER_HOST);
         assert_eq!(out.param("loadbalance"), Some("roundrobin"));
         assert_eq!(out.param("weight"), Some("100"));
+    }
+
+    /// Rules from the config center (v2.7+): one case per matching rule of Dubbo's
+    /// `AbstractConfigurator` with a `configVersion`.
+    #[test]
+    fn config_center_rules_match_as_dubbo_27_and_later() {
+        let target =
+            "dubbo://10.0.0.5:20880/com.foo.Bar?application=shop&side=consumer&weight=100&timeout=1000&region=hz";
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "consumer side, 0.0.0.0",
+                "configVersion: v2.7\nkey: com.foo.Bar\nconfigs:\n- side: consumer\n  parameters: {timeout: 6000}\n",
+                "6000",
+            ),
+            (
+                "provider side never applies at a consumer",
+                "configVersion: v2.7\nkey: com.foo.Bar\nconfigs:\n- side: provider\n  parameters: {timeout: 6000}\n",
+                "1000",
+            ),
+            (
+                "no side means provider",
+                "configVersion: v2.7\nkey: com.foo.Bar\nconfigs:\n- parameters: {timeout: 6000}\n",
+                "1000",
+            ),
+            (
+                "the consumer's own address",
+                "key: com.foo.Bar\nconfigs:\n- addresses: [10.0.0.1]\n  side: consumer\n  parameters: {timeout: 6000}\n",
+                "6000",
+            ),
+            (
+                "another consumer's address",
+                "key: com.foo.Bar\nconfigs:\n- addresses: [10.0.0.9]\n  side: consumer\n  parameters: {timeout: 6000}\n",
+                "1000",
+            ),
+            (
+                "providerAddresses names the provider",
+                "key: com.foo.Bar\nconfigs:\n- providerAddresses: [10.0.0.5:20880]\n  side: consumer\n  parameters: {timeout: 6000}\n",
+                "6000",
+            ),
+            (
+                "providerAddresses names another provider",
+                "key: com.foo.Bar\nconfigs:\n- providerAddresses: [10.0.0.6:20880]\n  side: consumer\n  parameters: {timeout: 6000}\n",
+                "1000",
+            ),
+            (
+                "applications lists the consumer",
+                "key: com.foo.Bar\nconfigs:\n- applications: [shop]\n  side: consumer\n  parameters: {timeout: 6000}\n",
+                "6000",
+            ),
+            (
+                "applications lists others",
+                "key: com.foo.Bar\nconfigs:\n- applications: [cart]\n  side: consumer\n  parameters: {timeout: 6000}\n",
+                "1000",
+            ),
+            (
+                "a key with another version",
+                "key: com.foo.Bar:2.0\nconfigs:\n- side: consumer\n  parameters: {timeout: 6000}\n",
+                "1000",
+            ),
+            (
+                "application scope for every service",
+                "scope: application\nkey: shop\nconfigs:\n- side: consumer\n  parameters: {timeout: 6000}\n",
+                "6000",
+            ),
+            (
+                "application scope of another application",
+                "scope: application\nkey: cart\nconfigs:\n- side: consumer\n  parameters: {timeout: 6000}\n",
+                "1000",
+            ),
+            (
+                "v3.0 match holds",
+                "configVersion: v3.0\nkey: com.foo.Bar\nconfigs:\n- side: consumer\n  match: {param: [{key: region, value: {exact: hz}}]}\n  parameters: {timeout: 6000}\n",
+                "6000",
+            ),
+            (
+                "v3.0 match fails",
+                "configVersion: v3.0\nkey: com.foo.Bar\nconfigs:\n- side: consumer\n  match: {param: [{key: region, value: {exact: sh}}]}\n  parameters: {timeout: 6000}\n",
+                "1000",
+            ),
+            (
+                "a typed item without enabled is off (as Java reads enabled=null)",
+                "key: com.foo.Bar\nconfigs:\n- type: balancing\n  side: consumer\n  parameters: {timeout: 6000}\n",
+                "1000",
+            ),
+        ];
+        for (name, yaml, want) in cases {
+            let rules = zkdubbo_governance::parse_configurators(&yaml.replace("\\n", "\n")).unwrap();
+            let (c, errors) = Configurators::from_overrides(&rules, "/dubbo/config/dubbo/node");
+            assert!(errors.is_empty(), "{name}: {errors:?}");
+            let out = c.apply(url(target), CONSUMER_HOST);
+            assert_eq!(out.param("timeout"), Some(*want), "rule: {name}");
+            // The keys the conversion adds are conditions, never applied.
+            for key in ["category", "configVersion", "enabled", "providerAddresses"] {
+                assert_eq!(out.param(key), None, "{name}: {key} applied");
+            }
+        }
+    }
+
+    #[test]
+    fn url_style_copies_of_config_center_rules_are_skipped_and_parts_chain_in_order() {
+        let (c, errors) =
+            Configurators::parse(&[url("override://0.0.0.0/com.foo.Bar?compatible_config=true&weight=1")]);
+        assert!(errors.is_empty() && c.is_empty());
+        let (url_style, _) = Configurators::parse(&[url("override://0.0.0.0/com.foo.Bar?weight=1")]);
+        let rules = zkdubbo_governance::parse_configurators(
+            "key: com.foo.Bar\nconfigs:\n- side: consumer\n  parameters: {weight: 2}\n",
+        )
+        .unwrap();
+        let (service, _) = Configurators::from_overrides(&rules, "/n");
+        assert_eq!(service.rules()[0].source(), Some("/n"));
+        let chained = Configurators::chain([&url_style, &service]);
+        assert_eq!(chained.apply(url(TARGET), CONSUMER_HOST).param("weight"), Some("2"));
+        let chained = Configurators::chain([&service, &url_style]);
+        assert_eq!(chained.apply(url(TARGET), CONSUMER_HOST).param("weight"), Some("1"));
     }
 
     #[test]

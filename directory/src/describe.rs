@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::UNIX_EPOCH;
 
-use zkdubbo_common::Invocation;
+use zkdubbo_common::{Invocation, Url};
 
+use crate::merge::merge_url;
 use crate::route::MethodRoute;
 use crate::router::{Router, RouterScope};
 use crate::snapshot::{Counts, Exclusion, Snapshot};
@@ -58,6 +59,9 @@ pub struct ProviderView {
     pub registered: String,
     /// Whether its invoker reports itself available.
     pub available: bool,
+    /// What the configurators changed, and where each rule came from
+    /// (`weight=200 from /dubbo/config/dubbo/com.foo.Bar::.configurators`).
+    pub changed_by: Vec<String>,
 }
 
 /// One excluded provider.
@@ -127,6 +131,7 @@ impl Description {
                     url: m.url().to_string(),
                     registered: m.registered_url().to_string(),
                     available: m.invoker().is_available(),
+                    changed_by: changed_by(snap, m.registered_url()),
                 })
                 .collect(),
             excluded: snap
@@ -141,7 +146,10 @@ impl Description {
                 .configurators()
                 .rules()
                 .iter()
-                .map(|c| c.url().to_string())
+                .map(|c| match c.source() {
+                    Some(node) => format!("{} (from {node})", c.url()),
+                    None => c.url().to_string(),
+                })
                 .collect(),
             routers: snap
                 .routers()
@@ -151,12 +159,12 @@ impl Description {
                     name: r.name(),
                     rule: match r {
                         Router::Condition(c) => Some(c.expression().to_owned()),
-                        Router::Tag => None,
+                        Router::Tag(_) => None,
                     },
                     priority: r.priority(),
                     force: match r {
                         Router::Condition(c) => c.force(),
-                        Router::Tag => false,
+                        Router::Tag(t) => t.as_ref().is_some_and(|t| t.rule.base.force),
                     },
                     scope: r.scope(),
                 })
@@ -197,6 +205,9 @@ impl Description {
         let _ = writeln!(s, "providers:");
         for p in &self.providers {
             let _ = writeln!(s, "  {}  {}", p.address, p.url);
+            for c in &p.changed_by {
+                let _ = writeln!(s, "    {c}");
+            }
         }
         if !self.excluded.is_empty() {
             let _ = writeln!(s, "excluded:");
@@ -291,4 +302,28 @@ fn method_view(snap: &Snapshot, method: &str) -> MethodView {
         per_call,
         no_provider,
     }
+}
+
+/// Replay the configurators over `registered` (merged with the consumer's parameters, as a
+/// refresh does) and say which rule set which parameter: computed when described, so the
+/// refresh does not pay for it.
+fn changed_by(snap: &Snapshot, registered: &Url) -> Vec<String> {
+    let consumer = snap.consumer();
+    let host = consumer.host();
+    let mut current = merge_url(registered, consumer.params());
+    let mut out = Vec::new();
+    for rule in snap.configurators().rules() {
+        if !rule.matches(&current, host) {
+            continue;
+        }
+        let next = rule.configure(current.clone(), host);
+        for (k, v) in rule.parameters() {
+            if current.param(k) != next.param(k) {
+                let from = rule.source().map_or_else(|| rule.url().to_string(), str::to_owned);
+                out.push(format!("{k}={v} from {from}"));
+            }
+        }
+        current = next;
+    }
+    out
 }

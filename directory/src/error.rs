@@ -45,6 +45,14 @@ pub enum RuleError {
         /// What is wrong.
         message: String,
     },
+    /// A config-center rule node that cannot be used: its previous rules stay in force.
+    #[error("ignoring the rule at {node} (the previous rules stay in force): {message}")]
+    ConfigNode {
+        /// The node's path.
+        node: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Who a directory serves, for error messages and descriptions.

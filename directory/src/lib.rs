@@ -42,9 +42,11 @@
 
 #![forbid(unsafe_code)]
 
+mod config_rules;
 mod configurator;
 mod describe;
 mod error;
+mod follow;
 mod group_view;
 #[cfg(feature = "inert")]
 mod inert;
@@ -58,6 +60,7 @@ mod snapshot;
 mod static_dir;
 mod url_cache;
 
+pub use config_rules::{APP_ROUTER_PRIORITY, ConfigRules, PROVIDER_APP_ROUTER_PRIORITY, SERVICE_ROUTER_PRIORITY};
 pub use configurator::{Configurator, Configurators};
 pub use describe::Description;
 pub use error::{DirectoryError, NoProviderError, NoProviderReason, RuleError, ServiceInfo};

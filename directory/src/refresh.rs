@@ -9,13 +9,14 @@ use rustc_hash::FxHashMap;
 use zkdubbo_common::{Invoker, InvokerFactory, Url, keys, limits};
 use zkdubbo_registry::{Category, Notification};
 
+use crate::config_rules::{ConfigRules, DynamicRules};
 use crate::configurator::Configurators;
 use crate::error::{RuleError, ServiceInfo};
 use crate::member::Member;
 use crate::merge::merge_url;
 use crate::registry_directory::subscription_url;
 use crate::route::Members;
-use crate::router::RouterChain;
+use crate::router::{ConditionRouter, RouterChain};
 use crate::snapshot::{Counts, Exclusion, Snapshot, SnapshotParts};
 use crate::url_cache::{CacheEntry, UrlCache};
 
@@ -28,6 +29,13 @@ pub(crate) struct Core {
     protocols: Option<Vec<String>>,
     multi_group: bool,
     providers: Option<Arc<[Url]>>,
+    /// URL-style configurators (`/dubbo/<interface>/configurators`).
+    url_configurators: Configurators,
+    /// URL-style condition routers (`/dubbo/<interface>/routers`).
+    url_routes: Vec<Arc<ConditionRouter>>,
+    /// Rules from the config center.
+    dynamic: DynamicRules,
+    /// Every configurator in force, in Dubbo's precedence (URL-style, application, service).
     configurators: Arc<Configurators>,
     configurator_warnings: Vec<String>,
     generation: u64,
@@ -68,6 +76,9 @@ impl Core {
             protocols,
             multi_group,
             providers: None,
+            url_configurators: Configurators::new(),
+            url_routes: Vec::new(),
+            dynamic: DynamicRules::default(),
             configurators: Arc::new(Configurators::new()),
             configurator_warnings: Vec::new(),
             generation: 0,
@@ -105,17 +116,50 @@ impl Core {
             Category::Configurators => {
                 let (configurators, errors) = Configurators::parse(n.non_empty_urls());
                 self.configurator_warnings = report(&self.info, errors);
-                self.configurators = Arc::new(configurators);
-                self.generation += 1;
+                self.url_configurators = configurators;
+                self.compose();
             }
             Category::Routers => {
                 let (chain, errors) = RouterChain::parse(n.non_empty_urls());
                 self.router_warnings = report(&self.info, errors);
-                self.chain = Arc::new(chain);
+                self.url_routes = chain.conditions().cloned().collect();
+                self.compose();
             }
             Category::Consumers => return false,
         }
         true
+    }
+
+    /// Put the rules of config-center node `source` in force (on error, logged by the
+    /// caller, the node's previous rules stay).
+    pub(crate) fn set_config_rules(&mut self, source: &str, rules: ConfigRules) -> Result<(), RuleError> {
+        let interface = self.consumer.interface().to_owned();
+        self.dynamic.set(&interface, source, rules)?;
+        self.compose();
+        Ok(())
+    }
+
+    /// Record that node `source` holds a rule that does not parse; returns the error to log.
+    pub(crate) fn refuse_config_node(&mut self, source: &str, message: String) -> RuleError {
+        self.dynamic.refuse(source, message)
+    }
+
+    /// Configurators and routers from the URL-style rules and the config center's, in
+    /// Dubbo's precedence and order.
+    fn compose(&mut self) {
+        self.configurators = Arc::new(Configurators::chain([
+            &self.url_configurators,
+            &self.dynamic.app_configurators,
+            &self.dynamic.service_configurators,
+        ]));
+        self.generation += 1;
+        let conditions: Vec<Arc<ConditionRouter>> = self
+            .url_routes
+            .iter()
+            .chain(self.dynamic.routes.iter().flatten())
+            .cloned()
+            .collect();
+        self.chain = Arc::new(RouterChain::with_tag_rule(conditions, self.dynamic.tags.clone()));
     }
 
     /// Rebuild the snapshot from the latest lists; also returns invokers of providers that left.
@@ -233,6 +277,7 @@ impl Core {
                     .configurator_warnings
                     .iter()
                     .chain(self.router_warnings.iter())
+                    .chain(self.dynamic.refused.values())
                     .cloned()
                     .collect(),
                 groups,

@@ -6,7 +6,7 @@
 //! the new snapshot with `ArcSwap`. A call ([`Directory::list`]) loads the snapshot and
 //! returns a shared route: no lock, no allocation, unless a per-call router filtered the list.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use arc_swap::ArcSwap;
@@ -17,8 +17,9 @@ use zkdubbo_common::{Invocation, InvokerFactory, Url, keys};
 use zkdubbo_registry::{Notification, Registry};
 
 use crate::Directory;
+use crate::config_rules::ConfigRules;
 use crate::describe::Description;
-use crate::error::{DirectoryError, NoProviderError, ServiceInfo};
+use crate::error::{DirectoryError, NoProviderError, RuleError, ServiceInfo};
 use crate::group_view::GroupView;
 use crate::refresh::Core;
 use crate::route::{Listed, Route};
@@ -85,6 +86,7 @@ impl DirectoryBuilder {
             tracing::debug!("directory subscription ended");
         });
         *lock(&dir.inner.task) = Some(task);
+        *lock(&dir.inner.rule_tasks) = crate::follow::start(&dir.inner, &registry);
         Ok(dir)
     }
 
@@ -103,6 +105,8 @@ impl DirectoryBuilder {
                 consumer: self.consumer,
                 core: Mutex::new(core),
                 task: Mutex::new(None),
+                rule_tasks: Mutex::new(Vec::new()),
+                rules_pending: AtomicUsize::new(0),
                 destroyed: AtomicBool::new(false),
                 changes,
             }),
@@ -132,13 +136,21 @@ pub(crate) struct Inner {
     pub(crate) snapshot: ArcSwap<Snapshot>,
     core: Mutex<Core>,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// The tasks following config-center rule nodes.
+    rule_tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Rule nodes whose first state has not been read yet ([`RegistryDirectory::ready`]
+    /// waits for them).
+    pub(crate) rules_pending: AtomicUsize,
     pub(crate) destroyed: AtomicBool,
-    changes: watch::Sender<u64>,
+    pub(crate) changes: watch::Sender<u64>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Some(task) = lock(&self.task).take() {
+            task.abort();
+        }
+        for task in lock(&self.rule_tasks).drain(..) {
             task.abort();
         }
     }
@@ -159,6 +171,19 @@ impl RegistryDirectory {
     /// task calls this for every notification).
     pub fn notify(&self, n: &Notification) {
         self.inner.notify(n);
+    }
+
+    /// Put the parsed rules of config-center node `source` (its path) in force and publish
+    /// the new snapshot. Rules are composed with the URL-style ones in Dubbo's precedence
+    /// (configurators: URL-style, then the application's, then the service's; routers by
+    /// kind). A subscribed directory follows its nodes itself; this is for directories fed
+    /// by hand.
+    ///
+    /// # Errors
+    /// [`RuleError::ConfigNode`] when the rules cannot be used (a condition that does not
+    /// parse, a rule with nothing to apply): the node's previous rules stay in force.
+    pub fn set_config_rules(&self, source: &str, rules: ConfigRules) -> Result<(), RuleError> {
+        self.inner.set_config_rules(source, rules)
     }
 
     /// The current snapshot.
@@ -182,13 +207,13 @@ impl RegistryDirectory {
         self.inner.changes.subscribe()
     }
 
-    /// Wait until every subscribed category has been received (or `timeout` passes);
-    /// returns the snapshot either way.
+    /// Wait until every subscribed category and every followed config-center rule node has
+    /// been read (or `timeout` passes); returns the snapshot either way.
     pub async fn ready(&self, timeout: std::time::Duration) -> Arc<Snapshot> {
         let mut rx = self.changes();
         let _ = tokio::time::timeout(timeout, async {
             loop {
-                if self.inner.snapshot.load().is_complete() {
+                if self.inner.snapshot.load().is_complete() && self.inner.rules_pending.load(Ordering::Acquire) == 0 {
                     return;
                 }
                 if rx.changed().await.is_err() {
@@ -250,6 +275,9 @@ impl Directory for RegistryDirectory {
         if let Some(task) = lock(&self.inner.task).take() {
             task.abort();
         }
+        for task in lock(&self.inner.rule_tasks).drain(..) {
+            task.abort();
+        }
         let snapshot = lock(&self.inner.core).destroy();
         let version = snapshot.version();
         self.inner.snapshot.store(Arc::new(snapshot));
@@ -259,11 +287,40 @@ impl Directory for RegistryDirectory {
 
 impl Inner {
     fn notify(&self, n: &Notification) {
+        self.update(|core| core.apply(n));
+    }
+
+    pub(crate) fn set_config_rules(&self, source: &str, rules: ConfigRules) -> Result<(), RuleError> {
+        let mut result = Ok(());
+        self.update(|core| {
+            result = core.set_config_rules(source, rules);
+            // Rebuilt either way: a refused rule is shown in the snapshot's warnings.
+            true
+        });
+        result
+    }
+
+    /// Record that node `source` holds text that does not parse (shown by `describe`);
+    /// returns the error to log.
+    pub(crate) fn refuse_config_node(&self, source: &str, message: String) -> RuleError {
+        let mut error = None;
+        self.update(|core| {
+            error = Some(core.refuse_config_node(source, message.clone()));
+            true
+        });
+        error.unwrap_or(RuleError::ConfigNode {
+            node: source.to_owned(),
+            message,
+        })
+    }
+
+    /// Change the refresh state with `change`; when it reports a change, rebuild and publish.
+    pub(crate) fn update(&self, change: impl FnOnce(&mut Core) -> bool) {
         let mut core = lock(&self.core);
         if self.destroyed.load(Ordering::Acquire) {
             return;
         }
-        if !core.apply(n) {
+        if !change(&mut core) {
             return;
         }
         let (snapshot, gone) = core.rebuild(Some(&self.snapshot.load()));

@@ -22,6 +22,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use zkdubbo_common::{Invocation, Url, is_match_glob, is_match_glob_with, keys, limits};
 
@@ -222,6 +223,8 @@ pub struct ConditionRouter {
     force: bool,
     runtime: bool,
     scope: RouterScope,
+    /// The config-center node the rule came from, for messages and `describe`.
+    source: Option<Arc<str>>,
 }
 
 impl ConditionRouter {
@@ -314,9 +317,30 @@ impl ConditionRouter {
             force: false,
             runtime: false,
             scope: RouterScope::Refresh,
+            source: None,
         };
         router.scope = router.compute_scope();
         Ok(router)
+    }
+
+    /// The same router, named after the config-center node it came from.
+    pub fn with_source(mut self, source: Arc<str>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// The config-center node the rule came from (`None`: a URL-style rule).
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    /// A name for messages: the node and the condition for a config-center rule, else the
+    /// rule URL.
+    pub fn name(&self) -> String {
+        match &self.source {
+            Some(s) => format!("{s} ({:?})", self.expression),
+            None => self.url.to_string(),
+        }
     }
 
     fn compute_scope(&self) -> RouterScope {
@@ -415,7 +439,10 @@ impl ConditionRouter {
 
 impl fmt::Display for ConditionRouter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({:?})", self.url, self.expression)
+        match &self.source {
+            Some(s) => write!(f, "{s} ({:?})", self.expression),
+            None => write!(f, "{} ({:?})", self.url, self.expression),
+        }
     }
 }
 

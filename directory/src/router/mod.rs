@@ -22,8 +22,8 @@ use crate::error::RuleError;
 pub enum Router {
     /// A condition rule.
     Condition(Arc<ConditionRouter>),
-    /// The built-in tag router.
-    Tag,
+    /// The tag router, with the config center's tag rule when there is one.
+    Tag(Option<Arc<tag::TagRoutes>>),
 }
 
 impl Router {
@@ -31,7 +31,7 @@ impl Router {
     pub fn priority(&self) -> i64 {
         match self {
             Router::Condition(c) => c.priority(),
-            Router::Tag => tag::TAG_ROUTER_PRIORITY,
+            Router::Tag(_) => tag::TAG_ROUTER_PRIORITY,
         }
     }
 
@@ -39,15 +39,16 @@ impl Router {
     pub fn scope(&self) -> RouterScope {
         match self {
             Router::Condition(c) => c.scope(),
-            Router::Tag => RouterScope::PerCall,
+            Router::Tag(_) => RouterScope::PerCall,
         }
     }
 
     /// A name for messages: the rule URL, or `tag router`.
     pub fn name(&self) -> String {
         match self {
-            Router::Condition(c) => c.url().to_string(),
-            Router::Tag => "tag router (dubbo.tag)".to_owned(),
+            Router::Condition(c) => c.name(),
+            Router::Tag(None) => "tag router (dubbo.tag)".to_owned(),
+            Router::Tag(Some(t)) => format!("tag router ({})", t.source),
         }
     }
 }
@@ -77,8 +78,14 @@ impl Default for RouterChain {
 impl RouterChain {
     /// A chain of `conditions` plus the tag router, sorted by priority.
     pub fn new(conditions: Vec<Arc<ConditionRouter>>) -> Self {
+        Self::with_tag_rule(conditions, None)
+    }
+
+    /// A chain of `conditions` plus the tag router following `tags` (the config center's
+    /// tag rule), sorted by priority.
+    pub fn with_tag_rule(conditions: Vec<Arc<ConditionRouter>>, tags: Option<Arc<tag::TagRoutes>>) -> Self {
         let mut routers: Vec<Router> = conditions.into_iter().map(Router::Condition).collect();
-        routers.push(Router::Tag);
+        routers.push(Router::Tag(tags));
         routers.sort_by_key(Router::priority);
         RouterChain { routers }
     }
@@ -110,7 +117,7 @@ impl RouterChain {
     pub fn conditions(&self) -> impl Iterator<Item = &Arc<ConditionRouter>> {
         self.routers.iter().filter_map(|r| match r {
             Router::Condition(c) => Some(c),
-            Router::Tag => None,
+            Router::Tag(_) => None,
         })
     }
 
@@ -151,9 +158,16 @@ impl RouterChain {
             }
             let kept = match router {
                 Router::Condition(c) => c.route(&list, &url_of, consumer, method, inv),
-                Router::Tag => Some(tag::route(
+                Router::Tag(None) => Some(tag::route(
                     &list,
                     &url_of,
+                    tag::request_tag(consumer, inv),
+                    tag::force_tag(consumer, inv),
+                )),
+                Router::Tag(Some(routes)) => Some(tag::route_dynamic(
+                    &list,
+                    &url_of,
+                    routes,
                     tag::request_tag(consumer, inv),
                     tag::force_tag(consumer, inv),
                 )),
@@ -173,10 +187,10 @@ impl RouterChain {
         }
     }
 
-    /// Whether the routers from `from` on are exactly the tag router (so the call-time part
-    /// can be pre-computed as tag groups).
+    /// Whether the routers from `from` on are exactly the tag router without a dynamic
+    /// rule (so the call-time part can be pre-computed as tag groups).
     pub fn rest_is_tag_only(&self, from: usize) -> bool {
-        matches!(&self.routers[from..], [Router::Tag])
+        matches!(&self.routers[from..], [Router::Tag(None)])
     }
 }
 

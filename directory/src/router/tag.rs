@@ -17,7 +17,10 @@
 //! assert_eq!(groups.select(request_tag(&consumer, None), false), Some(&vec![1]));
 //! ```
 
+use std::sync::Arc;
+
 use zkdubbo_common::{Invocation, Url, keys};
+use zkdubbo_governance::{Tag, TagRule};
 
 use rustc_hash::FxHashMap as FastMap;
 
@@ -68,6 +71,79 @@ pub fn route<P>(providers: &[P], url_of: impl Fn(&P) -> &Url, tag: Option<&str>,
         }
         None => pick(None),
     }
+}
+
+/// A tag router rule from the config center (`<provider-app>.tag-router`) and its node.
+#[derive(Debug, Clone)]
+pub struct TagRoutes {
+    /// The rule.
+    pub rule: Arc<TagRule>,
+    /// The node's path, for messages.
+    pub source: Arc<str>,
+}
+
+/// The tag of `rule` a request for `tag` uses: the tag itself, else (unless forced) the
+/// longest `|`-separated prefix the rule has (`a|b|c` → `a|b` → `a`, Dubbo 3.3).
+fn rule_tag<'r>(rule: &'r TagRule, tag: &str, force: bool) -> Option<&'r Tag> {
+    if let Some(t) = rule.tag(tag) {
+        return Some(t);
+    }
+    if force {
+        return None;
+    }
+    let mut prefix = tag;
+    while let Some((head, _)) = prefix.rsplit_once('|') {
+        if let Some(t) = rule.tag(head) {
+            return Some(t);
+        }
+        prefix = head;
+    }
+    None
+}
+
+/// Route `providers` with a dynamic tag rule in force, as Dubbo's `TagStateRouter` does:
+/// a requested tag the rule knows keeps the providers that hold it (returned even when
+/// empty if the rule is `force`); a tag it does not know keeps the providers with that static
+/// `dubbo.tag`; when that leaves nothing and the request does not force its tag, the
+/// providers that hold no tag at all. Without a requested tag: the providers that hold no
+/// tag, dynamic or static.
+pub fn route_dynamic<P>(
+    providers: &[P],
+    url_of: impl Fn(&P) -> &Url,
+    routes: &TagRoutes,
+    tag: Option<&str>,
+    force: bool,
+) -> Vec<usize> {
+    let rule = &routes.rule;
+    if !rule.base.enabled {
+        return route(providers, url_of, tag, force);
+    }
+    let keep = |f: &dyn Fn(&Url) -> bool| -> Vec<usize> {
+        providers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| f(url_of(p)))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let untagged = |u: &Url| !rule.tags_provider(u) && provider_tag(u).is_none();
+    let Some(tag) = tag else {
+        return keep(&untagged);
+    };
+    let result = match rule_tag(rule, tag, force) {
+        Some(t) => {
+            let held = keep(&|u| t.holds(u));
+            if !held.is_empty() || rule.base.force {
+                return held;
+            }
+            held
+        }
+        None => keep(&|u| provider_tag(u) == Some(tag)),
+    };
+    if !result.is_empty() || force {
+        return result;
+    }
+    keep(&untagged)
 }
 
 /// A provider list partitioned by tag, each part turned into a `T` once.

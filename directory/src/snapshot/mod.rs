@@ -241,7 +241,7 @@ impl Snapshot {
                 match groups.select(tag, false) {
                     Some(r) if tag.is_none() || groups.has_tag(tag) || !self.force_tag(inv) => Ok(Found::Shared(r)),
                     _ if base.providers().is_empty() => Err(self.no_provider(inv, base.emptied_by())),
-                    _ => Err(self.no_provider(inv, Some(&crate::router::Router::Tag.name()))),
+                    _ => Err(self.no_provider(inv, Some(&crate::router::Router::Tag(None).name()))),
                 }
             }
             MethodRoute::PerCall { base, from } => {

@@ -278,16 +278,28 @@ impl Configurator {
 
     /// The rule's service (`group/interface:version`) against the target's: equal, or `*`, or
     /// (as before Dubbo 3.3, and as dubbo-admin writes its keys) a rule naming only the
-    /// interface.
+    /// interface. dubbo-admin also writes keys in the node's form, `interface:version:group`,
+    /// which Java turns into the version `version:group` (and then never matches from Dubbo
+    /// 3.2 on): read as the version and group they name.
     fn service_matches(&self, target: &Url) -> bool {
         let interface = self.url.interface();
         if interface == keys::ANY_VALUE {
             return true;
         }
-        if self.url.group().is_none_or(str::is_empty) && self.url.version().is_none_or(str::is_empty) {
+        let mut group = self.url.group().filter(|g| !g.is_empty());
+        let mut version = self.url.version().filter(|v| !v.is_empty());
+        if let Some((v, g)) = version.and_then(|v| v.split_once(':'))
+            && group.is_none()
+        {
+            version = Some(v).filter(|v| !v.is_empty());
+            group = Some(g).filter(|g| !g.is_empty());
+        }
+        if group.is_none() && version.is_none() {
             return interface == target.interface();
         }
-        self.url.service_key() == target.service_key()
+        interface == target.interface()
+            && group == target.group().filter(|g| !g.is_empty())
+            && version == target.version().filter(|v| !v.is_empty())
     }
 
     /// Apply this rule to `target` if it [matches](Configurator::matches).
@@ -625,6 +637,16 @@ mod tests {
             (
                 "applications lists others",
                 "key: com.foo.Bar\nconfigs:\n- applications: [cart]\n  side: consumer\n  parameters: {timeout: 6000}\n",
+                "1000",
+            ),
+            (
+                "dubbo-admin's node-form key (interface:version:group) of this service",
+                "key: 'com.foo.Bar::'\nconfigs:\n- side: consumer\n  parameters: {timeout: 6000}\n",
+                "6000",
+            ),
+            (
+                "dubbo-admin's node-form key of another version",
+                "key: 'com.foo.Bar:2.0:'\nconfigs:\n- side: consumer\n  parameters: {timeout: 6000}\n",
                 "1000",
             ),
             (

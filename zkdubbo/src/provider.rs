@@ -7,10 +7,13 @@ use std::sync::Arc;
 
 use zkdubbo_common::host::local_ip;
 use zkdubbo_common::{Url, keys};
-use zkdubbo_registry::{Registration, Registry, RegistryError, ZookeeperRegistry};
+use zkdubbo_registry::{Registry, RegistryError, ZookeeperRegistry};
+
+use self::overrides::Governed;
 
 #[cfg(feature = "dubbo")]
 mod dubbo;
+mod overrides;
 #[cfg(feature = "triple")]
 mod triple;
 #[cfg(feature = "dubbo")]
@@ -231,7 +234,7 @@ impl ServiceBuilder {
         }
         for registry in registries {
             let name = registry.url().to_string();
-            match Registration::register(registry, exported.url.clone()).await {
+            match Governed::register(registry, exported.url.clone()).await {
                 Ok(r) => exported.registrations.push(r),
                 Err(source) => {
                     let _ = exported.unregister().await;
@@ -249,7 +252,7 @@ impl ServiceBuilder {
 #[must_use = "dropping the guard unregisters the service"]
 pub struct Exported {
     url: Url,
-    registrations: Vec<Registration>,
+    registrations: Vec<Governed>,
     owned: Vec<Arc<ZookeeperRegistry>>,
 }
 
@@ -274,7 +277,7 @@ impl Exported {
     pub async fn unregister(mut self) -> Result<(), ProviderError> {
         let mut first = None;
         for r in std::mem::take(&mut self.registrations) {
-            let registry = r.url().to_string();
+            let registry = r.registry().url().to_string();
             if let Err(source) = r.close().await
                 && first.is_none()
             {

@@ -11,7 +11,8 @@ mod target;
 
 use commands::{
     call::CallArgs, describe::DescribeArgs, hessian::HessianCommand, pick::PickArgs, providers::ProvidersArgs,
-    register::RegisterArgs, register::UnregisterArgs, status::StatusArgs, watch::WatchArgs,
+    register::RegisterArgs, register::UnregisterArgs, rules::DisableArgs, rules::RouteArgs, rules::RuleCommand,
+    rules::TagArgs, rules::WeightArgs, status::StatusArgs, watch::WatchArgs,
 };
 use target::Target;
 
@@ -61,6 +62,21 @@ enum Command {
     /// Hessian2 tools (offline).
     #[command(subcommand)]
     Hessian(HessianCommand),
+    /// Set a provider's weight the way dubbo-admin does (a `type: weight` configurator, and
+    /// the URL-style override older consumers read).
+    Weight(WeightArgs),
+    /// Disable a provider for every consumer (a `disabled: true` configurator).
+    Disable(DisableArgs),
+    /// Enable a provider disabled with `zkdubbo disable`.
+    Enable(DisableArgs),
+    /// Condition routes of a service or a consumer application:
+    /// `route <interface> set '<when> => <then>'`, `route --application app list`...
+    Route(RouteArgs),
+    /// Tag routes of a provider application: `tag <app> set <tag> <ip:port>...`, `tag <app> delete`.
+    Tag(TagArgs),
+    /// Any rule of the config center as raw YAML (`put` checks it parses first).
+    #[command(subcommand)]
+    Rule(RuleCommand),
     /// Print the URL a node name stands for (offline).
     Decode {
         /// The node name, e.g. `dubbo%3A%2F%2F10.0.0.5%3A20880%2Fcom.foo.Bar`.
@@ -113,6 +129,12 @@ async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Pick(args) => commands::pick::run(&args, out),
         Command::Call(args) => commands::call::run(&target, &args, out).await,
         Command::Hessian(HessianCommand::Decode(args)) => commands::hessian::decode(&args, out),
+        Command::Weight(args) => commands::rules::weight(&target, &args, out).await,
+        Command::Disable(args) => commands::rules::disable(&target, &args, true, out).await,
+        Command::Enable(args) => commands::rules::disable(&target, &args, false, out).await,
+        Command::Route(args) => commands::rules::route(&target, &args, out).await,
+        Command::Tag(args) => commands::rules::tag(&target, &args, out).await,
+        Command::Rule(command) => commands::rules::rule(&target, &command, out).await,
         Command::Describe(args) => {
             let registry = target.registry(&target::SessionArgs::default()).await?;
             // `describe` takes a `Send` writer; stdout's handle is one (the lock is re-entrant).

@@ -41,6 +41,16 @@ pub enum ConfigRules {
     Tags(Option<TagRule>),
 }
 
+/// Check that consumers of `interface` would put `rules` in force (conditions that parse,
+/// configurators with something to apply), without putting them anywhere: what
+/// `zkdubbo rule put` checks before writing.
+///
+/// # Errors
+/// The [`RuleError`] a consumer would log when refusing them.
+pub fn check_config_rules(interface: &str, node: &str, rules: ConfigRules) -> Result<(), RuleError> {
+    DynamicRules::default().set(interface, node, rules)
+}
+
 /// The config-center rules in force, per slot.
 #[derive(Debug, Default)]
 pub(crate) struct DynamicRules {

@@ -60,7 +60,9 @@ mod snapshot;
 mod static_dir;
 mod url_cache;
 
-pub use config_rules::{APP_ROUTER_PRIORITY, ConfigRules, PROVIDER_APP_ROUTER_PRIORITY, SERVICE_ROUTER_PRIORITY};
+pub use config_rules::{
+    APP_ROUTER_PRIORITY, ConfigRules, PROVIDER_APP_ROUTER_PRIORITY, SERVICE_ROUTER_PRIORITY, check_config_rules,
+};
 pub use configurator::{Configurator, Configurators};
 pub use describe::Description;
 pub use error::{DirectoryError, NoProviderError, NoProviderReason, RuleError, ServiceInfo};

@@ -7,6 +7,7 @@ pub mod hessian;
 pub mod pick;
 pub mod providers;
 pub mod register;
+pub mod rules;
 pub mod services;
 pub mod status;
 pub mod watch;

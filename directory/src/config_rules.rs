@@ -11,8 +11,8 @@ use zkdubbo_governance::{Condition, ConditionRule, OverrideRule, TagRule};
 
 use crate::configurator::Configurators;
 use crate::error::RuleError;
-use crate::router::ConditionRouter;
 use crate::router::tag::TagRoutes;
+use crate::router::{ConditionRouter, Router, WeightedRouter};
 
 /// Router order of a service's `.condition-router` rule (Dubbo 3's `ServiceStateRouter`).
 pub const SERVICE_ROUTER_PRIORITY: i64 = 140;
@@ -57,7 +57,7 @@ pub(crate) struct DynamicRules {
     pub(crate) app_configurators: Configurators,
     pub(crate) service_configurators: Configurators,
     /// Service, provider-application and application routes, in that order.
-    pub(crate) routes: [Vec<Arc<ConditionRouter>>; 3],
+    pub(crate) routes: [Vec<Router>; 3],
     pub(crate) tags: Option<Arc<TagRoutes>>,
     /// The last error of each node whose rules were refused (its previous rules kept).
     pub(crate) refused: BTreeMap<String, String>,
@@ -131,29 +131,31 @@ fn configurators(rules: &[OverrideRule], source: &str) -> Result<Configurators, 
     }
 }
 
-fn routers(
-    interface: &str,
-    rule: Option<ConditionRule>,
-    source: &str,
-    priority: i64,
-) -> Result<Vec<Arc<ConditionRouter>>, String> {
+fn routers(interface: &str, rule: Option<ConditionRule>, source: &str, priority: i64) -> Result<Vec<Router>, String> {
     let Some(rule) = rule.filter(|r| r.base.enabled) else {
         return Ok(Vec::new());
     };
-    if rule.conditions.iter().any(|c| matches!(c, Condition::Weighted { .. })) {
-        return Err("v3.1 conditions with weighted destinations are not supported yet".into());
-    }
     let source: Arc<str> = Arc::from(source);
-    rule.router_urls(interface, priority)
-        .into_iter()
-        // `runtime` (true by default in YAML) is dropped: a condition that reads no call
-        // argument or attachment gives the same result when the snapshot is built, and one
-        // that does is evaluated per call anyway.
-        .map(|url| url.without_param("runtime"))
-        .filter_map(|url| ConditionRouter::from_url(&url).transpose())
-        .map(|r| {
-            r.map(|r| Arc::new(r.with_source(source.clone())))
-                .map_err(|e| e.to_string())
-        })
-        .collect()
+    let mut out = Vec::with_capacity(rule.conditions.len());
+    // `router_urls` gives the v2.7 conditions in order; the v3.1 ones are built here.
+    let mut urls = rule.router_urls(interface, priority).into_iter();
+    for condition in &rule.conditions {
+        let router = match condition {
+            Condition::Expression(_) => {
+                let Some(url) = urls.next() else { continue };
+                // `runtime` (true by default in YAML) is dropped: a condition that reads no
+                // call argument or attachment gives the same result when the snapshot is
+                // built, and one that does is evaluated per call anyway.
+                match ConditionRouter::from_url(&url.without_param("runtime")).map_err(|e| e.to_string())? {
+                    Some(r) => Router::Condition(Arc::new(r.with_source(source.clone()))),
+                    None => continue,
+                }
+            }
+            Condition::Weighted { from, to } => Router::Weighted(Arc::new(
+                WeightedRouter::new(&source, from, to, rule.base.force, priority).map_err(|e| e.to_string())?,
+            )),
+        };
+        out.push(router);
+    }
+    Ok(out)
 }

@@ -159,11 +159,12 @@ impl Description {
                     name: r.name(),
                     rule: match r {
                         Router::Condition(c) => Some(c.expression().to_owned()),
-                        Router::Tag(_) => None,
+                        Router::Weighted(_) | Router::Tag(_) => None,
                     },
                     priority: r.priority(),
                     force: match r {
                         Router::Condition(c) => c.force(),
+                        Router::Weighted(w) => w.force(),
                         Router::Tag(t) => t.as_ref().is_some_and(|t| t.rule.base.force),
                     },
                     scope: r.scope(),

@@ -16,7 +16,7 @@ use crate::member::Member;
 use crate::merge::merge_url;
 use crate::registry_directory::subscription_url;
 use crate::route::Members;
-use crate::router::{ConditionRouter, RouterChain};
+use crate::router::{ConditionRouter, Router, RouterChain};
 use crate::snapshot::{Counts, Exclusion, Snapshot, SnapshotParts};
 use crate::url_cache::{CacheEntry, UrlCache};
 
@@ -153,13 +153,14 @@ impl Core {
             &self.dynamic.service_configurators,
         ]));
         self.generation += 1;
-        let conditions: Vec<Arc<ConditionRouter>> = self
+        let routers: Vec<Router> = self
             .url_routes
             .iter()
-            .chain(self.dynamic.routes.iter().flatten())
             .cloned()
+            .map(Router::Condition)
+            .chain(self.dynamic.routes.iter().flatten().cloned())
             .collect();
-        self.chain = Arc::new(RouterChain::with_tag_rule(conditions, self.dynamic.tags.clone()));
+        self.chain = Arc::new(RouterChain::with_routers(routers, self.dynamic.tags.clone()));
     }
 
     /// Rebuild the snapshot from the latest lists; also returns invokers of providers that left.

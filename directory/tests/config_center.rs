@@ -255,14 +255,62 @@ async fn a_tag_rule_of_the_provider_application() {
 }
 
 #[tokio::test]
+async fn a_v31_rule_splits_calls_by_weight() {
+    let mut f = Fixture::new(&[
+        provider("10.0.0.5", "env=gray"),
+        provider("10.0.0.6", "env=prod"),
+        provider("10.0.0.7", "env=prod"),
+    ])
+    .await;
+    f.put(
+        SERVICE_ROUTES,
+        "configVersion: v3.1\nscope: service\nkey: com.foo.Bar\nforce: false\nconditions:\n- from: {match: ''}\n  to:\n  \
+         - {match: 'env=gray', weight: 900}\n  - {match: 'env!=gray', weight: 100}\n  - {match: 'env=none', weight: 5000}\n",
+    )
+    .await;
+    f.until("v3.1 rule in force", |d| {
+        d.describe().routers.iter().any(|r| r.name.contains("900"))
+    })
+    .await;
+    // A fixed seed: the router draws from this thread's generator.
+    fastrand::seed(7);
+    let mut gray = 0;
+    for _ in 0..10_000 {
+        let listed = f.listed(&get());
+        match listed.as_slice() {
+            [one] if one == "10.0.0.5" => gray += 1,
+            [a, b] => assert_eq!((a.as_str(), b.as_str()), ("10.0.0.6", "10.0.0.7")),
+            other => panic!("unexpected destination {other:?}"),
+        }
+    }
+    // 900 : 100 (the destination that matches nothing is never picked).
+    assert!((8_800..=9_200).contains(&gray), "gray picked {gray} times of 10,000");
+
+    // Consumers that `from` does not match keep every provider.
+    f.put(
+        SERVICE_ROUTES,
+        "configVersion: v3.1\nconditions:\n- from: {match: 'application=other'}\n  to: [{match: 'env=gray'}]\n",
+    )
+    .await;
+    f.until("other rule", |d| {
+        d.describe()
+            .routers
+            .iter()
+            .any(|r| r.name.contains("application=other"))
+    })
+    .await;
+    assert_eq!(f.listed(&get()).len(), 3);
+}
+
+#[tokio::test]
 async fn rules_not_understood_are_refused_with_the_node_named() {
     let mut f = Fixture::new(&[provider("10.0.0.5", ""), provider("10.0.0.6", "")]).await;
     f.put(
         SERVICE_ROUTES,
-        "configVersion: v3.1\nscope: service\nkey: com.foo.Bar\nconditions:\n- from: {match: ''}\n  to: [{match: host=10.0.0.5}]\n",
+        "configVersion: v3.2\nconditions: ['=> host = 10.0.0.5']\n",
     )
     .await;
-    f.until("refused", |d| d.describe().warnings.iter().any(|w| w.contains("v3.1")))
+    f.until("refused", |d| d.describe().warnings.iter().any(|w| w.contains("v3.2")))
         .await;
     assert_eq!(f.listed(&get()), ["10.0.0.5", "10.0.0.6"]);
     f.put(SERVICE_ROUTES, "conditions: ['=> host = ']\n").await;

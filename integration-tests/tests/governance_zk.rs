@@ -34,6 +34,20 @@ impl World {
         World { env, raw, a, b }
     }
 
+    /// Both providers' addresses, sorted.
+    fn both(&self) -> Vec<String> {
+        sorted(&self.a.url().address(), &self.b.url().address())
+    }
+
+    /// A reference (round robin, application `shop`) once calls reach both providers.
+    async fn calling_both(&self) -> Reference {
+        let reference = self.reference(&[]).await;
+        let both = self.both();
+        let both: Vec<&str> = both.iter().map(String::as_str).collect();
+        until_served_by(&reference, &call(greeter::SAY_HELLO), &both).await;
+        reference
+    }
+
     fn registry(&self) -> String {
         self.env.registry_url(&self.env.addr, "")
     }
@@ -189,14 +203,8 @@ async fn an_admin_weight_reaches_consumers_through_the_provider() {
 async fn a_disabled_provider_gets_no_calls_and_broken_yaml_changes_nothing() {
     let w = World::start("gov-disable").await;
     let (a, b) = (w.a.url().address(), w.b.url().address());
-    let reference = w.reference(&[]).await;
+    let reference = w.calling_both().await;
     let hello = call(greeter::SAY_HELLO);
-    until_served_by(
-        &reference,
-        &hello,
-        &sorted(&a, &b).iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
 
     // The reference's hand-written "disable a provider" rule (dubbo-admin has no page for it).
     let disable = format!(
@@ -228,24 +236,19 @@ async fn a_disabled_provider_gets_no_calls_and_broken_yaml_changes_nothing() {
     );
 
     w.delete(&key).await;
-    until_served_by(
-        &reference,
-        &hello,
-        &sorted(&a, &b).iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
+    let both = w.both();
+    until_served_by(&reference, &hello, &both.iter().map(String::as_str).collect::<Vec<_>>()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn application_rules_and_routes_per_method() {
     let w = World::start("gov-app-route").await;
     let (a, b) = (w.a.url().address(), w.b.url().address());
-    let reference = w.reference(&[]).await;
+    let reference = w.calling_both().await;
     let hello = call(greeter::SAY_HELLO);
     let bye = call(SAY_GOODBYE);
-    let both = sorted(&a, &b);
+    let both = w.both();
     let both: Vec<&str> = both.iter().map(String::as_str).collect();
-    until_served_by(&reference, &hello, &both).await;
 
     // The consumer application's configurator disables b for this application only.
     w.put(
@@ -279,11 +282,10 @@ async fn application_rules_and_routes_per_method() {
 async fn a_tag_route_of_the_provider_application() {
     let w = World::start("gov-tag").await;
     let (a, b) = (w.a.url().address(), w.b.url().address());
-    let reference = w.reference(&[]).await;
+    let reference = w.calling_both().await;
     let hello = call(greeter::SAY_HELLO);
-    let both = sorted(&a, &b);
+    let both = w.both();
     let both: Vec<&str> = both.iter().map(String::as_str).collect();
-    until_served_by(&reference, &hello, &both).await;
 
     // As dubbo-admin writes a tag route for the providers' application.
     w.put(
@@ -310,4 +312,81 @@ async fn a_tag_route_of_the_provider_application() {
 
     w.delete("demo-provider.tag-router").await;
     until_served_by(&reference, &tagged("gray"), &both).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v31_condition_rule_splits_traffic_by_its_weights() {
+    let w = World::start("gov-v31").await;
+    let (a, b) = (w.a.url().address(), w.b.url().address());
+    let reference = w.reference(&[]).await;
+    let hello = call(greeter::SAY_HELLO);
+    w.put(
+        &format!("{IFACE}::.condition-router"),
+        &format!(
+            "configVersion: v3.1\nscope: service\nkey: {IFACE}\nforce: false\nconditions:\n- from: {{match: ''}}\n  to:\n  \
+             - {{match: 'address={a}', weight: 900}}\n  - {{match: 'address={b}', weight: 100}}\n"
+        ),
+    )
+    .await;
+    let dir = reference.directories()[0].clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dir.describe().routers.iter().any(|r| r.name.contains("(900)")) {
+        assert!(Instant::now() < deadline, "the v3.1 rule never came into force");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // 2,000 calls at 9 : 1: 1,800 expected, σ ≈ 13; the bounds are 5σ away.
+    let by = served(&reference, &hello, 2000).await;
+    let to_a = by.get(&a).copied().unwrap_or(0);
+    assert!((1733..=1867).contains(&to_a), "{by:?}");
+    assert_eq!(to_a + by.get(&b).copied().unwrap_or(0), 2000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_style_then_application_then_service_rules_the_last_wins() {
+    let w = World::start("gov-precedence").await;
+    let a = w.a.url().address();
+    let reference = w.reference(&[]).await;
+    let dir = reference.directories()[0].clone();
+    let timeout_of_a = || {
+        dir.snapshot()
+            .providers()
+            .iter()
+            .find(|m| m.url().address() == a)
+            .and_then(|m| m.url().param("timeout").map(str::to_owned))
+    };
+    let until = |want: &'static str| {
+        let timeout_of_a = &timeout_of_a;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while timeout_of_a().as_deref() != Some(want) {
+                assert!(
+                    Instant::now() < deadline,
+                    "timeout stays {:?}, want {want}",
+                    timeout_of_a()
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    // A URL-style rule, as Dubbo 2.6 tools write it.
+    let url_rule = format!("override://0.0.0.0/{IFACE}?category=configurators&dynamic=false&timeout=1111");
+    let path = format!("{}/{IFACE}/configurators", w.env.root);
+    mkdirs(&w.raw, &path).await;
+    let node = format!("{path}/{}", url(&url_rule).to_node_name());
+    create(&w.raw, &node, CreateMode::Persistent).await;
+    until("1111").await;
+    let rule = |scope: &str, key: &str, t: u32| {
+        format!(
+            "configVersion: v2.7\nscope: {scope}\nkey: {key}\nconfigs:\n- side: consumer\n  parameters: {{timeout: {t}}}\n"
+        )
+    };
+    w.put("shop.configurators", &rule("application", "shop", 2222)).await;
+    until("2222").await;
+    w.put(&format!("{IFACE}::.configurators"), &rule("service", IFACE, 3333))
+        .await;
+    until("3333").await;
+    w.delete(&format!("{IFACE}::.configurators")).await;
+    until("2222").await;
+    w.delete("shop.configurators").await;
+    until("1111").await;
 }

@@ -8,12 +8,14 @@
 
 pub mod condition;
 pub mod tag;
+pub mod weighted;
 
 use std::sync::Arc;
 
 use zkdubbo_common::{Invocation, Url, keys};
 
 pub use condition::{ConditionParseError, ConditionRouter, ConditionSyntax, RouterScope};
+pub use weighted::WeightedRouter;
 
 use crate::error::RuleError;
 
@@ -22,6 +24,8 @@ use crate::error::RuleError;
 pub enum Router {
     /// A condition rule.
     Condition(Arc<ConditionRouter>),
+    /// A v3.1 condition with weighted destinations (picked per call).
+    Weighted(Arc<WeightedRouter>),
     /// The tag router, with the config center's tag rule when there is one.
     Tag(Option<Arc<tag::TagRoutes>>),
 }
@@ -31,6 +35,7 @@ impl Router {
     pub fn priority(&self) -> i64 {
         match self {
             Router::Condition(c) => c.priority(),
+            Router::Weighted(w) => w.priority(),
             Router::Tag(_) => tag::TAG_ROUTER_PRIORITY,
         }
     }
@@ -39,7 +44,7 @@ impl Router {
     pub fn scope(&self) -> RouterScope {
         match self {
             Router::Condition(c) => c.scope(),
-            Router::Tag(_) => RouterScope::PerCall,
+            Router::Weighted(_) | Router::Tag(_) => RouterScope::PerCall,
         }
     }
 
@@ -47,6 +52,7 @@ impl Router {
     pub fn name(&self) -> String {
         match self {
             Router::Condition(c) => c.name(),
+            Router::Weighted(w) => w.name().to_owned(),
             Router::Tag(None) => "tag router (dubbo.tag)".to_owned(),
             Router::Tag(Some(t)) => format!("tag router ({})", t.source),
         }
@@ -81,10 +87,16 @@ impl RouterChain {
         Self::with_tag_rule(conditions, None)
     }
 
-    /// A chain of `conditions` plus the tag router following `tags` (the config center's
-    /// tag rule), sorted by priority.
+    /// A chain of `conditions` plus the tag router without a dynamic rule, sorted by
+    /// priority.
     pub fn with_tag_rule(conditions: Vec<Arc<ConditionRouter>>, tags: Option<Arc<tag::TagRoutes>>) -> Self {
-        let mut routers: Vec<Router> = conditions.into_iter().map(Router::Condition).collect();
+        Self::with_routers(conditions.into_iter().map(Router::Condition).collect(), tags)
+    }
+
+    /// A chain of `routers` (condition and weighted ones) plus the tag router following
+    /// `tags` (the config center's tag rule), sorted by priority (stable).
+    pub fn with_routers(mut routers: Vec<Router>, tags: Option<Arc<tag::TagRoutes>>) -> Self {
+        routers.retain(|r| !matches!(r, Router::Tag(_)));
         routers.push(Router::Tag(tags));
         routers.sort_by_key(Router::priority);
         RouterChain { routers }
@@ -117,7 +129,7 @@ impl RouterChain {
     pub fn conditions(&self) -> impl Iterator<Item = &Arc<ConditionRouter>> {
         self.routers.iter().filter_map(|r| match r {
             Router::Condition(c) => Some(c),
-            Router::Tag(_) => None,
+            Router::Weighted(_) | Router::Tag(_) => None,
         })
     }
 
@@ -158,6 +170,7 @@ impl RouterChain {
             }
             let kept = match router {
                 Router::Condition(c) => c.route(&list, &url_of, consumer, method, inv),
+                Router::Weighted(w) => w.route(&list, &url_of, consumer, method, inv),
                 Router::Tag(None) => Some(tag::route(
                     &list,
                     &url_of,

@@ -71,7 +71,7 @@ pub use group_view::GroupView;
 pub use inert::{InertInvoker, InertInvokerFactory};
 pub use member::Member;
 pub use merge::merge_url;
-pub use registry_directory::{DirectoryBuilder, RegistryDirectory, subscription_url};
+pub use registry_directory::{DELAY_NOTIFICATION_KEY, DirectoryBuilder, RegistryDirectory, subscription_url};
 pub use route::{Listed, Members, MethodRoute, Route};
 pub use router::{ConditionParseError, ConditionRouter, ConditionSyntax, RouterChain};
 pub use snapshot::{Counts, Exclusion, Snapshot};

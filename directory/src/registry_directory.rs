@@ -8,13 +8,14 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Invocation, InvokerFactory, Url, keys};
-use zkdubbo_registry::{Notification, Registry};
+use zkdubbo_registry::{Category, Notification, Registry};
 
 use crate::Directory;
 use crate::config_rules::ConfigRules;
@@ -30,9 +31,23 @@ pub struct DirectoryBuilder {
     consumer: Url,
     factory: Arc<dyn InvokerFactory>,
     registry_name: Option<String>,
+    delay_notification: Option<Duration>,
 }
 
+/// Registry URL parameter (Dubbo 3's `delay-notification`, in ms): provider lists arriving
+/// within this time of the last one applied are held and coalesced, then applied together.
+pub const DELAY_NOTIFICATION_KEY: &str = "delay-notification";
+
 impl DirectoryBuilder {
+    /// Apply provider lists at most once per `delay` (Dubbo 3's `delay-notification`; by
+    /// default the registry URL's `delay-notification` in ms, else 0: every list at once).
+    /// Lists arriving meanwhile are coalesced, configurators and routers are never held,
+    /// and nothing waits on the registry's event handling.
+    pub fn delay_notification(mut self, delay: Duration) -> Self {
+        self.delay_notification = Some(delay);
+        self
+    }
+
     /// The registry name used in messages (default: the registry's URL, or `unsubscribed`).
     pub fn registry_name(mut self, name: impl Into<String>) -> Self {
         self.registry_name = Some(name.into());
@@ -56,6 +71,9 @@ impl DirectoryBuilder {
     /// [`DirectoryError::Subscribe`] when the registry refuses the subscription.
     pub async fn subscribe(self, registry: Arc<dyn Registry>) -> Result<RegistryDirectory, DirectoryError> {
         let name = self.registry_name.clone().unwrap_or_else(|| registry.url().to_string());
+        let delay = self
+            .delay_notification
+            .unwrap_or_else(|| Duration::from_millis(registry.url().param_as(DELAY_NOTIFICATION_KEY, 0u64)));
         let dir = self.build_with(name)?;
         let subscription_url = subscription_url(&dir.inner.consumer);
         let mut sub = registry
@@ -68,19 +86,53 @@ impl DirectoryBuilder {
             })?;
         let weak: Weak<Inner> = Arc::downgrade(&dir.inner);
         let task = tokio::spawn(async move {
-            while let Some(n) = sub.next().await {
-                let Some(inner) = weak.upgrade() else { break };
+            let apply = |n: &Notification| -> bool {
+                let Some(inner) = weak.upgrade() else { return false };
                 if inner.destroyed.load(Ordering::Acquire) {
-                    break;
+                    return false;
                 }
                 // A rebuild of a large list takes milliseconds of CPU: let the runtime move
                 // other tasks off this worker meanwhile (multi-threaded runtimes only).
                 let multi_thread = tokio::runtime::Handle::try_current()
                     .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
                 if multi_thread {
-                    tokio::task::block_in_place(|| inner.notify(&n));
+                    tokio::task::block_in_place(|| inner.notify(n));
                 } else {
-                    inner.notify(&n);
+                    inner.notify(n);
+                }
+                true
+            };
+            // Provider lists held by `delay-notification` (the latest only), and when the
+            // last one was applied.
+            let mut held: Option<Notification> = None;
+            let mut last_providers: Option<tokio::time::Instant> = None;
+            loop {
+                let release = held.as_ref().and(last_providers).map(|t| t + delay);
+                let n = tokio::select! {
+                    n = sub.next() => match n {
+                        Some(n) => n,
+                        None => break,
+                    },
+                    () = async { tokio::time::sleep_until(release.unwrap_or_else(tokio::time::Instant::now)).await },
+                        if release.is_some() =>
+                    {
+                        last_providers = Some(tokio::time::Instant::now());
+                        match held.take() {
+                            Some(n) if !apply(&n) => break,
+                            _ => continue,
+                        }
+                    }
+                };
+                if n.category == Category::Providers && !delay.is_zero() {
+                    if last_providers.is_some_and(|t| t.elapsed() < delay) {
+                        held = Some(n);
+                        continue;
+                    }
+                    held = None;
+                    last_providers = Some(tokio::time::Instant::now());
+                }
+                if !apply(&n) {
+                    break;
                 }
             }
             tracing::debug!("directory subscription ended");
@@ -164,6 +216,7 @@ impl RegistryDirectory {
             consumer,
             factory,
             registry_name: None,
+            delay_notification: None,
         }
     }
 

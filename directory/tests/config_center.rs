@@ -323,3 +323,57 @@ async fn rules_not_understood_are_refused_with_the_node_named() {
     .await;
     assert_eq!(f.listed(&get()), ["10.0.0.5", "10.0.0.6"]);
 }
+
+/// `delay-notification`: provider lists within the delay of the last one are held and
+/// coalesced; rules are never held. Time is paused (it moves only when every task waits).
+#[tokio::test(start_paused = true)]
+async fn delay_notification_holds_and_coalesces_provider_lists_only() {
+    let registry = Arc::new(MemoryRegistry::new());
+    registry.register(&provider("10.0.0.5", "")).await.unwrap();
+    let consumer = url(&format!(
+        "consumer://10.0.0.1/{IFACE}?application=shop&interface={IFACE}&side=consumer"
+    ));
+    let dir = RegistryDirectory::builder(consumer, Arc::new(CountingFactory::default()))
+        .delay_notification(Duration::from_secs(5))
+        .subscribe(registry.clone() as Arc<dyn Registry>)
+        .await
+        .unwrap();
+    dir.ready(Duration::from_secs(2)).await;
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.5"]);
+    let mut changes = dir.changes();
+    let start = tokio::time::Instant::now();
+
+    registry.register(&provider("10.0.0.6", "")).await.unwrap();
+    registry.register(&provider("10.0.0.7", "")).await.unwrap();
+    // A rule is applied at once: the sentinel that the two lists above were seen and held.
+    registry
+        .write_node(SERVICE_ROUTES, "conditions: ['=> host != 10.0.0.99']\n", None)
+        .await
+        .unwrap();
+    while !dir
+        .describe()
+        .routers
+        .iter()
+        .any(|r| r.name.starts_with(SERVICE_ROUTES))
+    {
+        changes.changed().await.unwrap();
+    }
+    assert_eq!(
+        hosts(&dir.list(&get()).unwrap()),
+        ["10.0.0.5"],
+        "provider lists are held"
+    );
+    let before = dir.snapshot().version();
+
+    // After the delay, both held lists arrive as one.
+    while dir.snapshot().counts().registered < 3 {
+        changes.changed().await.unwrap();
+    }
+    assert!(start.elapsed() >= Duration::from_secs(5));
+    assert_eq!(
+        dir.snapshot().version(),
+        before + 1,
+        "the held lists were coalesced into one refresh"
+    );
+    assert_eq!(hosts(&dir.list(&get()).unwrap()), ["10.0.0.5", "10.0.0.6", "10.0.0.7"]);
+}

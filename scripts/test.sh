@@ -25,7 +25,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # Every crate a user can depend on must package (metadata, versions on path dependencies).
 cargo package --no-verify --locked --allow-dirty --quiet \
     -p zkdubbo -p zkdubbo-common -p zkdubbo-registry -p zkdubbo-directory -p zkdubbo-loadbalance \
-    -p zkdubbo-cluster -p zkdubbo-triple -p zkdubbo-hessian -p zkdubbo-dubbo -p zkdubbo-cli
+    -p zkdubbo-cluster -p zkdubbo-triple -p zkdubbo-hessian -p zkdubbo-dubbo -p zkdubbo-governance -p zkdubbo-cli
 if [[ "$local_zk" == 1 ]]; then
     cargo test --workspace --locked
 else
@@ -38,7 +38,7 @@ else
         --exclude zkdubbo-hessian --exclude zkdubbo-dubbo
     cargo test --locked -p zkdubbo-hessian --lib --doc --test props
     cargo test --locked -p zkdubbo-dubbo --lib --doc --test wire
-    cargo test --locked -p zkdubbo-cli --bins --test cli --test pick --test call
+    cargo test --locked -p zkdubbo-cli --bins --test cli --test pick --test call --test rules
     cargo test --locked -p zkdubbo-integration-tests --lib --test registry_zk --test registry_zk_cache \
-        --test directory_zk --test dubbo_zk
+        --test directory_zk --test dubbo_zk --test config_center_zk --test governance_zk
 fi

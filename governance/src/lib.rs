@@ -8,7 +8,7 @@
 //! - [`ConditionRule`]: v2.7 `conditions` (one router per condition) and v3.1 weighted
 //!   `from`/`to`.
 //! - [`TagRule`]: tags by `addresses` (v2.7) or `match` (v3.0).
-//! - [`write`]: edit rule documents the way dubbo-admin writes them (for `zkdubbo weight`,
+//! - [`write`](mod@write): edit rule documents the way dubbo-admin writes them (for `zkdubbo weight`,
 //!   `disable`, `route`, `tag`).
 //! - [`service_rule_key`], [`rule_path`]: where the rules live (the root is the registry's,
 //!   `zkdubbo_registry::ConfigCenter::config_root`).

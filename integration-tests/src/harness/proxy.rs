@@ -1,7 +1,7 @@
 //! A TCP proxy that can cut or silence the connections going through it.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -41,6 +41,8 @@ struct Shared {
     conns: Mutex<Vec<AbortHandle>>,
     accepted: AtomicUsize,
     active: AtomicUsize,
+    /// Bytes forwarded from the target to clients.
+    to_clients: AtomicU64,
 }
 
 impl Shared {
@@ -82,6 +84,7 @@ impl TcpProxy {
             conns: Mutex::new(Vec::new()),
             accepted: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
+            to_clients: AtomicU64::new(0),
         });
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         tracing::debug!(%addr, target = %shared.target, "proxy started");
@@ -139,6 +142,11 @@ impl TcpProxy {
     /// How many accepted connections are currently open (forwarding, held or frozen).
     pub fn active(&self) -> usize {
         self.shared.active.load(Ordering::SeqCst)
+    }
+
+    /// Bytes forwarded so far from the target to clients (what ZooKeeper sent them).
+    pub fn bytes_to_clients(&self) -> u64 {
+        self.shared.to_clients.load(Ordering::SeqCst)
     }
 }
 
@@ -214,8 +222,13 @@ async fn handle_connection(client: TcpStream, shared: Arc<Shared>) {
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     tokio::join!(
-        pump(client_read, server_write, shared.state.subscribe()),
-        pump(server_read, client_write, shared.state.subscribe()),
+        pump(client_read, server_write, shared.state.subscribe(), None),
+        pump(
+            server_read,
+            client_write,
+            shared.state.subscribe(),
+            Some(&shared.to_clients)
+        ),
     );
 }
 
@@ -232,8 +245,14 @@ async fn wait_unfrozen(state: &mut watch::Receiver<State>) -> bool {
     }
 }
 
-/// Copies `from` to `to` until EOF or an error (then half-closes `to`), pausing while frozen.
-async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut state: watch::Receiver<State>) {
+/// Copies `from` to `to` until EOF or an error (then half-closes `to`), pausing while frozen,
+/// adding the bytes copied to `count`.
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    mut state: watch::Receiver<State>,
+    count: Option<&AtomicU64>,
+) {
     let mut buf = vec![0u8; 32 * 1024];
     loop {
         if !wait_unfrozen(&mut state).await {
@@ -246,6 +265,9 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut state: watch:
                     return;
                 }
                 Ok(n) => {
+                    if let Some(count) = count {
+                        count.fetch_add(n as u64, Ordering::SeqCst);
+                    }
                     // Frozen while reading: keep the bytes until healed.
                     if !wait_unfrozen(&mut state).await || to.write_all(&buf[..n]).await.is_err() {
                         return;

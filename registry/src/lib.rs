@@ -25,8 +25,8 @@ pub use registration::Registration;
 pub use zookeeper::{
     CONFIG_BASE_PATH_KEY, CONFIG_ROOT_PATH_KEY, DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT,
     DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY,
-    EMPTY_PROTECTION_KEY, Layout, NodePath, PendingOperation, TlsFiles, ZOOKEEPER_PROTOCOL, ZookeeperConfig,
-    ZookeeperRegistry, redact_address, registry_address,
+    EMPTY_PROTECTION_KEY, Layout, NodePath, PendingOperation, TlsFiles, WATCH_ENV, WATCH_KEY, WatchMode,
+    ZOOKEEPER_PROTOCOL, ZookeeperConfig, ZookeeperRegistry, redact_address, registry_address,
 };
 
 use async_trait::async_trait;

@@ -15,6 +15,27 @@ pub const DEFAULT_PORT: u16 = 2181;
 pub const CONFIG_ROOT_PATH_KEY: &str = "dubbo.config-center.root-path";
 /// Registry URL parameter naming the config-center path under the root (default `/config`).
 pub const CONFIG_BASE_PATH_KEY: &str = "dubbo.config-center.base-path";
+/// Registry URL parameter choosing how category lists are followed: `auto` (default),
+/// `persistent` or `children`.
+pub const WATCH_KEY: &str = "watch";
+
+/// Environment variable giving the watch mode of registry URLs without a `watch` parameter
+/// (to run a whole program, or a test suite, in one mode).
+pub const WATCH_ENV: &str = "ZKDUBBO_WATCH";
+
+/// How a subscription follows the lists of its category paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchMode {
+    /// Persistent recursive watches (ZooKeeper 3.6+), or one-shot child watches on a server
+    /// that refuses them (said once in an info log).
+    Auto,
+    /// Persistent recursive watches only: connecting fails on a server that refuses them.
+    Persistent,
+    /// One-shot child watches re-armed on every change, each change re-listing the category
+    /// (what Java Dubbo, Curator and dubbo-go do).
+    Children,
+}
+
 /// Default root group (`/dubbo`).
 pub const DEFAULT_GROUP: &str = "dubbo";
 /// Default requested session timeout (`session`), in ms.
@@ -83,6 +104,9 @@ pub struct ZookeeperConfig {
     /// warning). Off by default: every application using that parent must then use the same
     /// credentials.
     pub acl_repair: bool,
+    /// How subscriptions follow category lists (`watch` param): [`WatchMode::Auto`] by
+    /// default.
+    pub watch: WatchMode,
     /// TLS to ZooKeeper's `secureClientPort` (`tls=true`), with the CA and client identity
     /// PEM files given by `tls.ca-file`, `tls.cert-file` and `tls.key-file`.
     pub tls: Option<TlsFiles>,
@@ -179,6 +203,23 @@ impl ZookeeperConfig {
             check_period: ms("registry.check.period", DEFAULT_CHECK_PERIOD_MS)?,
             check: url.param_bool("check", false),
             acl_repair: url.param_bool("acl.repair", false),
+            watch: match url
+                .param(WATCH_KEY)
+                .map(str::to_owned)
+                .or_else(|| std::env::var(WATCH_ENV).ok())
+                .as_deref()
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+            {
+                None | Some("auto") => WatchMode::Auto,
+                Some("persistent") => WatchMode::Persistent,
+                Some("children") => WatchMode::Children,
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "{WATCH_KEY}={other:?} is not auto, persistent or children"
+                    )));
+                }
+            },
             tls: if url.param_bool("tls", false) {
                 let file = |k: &str| url.param(k).map(str::trim).filter(|f| !f.is_empty()).map(PathBuf::from);
                 let files = TlsFiles {
@@ -400,6 +441,10 @@ mod tests {
         assert_eq!(c.servers, ["127.0.0.1:2181", "127.0.0.1:2182", "127.0.0.1:2183"]);
         assert_eq!(c.root, "/dubbo");
         assert_eq!(c.config_root, "/dubbo/config");
+        assert_eq!(cfg("zookeeper://zk?watch=children").watch, WatchMode::Children);
+        assert_eq!(cfg("zookeeper://zk?watch=persistent").watch, WatchMode::Persistent);
+        assert_eq!(cfg("zookeeper://zk?watch=auto").watch, WatchMode::Auto);
+        assert!("zookeeper://zk?watch=often".parse::<ZookeeperConfig>().is_err());
         assert_eq!(
             cfg("zookeeper://zk?dubbo.config-center.root-path=/rules/").config_root,
             "/rules"

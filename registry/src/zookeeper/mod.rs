@@ -16,6 +16,7 @@
 
 mod config;
 mod paths;
+mod persistent;
 mod retry;
 mod rules;
 mod session;
@@ -34,7 +35,8 @@ use zkdubbo_common::{Url, keys};
 pub use self::config::{
     CONFIG_BASE_PATH_KEY, CONFIG_ROOT_PATH_KEY, DEFAULT_CHECK_PERIOD_MS, DEFAULT_GROUP, DEFAULT_PORT,
     DEFAULT_RETRY_PERIOD_MS, DEFAULT_SESSION_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, DUBBO_EMPTY_PROTECTION_KEY,
-    EMPTY_PROTECTION_KEY, TlsFiles, ZOOKEEPER_PROTOCOL, ZookeeperConfig, redact_address, registry_address,
+    EMPTY_PROTECTION_KEY, TlsFiles, WATCH_ENV, WATCH_KEY, WatchMode, ZOOKEEPER_PROTOCOL, ZookeeperConfig,
+    redact_address, registry_address,
 };
 pub use self::paths::{Layout, NodePath};
 pub use self::retry::PendingOperation;
@@ -134,11 +136,26 @@ impl ZookeeperRegistry {
             cache: config_file.map(|path| Arc::new(CacheFile::load(path))),
             notified: Mutex::new(HashMap::new()),
             recovering_until: std::sync::atomic::AtomicU64::new(0),
+            persistent_refused: AtomicBool::new(false),
             tasks: Mutex::new(Vec::new()),
         });
         match session::connect_client(&inner.config).await {
             Ok(client) => {
                 inner.install(client);
+                if inner.config.watch == WatchMode::Persistent
+                    && let Some(conn) = inner.conn()
+                    && let Err(e) = persistent::probe(&inner, &conn).await
+                    && persistent::refuses_persistent(&e)
+                {
+                    let _ = inner.shutdown.send(true);
+                    return Err(RegistryError::Unavailable {
+                        registry: inner.registry_name(),
+                        reason: format!(
+                            "watch=persistent, but the server refuses persistent watches (ZooKeeper before 3.6, \
+                             or a watch manager without them: {e}); use watch=auto or watch=children"
+                        ),
+                    });
+                }
             }
             Err(e) if inner.config.check => return Err(session::explain(&inner.config, e).await),
             Err(e) => tracing::warn!(
@@ -158,6 +175,13 @@ impl ZookeeperRegistry {
     /// The configuration read from the registry URL.
     pub fn config(&self) -> &ZookeeperConfig {
         &self.inner.config
+    }
+
+    /// How subscriptions follow lists now: [`WatchMode::Persistent`], or
+    /// [`WatchMode::Children`] when configured so or after the server refused persistent
+    /// watches.
+    pub fn watch_mode(&self) -> WatchMode {
+        self.inner.effective_watch()
     }
 
     /// The root path (`/dubbo`).

@@ -108,6 +108,9 @@ pub(crate) struct Inner {
     /// Until this monotonic time (ms), the server is known to have lost its data and
     /// providers may not have registered again: empty provider lists are held back.
     pub recovering_until: AtomicU64,
+    /// The server refused a persistent watch: subscriptions follow lists with one-shot
+    /// child watches (`watch=auto`).
+    pub persistent_refused: AtomicBool,
 }
 
 /// Stripes of the write lock of own nodes. A register or unregister holds the stripe of its

@@ -24,7 +24,7 @@ use crate::notification::{
 };
 
 /// Decode one child node name of `<root>/<interface>/<category>` (see [`decode_children`]).
-fn decode_child(interface: &str, name: &str) -> Result<Url, zkdubbo_common::UrlError> {
+pub(super) fn decode_child(interface: &str, name: &str) -> Result<Url, zkdubbo_common::UrlError> {
     let url = Url::from_node_name(name)?;
     // Already right when its path names the interface (`dubbo://h:1/com.foo.Bar`): the URL is
     // then kept exactly as registered.
@@ -43,13 +43,13 @@ const GARBAGE_WARNINGS_PER_READ: usize = 5;
 
 /// The warnings about the child names of one list read that are not URLs.
 #[derive(Default)]
-struct GarbageReport {
+pub(super) struct GarbageReport {
     warned: usize,
     more: usize,
 }
 
 impl GarbageReport {
-    fn add(&mut self, name: &str, path: &str, error: &zkdubbo_common::UrlError) {
+    pub(super) fn add(&mut self, name: &str, path: &str, error: &zkdubbo_common::UrlError) {
         if self.warned < GARBAGE_WARNINGS_PER_READ {
             self.warned += 1;
             tracing::warn!(node = %excerpt(name), %path, %error, "skipping a child node that is not a URL");
@@ -58,7 +58,7 @@ impl GarbageReport {
         }
     }
 
-    fn finish(self, path: &str) {
+    pub(super) fn finish(self, path: &str) {
         if self.more > 0 {
             tracing::warn!(%path, more = self.more, "skipping {} more child nodes that are not URLs", self.more);
         }
@@ -211,7 +211,7 @@ pub(crate) struct CategoryWatch {
 
 impl CategoryWatch {
     /// Deliver the URLs that match the subscriber (the `empty://` marker when there are none).
-    fn deliver(&self, matched: Vec<Url>, version: ListVersion) {
+    pub(super) fn deliver(&self, matched: Vec<Url>, version: ListVersion) {
         let consumer = self.sink.consumer();
         let list = list_or_empty(consumer, self.category, matched);
         let n = Notification {
@@ -235,7 +235,7 @@ impl CategoryWatch {
     /// The category node does not exist: its list is authoritatively empty. Versioned as the
     /// last state of the incarnation last seen (or before any incarnation), so a re-created
     /// node (larger `czxid`) always wins over it.
-    fn deliver_missing(&self) {
+    pub(super) fn deliver_missing(&self) {
         let version = match self.sink.last_version(&self.interface, self.category) {
             Some(v) if v.cversion == i32::MAX => return,
             Some(v) => ListVersion {
@@ -258,7 +258,7 @@ impl CategoryWatch {
         }
     }
 
-    fn failing(&self, path: &str, e: Option<&RegistryError>) {
+    pub(super) fn failing(&self, path: &str, e: Option<&RegistryError>) {
         let key = (self.subscription, path.to_owned());
         let mut failing = lock(&self.inner.failing_watches);
         match e {
@@ -271,8 +271,21 @@ impl CategoryWatch {
         }
     }
 
-    /// The task body; runs until aborted or the registry is gone.
+    /// The task body; runs until aborted or the registry is gone: with a persistent
+    /// recursive watch (`persistent.rs`) unless the registry says `watch=children` or the
+    /// server refuses them, else with one-shot child watches.
     pub(super) async fn run(self) {
+        if self.inner.wants_persistent() {
+            match self.run_persistent().await {
+                super::persistent::Ended::Stop => return,
+                super::persistent::Ended::Refused => {}
+            }
+        }
+        self.run_classic().await;
+    }
+
+    /// Follow the category with one-shot child watches, re-listing on every change.
+    async fn run_classic(&self) {
         let inner = self.inner.clone();
         let path = inner.layout.category(&self.interface, self.category);
         let t = inner.config.timeout;

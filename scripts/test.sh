@@ -28,9 +28,15 @@ cargo package --no-verify --locked --allow-dirty --quiet \
     -p zkdubbo-cluster -p zkdubbo-triple -p zkdubbo-hessian -p zkdubbo-dubbo -p zkdubbo-governance -p zkdubbo-cli
 if [[ "$local_zk" == 1 ]]; then
     cargo test --workspace --locked
+    # The registry follows lists with persistent watches by default; the registry and fault
+    # tests run once more with the classic one-shot child watches.
+    ZKDUBBO_WATCH=children cargo test --locked -p zkdubbo-integration-tests --test registry_zk \
+        --test registry_zk_cache --test registry_zk_recovery --test registry_zk_ensemble \
+        --test registry_zk_security --test fault_injection --test directory_zk --test config_center_zk \
+        --test governance_zk
 else
     own_servers=(fault_injection registry_zk_ensemble registry_zk_recovery harness cluster_multi_registry
-        cluster_quickstart scale_quick registry_zk_security soak_smoke)
+        cluster_quickstart scale_quick registry_zk_security soak_smoke registry_zk_watch)
     echo "test.sh: no local ZooKeeper; using ZK_ADDR=$ZK_ADDR. Not run (they start servers of their" \
         "own or need Java; run scripts/zk.sh install to run them): ${own_servers[*]}, cli/tests/cache," \
         "hessian/tests/caucho, dubbo/tests/java_interop, dubbo_zk_frozen" >&2
@@ -41,4 +47,6 @@ else
     cargo test --locked -p zkdubbo-cli --bins --test cli --test pick --test call --test rules
     cargo test --locked -p zkdubbo-integration-tests --lib --test registry_zk --test registry_zk_cache \
         --test directory_zk --test dubbo_zk --test config_center_zk --test governance_zk
+    ZKDUBBO_WATCH=children cargo test --locked -p zkdubbo-integration-tests --test registry_zk \
+        --test registry_zk_cache --test directory_zk --test config_center_zk --test governance_zk
 fi

@@ -9,6 +9,13 @@
 //! `--quick` runs only with `--write`) rewrites the `## Scale (real ZooKeeper)` section of
 //! `BENCHMARKS.md`. Exits non-zero if a scenario failed its correctness checks (targets missed
 //! are reported, not failures). `--only N[,M]` runs some scenarios.
+//!
+//! `--only 6` runs scenario 6, the watch modes side by side (not part of the table): churn
+//! with the consumer on persistent and on one-shot child watches at 1,000 and 10,000
+//! providers (200 with `--quick`), and the bytes ZooKeeper sends a consumer per registration
+//! at 10, 1,000 and 10,000 providers (10 and 200), printed as
+//! `churn cpu ratio (classic/persistent) at N=<n>: <x>` and
+//! `egress per change at N=<n>: persistent <b> B, classic <b> B`.
 
 use std::path::PathBuf;
 
@@ -50,7 +57,9 @@ fn main() -> Result<()> {
                 let list = it.next().context("--only needs a list, e.g. 1,3")?;
                 only = Some(list.split(',').map(str::parse).collect::<Result<_, _>>()?);
             }
-            other => bail!("unknown argument {other} (expected --quick, --write, --no-write, --only N,M)"),
+            other => bail!(
+                "unknown argument {other} (expected --quick, --write, --no-write, --only N,M; 6 is the watch modes)"
+            ),
         }
     }
     let write = write.unwrap_or(!quick) && only.is_none();
@@ -117,6 +126,17 @@ fn main() -> Result<()> {
         } else {
             skipped()
         };
+        if only.as_ref().is_some_and(|o| o.contains(&6)) {
+            step(6, "watch modes");
+            let (churn_sizes, egress_sizes): (&[usize], &[usize]) = if quick {
+                (&[200], &[10, 200])
+            } else {
+                (&[1_000, 10_000], &[10, 1_000, 10_000])
+            };
+            if let Err(e) = scale::watch_modes::run(&env, &sizes, churn_sizes, egress_sizes).await {
+                eprintln!("[6] watch modes failed: {e:#}");
+            }
+        }
         Results {
             sizes: sizes.clone(),
             quick,

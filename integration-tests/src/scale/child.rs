@@ -185,9 +185,15 @@ pub struct ChildProc {
 impl ChildProc {
     /// Start `exe child <args>`.
     pub fn spawn(exe: &std::path::Path, args: &[String]) -> Result<ChildProc> {
+        Self::spawn_with_env(exe, args, &[])
+    }
+
+    /// [`ChildProc::spawn`] with environment variables set for the child.
+    pub fn spawn_with_env(exe: &std::path::Path, args: &[String], vars: &[(&str, &str)]) -> Result<ChildProc> {
         let mut child = Command::new(exe)
             .arg("child")
             .args(args)
+            .envs(vars.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -44,6 +44,12 @@ pub struct ChurnResult {
 
 /// Run scenario 4.
 pub async fn run(env: &Env, sizes: &Sizes) -> Result<ChurnResult> {
+    run_with(env, sizes, None).await
+}
+
+/// Run scenario 4 with the consumer following lists in `watch` mode (`persistent`,
+/// `children`; `None`: the default).
+pub async fn run_with(env: &Env, sizes: &Sizes, watch: Option<&str>) -> Result<ChurnResult> {
     let root = unique_path("bench-churn");
     let interface = "org.bench.ChurnService";
     let n = sizes.churn_providers;
@@ -56,7 +62,8 @@ pub async fn run(env: &Env, sizes: &Sizes) -> Result<ChurnResult> {
     drop(regs);
 
     let out = tempfile::NamedTempFile::new().context("temp file")?;
-    let mut child = ChildProc::spawn(
+    let vars: Vec<(&str, &str)> = watch.map(|w| ("ZKDUBBO_WATCH", w)).into_iter().collect();
+    let mut child = ChildProc::spawn_with_env(
         &env.child_exe,
         &[
             "churn".to_owned(),
@@ -66,6 +73,7 @@ pub async fn run(env: &Env, sizes: &Sizes) -> Result<ChurnResult> {
             n.to_string(),
             out.path().to_string_lossy().into_owned(),
         ],
+        &vars,
     )?;
     child.expect("READY", Duration::from_secs(60)).await?;
 

@@ -18,6 +18,7 @@ pub mod latency;
 pub mod report;
 pub mod subscribe;
 pub mod throughput;
+pub mod watch_modes;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use zkdubbo_common::Url;
 use zkdubbo_common::text::excerpt;
@@ -150,11 +151,40 @@ impl CategoryWatch {
                             // Reconnections are followed through the supervisor (below).
                             EventType::Session => {}
                             _ => {
-                                if let Err(e) = self
-                                    .on_event(&conn, &path, &event, &mut children, &mut version, &wanted)
-                                    .await
-                                {
-                                    tracing::warn!(%path, error = %e, "cannot re-read a category; retrying");
+                                // This event and those already queued behind it, one delivery:
+                                // a burst (a provider restarting is a delete and a create)
+                                // costs the subscriber one list, not one per event.
+                                let mut pending = false;
+                                let mut next = Some(event);
+                                let mut ended = false;
+                                while let Some(event) = next.take() {
+                                    if event.event_type == EventType::Session {
+                                        ended = event.session_state.is_terminated();
+                                        if ended {
+                                            break;
+                                        }
+                                    } else {
+                                        match self
+                                            .on_event(&conn, &path, &event, &mut children, &mut version, &wanted)
+                                            .await
+                                        {
+                                            Ok(changed) => pending |= changed,
+                                            Err(e) => {
+                                                tracing::warn!(%path, error = %e, "cannot re-read a category; retrying");
+                                                continue 'session;
+                                            }
+                                        }
+                                    }
+                                    next = tokio::time::timeout(Duration::ZERO, watcher.changed()).await.ok();
+                                }
+                                if pending {
+                                    let v = version.unwrap_or(ListVersion { czxid: 0, cversion: 1 });
+                                    self.deliver(children.list(), v);
+                                }
+                                if ended {
+                                    if live.changed().await.is_err() {
+                                        return Ended::Stop;
+                                    }
                                     continue 'session;
                                 }
                             }
@@ -240,7 +270,8 @@ impl CategoryWatch {
         }
     }
 
-    /// Apply one node event under the watched path.
+    /// Apply one node event under the watched path; `true` when a child came or went and
+    /// the list is still to be delivered (the caller batches the events already queued).
     async fn on_event(
         &self,
         conn: &Conn,
@@ -249,14 +280,15 @@ impl CategoryWatch {
         children: &mut Children,
         version: &mut Option<ListVersion>,
         wanted: &impl Fn(&Url) -> bool,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<bool, RegistryError> {
         if event.path == path {
             return match event.event_type {
                 // Re-created: read it from scratch (unless already read since: the event of
                 // a creation the last read already saw, such as the subscription's own).
-                EventType::NodeCreated if version.is_none() => {
-                    self.reconcile(conn, path, children, version, wanted).await
-                }
+                EventType::NodeCreated if version.is_none() => self
+                    .reconcile(conn, path, children, version, wanted)
+                    .await
+                    .map(|()| false),
                 EventType::NodeDeleted => {
                     children.by_name.clear();
                     *version = None;
@@ -265,9 +297,9 @@ impl CategoryWatch {
                         // As the classic watch does: the subscription keeps its path.
                         self.reconcile(conn, path, children, version, wanted).await?;
                     }
-                    Ok(())
+                    Ok(false)
                 }
-                _ => Ok(()),
+                _ => Ok(false),
             };
         }
         // Only direct children are URLs; deeper nodes and data changes are not this list's.
@@ -277,12 +309,12 @@ impl CategoryWatch {
             .and_then(|rest| rest.strip_prefix('/'))
             .filter(|n| !n.is_empty() && !n.contains('/'))
         else {
-            return Ok(());
+            return Ok(false);
         };
         let changed = match event.event_type {
             EventType::NodeCreated => children.add(&self.interface, path, name, wanted),
             EventType::NodeDeleted => children.remove(name),
-            _ => return Ok(()),
+            _ => return Ok(false),
         };
         if changed {
             // Each child created or deleted moves the server's child version by one; an event
@@ -290,10 +322,8 @@ impl CategoryWatch {
             if let Some(v) = version.as_mut() {
                 v.cversion = v.cversion.saturating_add(1);
             }
-            let v = version.unwrap_or(ListVersion { czxid: 0, cversion: 1 });
-            self.deliver(children.list(), v);
         }
-        Ok(())
+        Ok(changed)
     }
 }
 

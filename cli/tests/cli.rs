@@ -334,3 +334,29 @@ fn bad_category_is_rejected_before_connecting() {
     let out = run_err(zkdubbo().args(["--zk", "127.0.0.1:1", "providers", "x", "--category", "bogus"]));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown category \"bogus\""));
 }
+
+#[test]
+fn zk_takes_a_registry_url_with_its_parameters() {
+    let addr = shared_server().expect("a ZooKeeper server for the tests");
+    let root = fresh_root();
+    // A parameter of the URL is used: an unknown watch mode is refused by name.
+    let out = run_err(zkdubbo().args([
+        "--zk",
+        &format!("zookeeper://{addr}?watch=sometimes"),
+        "--root",
+        &root,
+        "services",
+    ]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("watch=\"sometimes\""), "{err}");
+    // And a valid one works, here the classic child watches.
+    let listed = run_ok(zkdubbo().args([
+        "--zk",
+        &format!("zookeeper://{addr}?watch=children"),
+        "--root",
+        &root,
+        "providers",
+        "com.foo.Nothing",
+    ]));
+    assert!(listed.trim().is_empty(), "{listed}");
+}

@@ -21,6 +21,10 @@ use super::watcher::{CategoryWatch, GarbageReport, decode_child, wait_conn};
 use crate::error::RegistryError;
 use crate::notification::{ListVersion, consumer_in, matches_in};
 
+/// How long a list that the latest events would leave empty waits for another event (see
+/// `run_persistent`).
+const EMPTYING_GRACE: Duration = Duration::from_millis(200);
+
 /// How a persistent watch ended.
 pub(super) enum Ended {
     /// The registry is gone or the task should stop.
@@ -137,6 +141,8 @@ impl CategoryWatch {
             }
             backoff.reset();
             self.failing(&path, None);
+            // Whether the list last delivered had a matching URL.
+            let mut had_match = children.has_match();
             loop {
                 tokio::select! {
                     event = watcher.changed() => {
@@ -176,8 +182,17 @@ impl CategoryWatch {
                                         }
                                     }
                                     next = tokio::time::timeout(Duration::ZERO, watcher.changed()).await.ok();
+                                    // A list about to go empty waits a moment for a creation:
+                                    // a provider taking its node over from its previous
+                                    // session deletes it and creates it again, and consumers
+                                    // must not see it missing in between (a re-list is slow
+                                    // enough to miss that gap; an event is not).
+                                    if next.is_none() && pending && !ended && had_match && !children.has_match() {
+                                        next = tokio::time::timeout(EMPTYING_GRACE, watcher.changed()).await.ok();
+                                    }
                                 }
                                 if pending {
+                                    had_match = children.has_match();
                                     let v = version.unwrap_or(ListVersion { czxid: 0, cversion: 1 });
                                     self.deliver(children.list(), v);
                                 }
@@ -366,6 +381,11 @@ impl Children {
     /// Remove child `name`; whether the delivered list changes.
     fn remove(&mut self, name: &str) -> bool {
         matches!(self.by_name.remove(name), Some(Some((_, true))))
+    }
+
+    /// Whether some child matches the subscriber.
+    fn has_match(&self) -> bool {
+        self.by_name.values().any(|e| matches!(e, Some((_, true))))
     }
 
     /// The URLs that match the subscriber, in node-name order.

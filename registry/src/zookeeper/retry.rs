@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use zkdubbo_common::Url;
 
 use super::state::{Inner, lock};
@@ -13,21 +14,42 @@ use crate::error::RegistryError;
 /// First delay of a retried operation.
 const RETRY_INITIAL: Duration = Duration::from_millis(100);
 
-/// Capped exponential backoff.
-#[derive(Debug, Clone)]
+/// Capped exponential backoff with jitter (backon's exponential backoff): each delay is drawn
+/// between half and all of the nominal one (which doubles from `initial` up to `cap`), so that
+/// clients that failed together (a thousand consumers of one ZooKeeper outage) do not retry in
+/// lockstep, and no delay exceeds `cap`.
+#[derive(Debug)]
 pub(crate) struct Backoff {
-    initial: Duration,
+    builder: ExponentialBuilder,
+    delays: ExponentialBackoff,
     cap: Duration,
-    next: Duration,
+    fresh: bool,
 }
 
 impl Backoff {
     pub(super) fn new(initial: Duration, cap: Duration) -> Backoff {
+        Self::with_builder(initial, cap, |b| b)
+    }
+
+    fn with_builder(
+        initial: Duration,
+        cap: Duration,
+        f: impl FnOnce(ExponentialBuilder) -> ExponentialBuilder,
+    ) -> Backoff {
         let initial = initial.min(cap);
+        // backon adds up to 100 % of the delay as jitter: nominal delays halved, so the drawn
+        // ones fall between half and all of `initial * 2^n`, capped at `cap`.
+        let builder = f(ExponentialBuilder::default()
+            .with_min_delay(initial / 2)
+            .with_max_delay(cap / 2)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times());
         Backoff {
-            initial,
+            delays: builder.build(),
+            builder,
             cap,
-            next: initial,
+            fresh: true,
         }
     }
 
@@ -36,22 +58,59 @@ impl Backoff {
         Backoff::new(RETRY_INITIAL, retry_period)
     }
 
-    /// The delay before the next attempt; doubles every call up to the cap.
+    /// The delay before the next attempt: nominally doubling every call up to the cap.
     pub(super) fn next_delay(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(self.cap);
-        d
+        self.fresh = false;
+        self.delays.next().unwrap_or(self.cap).min(self.cap)
     }
 
     /// Whether no delay was taken since the start or the last reset: the first failure of a
     /// streak.
     pub(super) fn is_fresh(&self) -> bool {
-        self.next == self.initial
+        self.fresh
     }
 
     /// Back to the initial delay (after a success).
     pub(super) fn reset(&mut self) {
-        self.next = self.initial;
+        self.delays = self.builder.build();
+        self.fresh = true;
+    }
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn delays_double_within_their_jitter_and_never_exceed_the_cap() {
+        let mut b = Backoff::with_builder(Duration::from_millis(100), Duration::from_secs(2), |b| {
+            b.with_jitter_seed(7)
+        });
+        assert!(b.is_fresh());
+        let delays: Vec<Duration> = (0..8).map(|_| b.next_delay()).collect();
+        assert!(!b.is_fresh());
+        for (i, d) in delays.iter().enumerate() {
+            let nominal = (Duration::from_millis(100) * 2u32.pow(i as u32)).min(Duration::from_secs(2));
+            assert!(
+                *d >= nominal / 2 && *d <= nominal,
+                "delay {i}: {d:?} for nominal {nominal:?}"
+            );
+        }
+        b.reset();
+        assert!(b.is_fresh());
+        assert!(b.next_delay() <= Duration::from_millis(100));
+        // A cap below the initial delay wins.
+        let mut b = Backoff::for_retries(Duration::from_millis(50));
+        assert!((0..10).all(|_| b.next_delay() <= Duration::from_millis(50)));
+    }
+
+    #[test]
+    fn clients_failing_together_spread_their_retries() {
+        // Without a seed each backoff draws its own jitter: 100 clients' first retries differ.
+        let firsts: std::collections::BTreeSet<Duration> = (0..100)
+            .map(|_| Backoff::new(Duration::from_millis(100), Duration::from_secs(2)).next_delay())
+            .collect();
+        assert!(firsts.len() > 50, "only {} distinct first delays of 100", firsts.len());
     }
 }
 
@@ -239,22 +298,5 @@ pub(crate) async fn retry_loop(inner: Arc<Inner>) {
                 tracing::warn!(error = %e, pending, "pending registry operations; retrying with backoff");
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_resets() {
-        let mut b = Backoff::for_retries(Duration::from_millis(500));
-        let delays: Vec<u64> = (0..5).map(|_| b.next_delay().as_millis() as u64).collect();
-        assert_eq!(delays, [100, 200, 400, 500, 500]);
-        b.reset();
-        assert_eq!(b.next_delay(), Duration::from_millis(100));
-        // A cap below the initial delay wins.
-        let mut b = Backoff::for_retries(Duration::from_millis(50));
-        assert_eq!(b.next_delay(), Duration::from_millis(50));
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use zkdubbo_common::host::local_ip;
 use zkdubbo_common::{Url, keys};
-use zkdubbo_registry::{Registry, RegistryError, ZookeeperRegistry};
+use zkdubbo_registry::{Registry, RegistryError};
 
 use self::overrides::Governed;
 
@@ -222,9 +222,9 @@ impl ServiceBuilder {
         let mut registries = self.registry_instances.clone();
         for spec in &self.registries {
             match registries::open(spec).await {
-                Ok(r) => {
-                    exported.owned.push(r.clone());
-                    registries.push(r);
+                Ok(lease) => {
+                    registries.push(Arc::clone(lease.registry()) as Arc<dyn Registry>);
+                    exported.owned.push(lease);
                 }
                 Err((registry, source)) => {
                     let _ = exported.unregister().await;
@@ -253,7 +253,8 @@ impl ServiceBuilder {
 pub struct Exported {
     url: Url,
     registrations: Vec<Governed>,
-    owned: Vec<Arc<ZookeeperRegistry>>,
+    /// The registries this service opened (shared with other builders of the process).
+    owned: Vec<registries::Lease>,
 }
 
 impl fmt::Debug for Exported {
@@ -284,8 +285,8 @@ impl Exported {
                 first = Some(ProviderError::Registry { registry, source });
             }
         }
-        for registry in std::mem::take(&mut self.owned) {
-            registry.shutdown().await;
+        for lease in std::mem::take(&mut self.owned) {
+            lease.release().await;
         }
         match first {
             Some(e) => Err(e),
@@ -297,20 +298,5 @@ impl Exported {
     }
 }
 
-impl Drop for Exported {
-    fn drop(&mut self) {
-        let owned = std::mem::take(&mut self.owned);
-        if owned.is_empty() {
-            return;
-        }
-        // The registrations (dropped after this) unregister in the background; closing the
-        // registry session removes ephemeral nodes too.
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                for registry in owned {
-                    registry.shutdown().await;
-                }
-            });
-        }
-    }
-}
+// Dropping an `Exported` drops its registrations (each unregisters in the background) and its
+// leases (the last share of a registry shuts it down, which removes ephemeral nodes too).

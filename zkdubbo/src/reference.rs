@@ -237,16 +237,16 @@ impl ReferenceBuilder {
             consumer: consumer.clone(),
             invoker: None,
             registrations: Mutex::new(Vec::new()),
-            owned: Vec::new(),
+            owned: Mutex::new(Vec::new()),
             directories: Vec::new(),
             shut: AtomicBool::new(false),
         };
         let mut registries: Vec<Arc<dyn Registry>> = self.registry_instances.clone();
         for spec in &self.registries {
             match open_registry(spec).await {
-                Ok(r) => {
-                    inner.owned.push(Arc::clone(&r));
-                    registries.push(r);
+                Ok(lease) => {
+                    registries.push(Arc::clone(lease.registry()) as Arc<dyn Registry>);
+                    inner.owned_mut().push(lease);
                 }
                 Err(e) => {
                     inner.shutdown().await;
@@ -317,18 +317,18 @@ impl ReferenceBuilder {
     }
 }
 
-async fn open_registry(spec: &str) -> Result<Arc<dyn Registry>, ReferenceError> {
-    let registry = registries::open(spec)
+async fn open_registry(spec: &str) -> Result<registries::Lease, ReferenceError> {
+    registries::open(spec)
         .await
-        .map_err(|(registry, source)| ReferenceError::Registry { registry, source })?;
-    Ok(registry)
+        .map_err(|(registry, source)| ReferenceError::Registry { registry, source })
 }
 
 struct Inner {
     consumer: Url,
     invoker: Option<Arc<dyn Invoker>>,
     registrations: Mutex<Vec<Registration>>,
-    owned: Vec<Arc<dyn Registry>>,
+    /// The registries this reference opened (shared with other builders of the process).
+    owned: Mutex<Vec<registries::Lease>>,
     directories: Vec<Arc<RegistryDirectory>>,
     shut: AtomicBool,
 }
@@ -336,6 +336,10 @@ struct Inner {
 impl Inner {
     fn registrations_mut(&mut self) -> &mut Vec<Registration> {
         self.registrations.get_mut().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn owned_mut(&mut self) -> &mut Vec<registries::Lease> {
+        self.owned.get_mut().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn shutdown(&self) {
@@ -357,8 +361,9 @@ impl Inner {
                 }
             }
         }
-        for registry in &self.owned {
-            registry.shutdown().await;
+        let owned: Vec<registries::Lease> = std::mem::take(&mut *lock(&self.owned));
+        for lease in owned {
+            lease.release().await;
         }
     }
 }
@@ -374,16 +379,8 @@ impl Drop for Inner {
             invoker.destroy();
         }
         drop(registrations);
-        let owned = std::mem::take(&mut self.owned);
-        if !owned.is_empty()
-            && let Ok(handle) = tokio::runtime::Handle::try_current()
-        {
-            handle.spawn(async move {
-                for registry in owned {
-                    registry.shutdown().await;
-                }
-            });
-        }
+        // The last lease of a registry shuts it down in the background.
+        drop(std::mem::take(self.owned_mut()));
     }
 }
 

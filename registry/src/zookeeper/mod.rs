@@ -184,6 +184,11 @@ impl ZookeeperRegistry {
         self.inner.effective_watch()
     }
 
+    /// Whether the registry can still be used ([`Registry::shutdown`] not called).
+    pub fn is_open(&self) -> bool {
+        !self.inner.is_shut_down()
+    }
+
     /// The root path (`/dubbo`).
     pub fn root(&self) -> &str {
         self.inner.layout.root()

@@ -33,9 +33,10 @@ impl Tag {
 /// Whether `url`'s address matches one of `addresses` (an IP expression or `0.0.0.0:port`).
 pub(crate) fn address_in(addresses: &[String], url: &Url) -> bool {
     let port = url.port().unwrap_or(0);
-    addresses
-        .iter()
-        .any(|a| ip_matches_host(a, url.host(), port) || *a == format!("0.0.0.0:{port}"))
+    // Called per provider of every tagged call: no allocation.
+    addresses.iter().any(|a| {
+        ip_matches_host(a, url.host(), port) || a.strip_prefix("0.0.0.0:").and_then(|p| p.parse().ok()) == Some(port)
+    })
 }
 
 /// A tag router node's text, parsed.

@@ -116,6 +116,11 @@ impl<'a> Decoder<'a> {
         self.pos >= self.input.len()
     }
 
+    /// How many bytes are left to read.
+    pub(crate) fn remaining_len(&self) -> usize {
+        self.input.len().saturating_sub(self.pos)
+    }
+
     /// The offset of the next byte to read.
     pub fn position(&self) -> usize {
         self.pos

@@ -79,13 +79,7 @@ pub fn encode(value: &Value) -> Result<Vec<u8>, Error> {
 pub fn decode(bytes: &[u8]) -> Result<Value, Error> {
     let mut dec = Decoder::new(bytes)?;
     let v = dec.read_value()?;
-    if !dec.is_at_end() {
-        return Err(Error::Message(format!(
-            "{} bytes after the value, from byte {}",
-            bytes.len() - dec.position(),
-            dec.position()
-        )));
-    }
+    dec.finish()?;
     Ok(v)
 }
 
@@ -124,17 +118,23 @@ pub fn to_bytes<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Erro
 pub fn from_slice<'a, T: serde::de::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Error> {
     let mut dec = Decoder::new(bytes)?;
     let v = dec.deserialize()?;
-    if !dec.is_at_end() {
-        return Err(Error::Message(format!(
-            "{} bytes after the value, from byte {}",
-            bytes.len() - dec.position(),
-            dec.position()
-        )));
-    }
+    dec.finish()?;
     Ok(v)
 }
 
 impl<'a> Decoder<'a> {
+    /// An error unless every byte has been read (a stream that should hold one value).
+    fn finish(&self) -> Result<(), Error> {
+        if self.is_at_end() {
+            return Ok(());
+        }
+        Err(Error::Message(format!(
+            "{} bytes after the value, from byte {}",
+            self.remaining_len(),
+            self.position()
+        )))
+    }
+
     /// Read the next value as a `T`, straight from the bytes (`T` may borrow strings from
     /// them, as with [`from_slice`]).
     pub fn deserialize<T: serde::de::Deserialize<'a>>(&mut self) -> Result<T, Error> {

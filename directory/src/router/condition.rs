@@ -407,6 +407,16 @@ impl ConditionRouter {
         }
     }
 
+    /// The indices of `providers` the then part keeps, for `consumer`.
+    pub(crate) fn kept_by_then<P>(&self, providers: &[P], url_of: impl Fn(&P) -> &Url, consumer: &Url) -> Vec<usize> {
+        providers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| self.matches_then(url_of(p), consumer))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Route `providers` (indices into them are returned). `None`: the when part does not
     /// match, so the input stays as it is. `Some(v)`: the routed list (possibly empty,
     /// which means "no provider" — a non-forced empty result already fell back to the input).
@@ -424,12 +434,7 @@ impl ConditionRouter {
         if self.then.is_none() {
             return Some(Vec::new());
         }
-        let kept: Vec<usize> = providers
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| self.matches_then(url_of(p), consumer))
-            .map(|(i, _)| i)
-            .collect();
+        let kept = self.kept_by_then(providers, url_of, consumer);
         if kept.is_empty() && !self.force {
             return None;
         }

@@ -103,12 +103,10 @@ impl WeightedRouter {
         }
         let mut candidates: Vec<(Vec<usize>, u32)> = Vec::with_capacity(self.to.len());
         for (dest, weight) in &self.to {
-            let kept: Vec<usize> = providers
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| dest.as_ref().is_none_or(|d| d.matches_then(url_of(p), consumer)))
-                .map(|(i, _)| i)
-                .collect();
+            let kept: Vec<usize> = match dest {
+                Some(d) => d.kept_by_then(providers, &url_of, consumer),
+                None => (0..providers.len()).collect(),
+            };
             if !kept.is_empty() {
                 candidates.push((kept, *weight));
             }

@@ -181,7 +181,13 @@ impl CategoryWatch {
                                             }
                                         }
                                     }
-                                    next = tokio::time::timeout(Duration::ZERO, watcher.changed()).await.ok();
+                                    // Polled once, not with a zero timeout: tokio's timer
+                                    // fires on its next 1 ms tick, which every event waited.
+                                    next = tokio::select! {
+                                        biased;
+                                        event = watcher.changed() => Some(event),
+                                        () = std::future::ready(()) => None,
+                                    };
                                     // A list about to go empty waits a moment for a creation:
                                     // a provider taking its node over from its previous
                                     // session deletes it and creates it again, and consumers

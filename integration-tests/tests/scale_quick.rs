@@ -42,3 +42,31 @@ async fn every_scenario_runs_and_checks_out_at_the_smallest_sizes() {
     assert_eq!(big.zkdubbo_read, 2 * big.limit_ok);
     assert_eq!(big.refresh.n, sizes.big_refreshes);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curator_and_both_watch_modes_see_every_event() {
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let samples = scale::curator::run(tmp.path(), 2, 5)
+        .await
+        .expect("latency beside Curator");
+    let modes: Vec<&str> = samples.iter().map(|s| s.mode).collect();
+    assert_eq!(modes, ["curator", "zkdubbo persistent", "zkdubbo children"]);
+    for s in &samples {
+        assert_eq!(s.latency.n, 10, "{}: every event waited for", s.mode);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_both_watch_modes_learn_what_changed_while_away() {
+    // run() itself fails unless every directory ends with the provider added while its
+    // consumer was cut off and the server restarted.
+    let results = scale::reconnect::run(5, 3).await.expect("reconnect");
+    let modes: Vec<&str> = results.iter().map(|r| r.mode).collect();
+    assert_eq!(modes, ["persistent", "children"]);
+    for r in &results {
+        assert!(r.bytes > 0, "{}: the reconciliation read from ZooKeeper", r.mode);
+        assert!(r.server_watches > 0, "{}: watches counted", r.mode);
+    }
+    // A persistent watch per category sits in both of the server's watch tables.
+    assert!(results[0].server_watches > results[1].server_watches);
+}

@@ -16,6 +16,12 @@
 //! at 10, 1,000 and 10,000 providers (10 and 200), printed as
 //! `churn cpu ratio (classic/persistent) at N=<n>: <x>` and
 //! `egress per change at N=<n>: persistent <b> B, classic <b> B`.
+//!
+//! `--only 7` times notifications beside Curator (a Java consumer on Debian's Curator 5.4
+//! doing what Dubbo 2.7 does) on a server with `forceSync=no`, 10 bursts of 100 events per
+//! consumer (2 × 20 with `--quick`). `--only 8` measures a reconnection: 1,000 interfaces × 10
+//! providers (50 × 10), ZooKeeper restarted, one provider added per interface meanwhile; time,
+//! bytes and server watches per watch mode.
 
 use std::path::PathBuf;
 
@@ -58,7 +64,7 @@ fn main() -> Result<()> {
                 only = Some(list.split(',').map(str::parse).collect::<Result<_, _>>()?);
             }
             other => bail!(
-                "unknown argument {other} (expected --quick, --write, --no-write, --only N,M; 6 is the watch modes)"
+                "unknown argument {other} (expected --quick, --write, --no-write, --only N,M; 6 is the watch modes, 7 Curator, 8 reconnects)"
             ),
         }
     }
@@ -135,6 +141,26 @@ fn main() -> Result<()> {
             };
             if let Err(e) = scale::watch_modes::run(&env, &sizes, churn_sizes, egress_sizes).await {
                 eprintln!("[6] watch modes failed: {e:#}");
+            }
+        }
+        if only.as_ref().is_some_and(|o| o.contains(&7)) {
+            step(7, "latency beside Curator");
+            let (rounds, burst) = if quick { (2, 20) } else { (10, 100) };
+            let tmp = tempfile::tempdir().map_err(|e| format!("{e}"));
+            match tmp {
+                Ok(tmp) => {
+                    if let Err(e) = scale::curator::run(tmp.path(), rounds, burst).await {
+                        eprintln!("[7] latency beside Curator failed: {e:#}");
+                    }
+                }
+                Err(e) => eprintln!("[7] no temporary directory: {e}"),
+            }
+        }
+        if only.as_ref().is_some_and(|o| o.contains(&8)) {
+            step(8, "reconnect cost");
+            let (interfaces, providers) = if quick { (50, 10) } else { (1_000, 10) };
+            if let Err(e) = scale::reconnect::run(interfaces, providers).await {
+                eprintln!("[8] reconnect cost failed: {e:#}");
             }
         }
         Results {

@@ -14,7 +14,9 @@
 pub mod bigdir;
 pub mod child;
 pub mod churn;
+pub mod curator;
 pub mod latency;
+pub mod reconnect;
 pub mod report;
 pub mod subscribe;
 pub mod throughput;

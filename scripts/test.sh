@@ -33,7 +33,7 @@ if [[ "$local_zk" == 1 ]]; then
     ZKDUBBO_WATCH=children cargo test --locked -p zkdubbo-integration-tests --test registry_zk \
         --test registry_zk_cache --test registry_zk_recovery --test registry_zk_ensemble \
         --test registry_zk_security --test fault_injection --test directory_zk --test config_center_zk \
-        --test governance_zk
+        --test governance_zk --test registry_zk_watch
 else
     own_servers=(fault_injection registry_zk_ensemble registry_zk_recovery harness cluster_multi_registry
         cluster_quickstart scale_quick registry_zk_security soak_smoke registry_zk_watch)

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::*;
-use zkdubbo_integration_tests::harness::{TcpProxy, ZkOptions, ZkServer};
+use zkdubbo_integration_tests::harness::{TcpProxy, ZkOptions, ZkServer, four_letter_word};
 use zkdubbo_registry::{Category, Registry, RegistryError, WatchMode};
 
 const IFACE: &str = "com.foo.Egress";
@@ -133,4 +133,81 @@ async fn a_server_without_persistent_watches_is_followed_with_child_watches() {
     .await;
     let said = log_text().matches("refuses persistent watches").count();
     assert_eq!(said, 1, "{}", log_text());
+}
+
+/// `zk_watch_count` of `mntr`: entries in the server's data and child watch tables.
+fn server_watches(addr: &str) -> u64 {
+    let text = four_letter_word(addr, "mntr").unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("zk_watch_count"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no zk_watch_count in {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_to_one_path_share_the_server_watch_and_outlive_each_other() {
+    let server = ZkServer::start_with(ZkOptions::default()).expect("a ZooKeeper server");
+    let env = Env {
+        addr: server.addr(),
+        root: "/watch-shared".into(),
+    };
+    let consumer = env.registry("").await;
+    let providers = env.registry("").await;
+    providers.register(&provider(1)).await.unwrap();
+    let idle = server_watches(&env.addr);
+    let mut first = consumer
+        .subscribe(&url(&format!("consumer://10.0.0.1/{IFACE}?category=providers")))
+        .await
+        .unwrap();
+    wait_for(&mut first, Category::Providers, Duration::from_secs(10), |n| {
+        n.urls.len() == 1
+    })
+    .await;
+    let one = server_watches(&env.addr);
+    assert!(one > idle, "the first subscription watches its path");
+    // Another subscriber of the same path (another version filter, as a second reference
+    // to the interface would be).
+    let mut second = consumer
+        .subscribe(&url(&format!(
+            "consumer://10.0.0.2/{IFACE}?category=providers&version=*"
+        )))
+        .await
+        .unwrap();
+    wait_for(&mut second, Category::Providers, Duration::from_secs(10), |n| {
+        n.urls.len() == 1
+    })
+    .await;
+    assert_eq!(
+        server_watches(&env.addr),
+        one,
+        "one server watch for both subscriptions"
+    );
+
+    // The first one ends; its watcher is removed, the path's server watch stays for the other.
+    first.close();
+    within("the first subscription to end", Duration::from_secs(10), async {
+        while consumer.subscriptions() != 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    // A round trip on the consumer's session: whatever its ending sent is processed first.
+    consumer.services().await.unwrap();
+    assert_eq!(server_watches(&env.addr), one);
+    providers.register(&provider(2)).await.unwrap();
+    wait_for(&mut second, Category::Providers, Duration::from_secs(10), |n| {
+        n.urls.len() == 2
+    })
+    .await;
+
+    // The last one ends: nothing is left watched on the server.
+    second.close();
+    within("the second subscription to end", Duration::from_secs(10), async {
+        while consumer.subscriptions() != 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    consumer.services().await.unwrap();
+    assert_eq!(server_watches(&env.addr), idle);
 }

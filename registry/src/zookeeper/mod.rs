@@ -219,6 +219,13 @@ impl ZookeeperRegistry {
         self.inner.sessions.load(Ordering::Relaxed)
     }
 
+    /// Subscriptions still followed. One that ends leaves this count once its watch tasks
+    /// have stopped (their watches are then removed from the session, or left to the other
+    /// subscriptions of the same path: the client keeps one server watch per path).
+    pub fn subscriptions(&self) -> usize {
+        lock(&self.inner.subscriptions).len()
+    }
+
     /// This process's registrations, in path order.
     pub fn registrations(&self) -> Vec<Url> {
         let own = lock(&self.inner.own);

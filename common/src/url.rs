@@ -27,8 +27,13 @@ use crate::params::Params;
 /// let node = url.to_node_name();
 /// assert_eq!(Url::from_node_name(&node).unwrap(), url);
 /// ```
-#[derive(Clone, Eq)]
-pub struct Url {
+#[derive(Clone)]
+pub struct Url(Arc<Parts>);
+
+/// The parts of a [`Url`], shared by its clones: a clone is one reference count, and a URL
+/// compared with a clone of itself is equal at the first pointer.
+#[derive(Clone)]
+struct Parts {
     protocol: Arc<str>,
     username: Option<Arc<str>>,
     password: Option<Arc<str>>,
@@ -41,7 +46,7 @@ pub struct Url {
 impl Url {
     /// A URL with no credentials and no parameters. `path` is given without its leading `/`.
     pub fn new(protocol: &str, host: &str, port: Option<u16>, path: &str) -> Self {
-        Url {
+        Url::from_parts(Parts {
             protocol: protocol.into(),
             username: None,
             password: None,
@@ -49,7 +54,16 @@ impl Url {
             port,
             path: path.into(),
             params: Params::new(),
-        }
+        })
+    }
+
+    fn from_parts(parts: Parts) -> Url {
+        Url(Arc::new(parts))
+    }
+
+    /// The parts to change: copied first if another clone shares them.
+    fn parts_mut(&mut self) -> &mut Parts {
+        Arc::make_mut(&mut self.0)
     }
 
     /// Parse the plain form (`protocol://host:port/path?k=v`).
@@ -95,7 +109,7 @@ impl Url {
         };
         let (host, port) = split_host_port(input, hostport, offset)?;
 
-        Ok(Url {
+        Ok(Url::from_parts(Parts {
             protocol: protocol.into(),
             username: username.filter(|s| !s.is_empty()).map(Into::into),
             password: password.filter(|s| !s.is_empty()).map(Into::into),
@@ -103,7 +117,7 @@ impl Url {
             port,
             path: path.into(),
             params,
-        })
+        }))
     }
 
     /// Parse a ZooKeeper node name: decode it as Java's `URLDecoder` does, then parse.
@@ -118,48 +132,48 @@ impl Url {
 
     /// The protocol (`dubbo`, `tri`, `consumer`, `override`, `empty`...).
     pub fn protocol(&self) -> &str {
-        &self.protocol
+        &self.0.protocol
     }
 
     /// The user name, if any.
     pub fn username(&self) -> Option<&str> {
-        self.username.as_deref()
+        self.0.username.as_deref()
     }
 
     /// The password, if any.
     pub fn password(&self) -> Option<&str> {
-        self.password.as_deref()
+        self.0.password.as_deref()
     }
 
     /// The host as written (an IPv6 host keeps its brackets); may be empty.
     pub fn host(&self) -> &str {
-        &self.host
+        &self.0.host
     }
 
     /// The port, if the URL has one.
     pub fn port(&self) -> Option<u16> {
-        self.port
+        self.0.port
     }
 
     /// The path without its leading `/` (usually the interface name); may be empty.
     pub fn path(&self) -> &str {
-        &self.path
+        &self.0.path
     }
 
     /// All parameters, in key order.
     pub fn params(&self) -> &Params {
-        &self.params
+        &self.0.params
     }
 
     /// The raw value of `key` (possibly empty), if present.
     pub fn param(&self, key: &str) -> Option<&str> {
-        self.params.get(key)
+        self.0.params.get(key)
     }
 
     /// The value of `key`, or `default` when it is missing or empty (Java's
     /// `getParameter(key, default)`).
     pub fn param_or<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
-        non_empty(self.params.get(key)).unwrap_or(default)
+        non_empty(self.0.params.get(key)).unwrap_or(default)
     }
 
     /// The value of `key` parsed as `T`, or `default` when missing, empty or unparsable.
@@ -171,14 +185,14 @@ impl Url {
     /// assert_eq!(url.param_as("retries", 2u32), 2);
     /// ```
     pub fn param_as<T: FromStr>(&self, key: &str, default: T) -> T {
-        non_empty(self.params.get(key))
+        non_empty(self.0.params.get(key))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(default)
     }
 
     /// `key` as a boolean (`true`/`false`, case-insensitive), or `default`.
     pub fn param_bool(&self, key: &str, default: bool) -> bool {
-        match non_empty(self.params.get(key)) {
+        match non_empty(self.0.params.get(key)) {
             Some(v) if v.eq_ignore_ascii_case("true") => true,
             Some(v) if v.eq_ignore_ascii_case("false") => false,
             _ => default,
@@ -188,7 +202,7 @@ impl Url {
     /// The value of `<method>.<key>`, falling back to `key` (Dubbo's method parameters).
     /// Empty values count as missing. Does not allocate.
     pub fn method_param(&self, method: &str, key: &str) -> Option<&str> {
-        non_empty(self.params.get_concat(&[method, ".", key])).or_else(|| non_empty(self.params.get(key)))
+        non_empty(self.0.params.get_concat(&[method, ".", key])).or_else(|| non_empty(self.0.params.get(key)))
     }
 
     /// [`Url::method_param`] parsed as `T`, or `default`.
@@ -200,7 +214,7 @@ impl Url {
 
     /// `key` URL-decoded (how Dubbo reads a condition router's `rule`).
     pub fn param_decoded(&self, key: &str) -> Option<Result<Cow<'_, str>, UrlError>> {
-        self.params.get(key).map(encoding::decode)
+        self.0.params.get(key).map(encoding::decode)
     }
 
     /// A parameter or one of the URL's parts by name, as Java's `getRawParameter` does:
@@ -211,7 +225,7 @@ impl Url {
             "username" => self.username().map(Cow::Borrowed),
             "password" => self.password().map(Cow::Borrowed),
             "host" => Some(Cow::Borrowed(self.host())),
-            "port" => self.port.map(|p| Cow::Owned(p.to_string())),
+            "port" => self.0.port.map(|p| Cow::Owned(p.to_string())),
             "path" => Some(Cow::Borrowed(self.path())),
             _ => self.param(key).map(Cow::Borrowed),
         }
@@ -219,7 +233,7 @@ impl Url {
 
     /// The service interface: the `interface` parameter, else the path.
     pub fn interface(&self) -> &str {
-        non_empty(self.param(keys::INTERFACE)).unwrap_or(&self.path)
+        non_empty(self.param(keys::INTERFACE)).unwrap_or(&self.0.path)
     }
 
     /// The `group` parameter, if set and non-empty.
@@ -249,20 +263,20 @@ impl Url {
 
     /// `host:port`, or `host` when there is no port.
     pub fn address(&self) -> String {
-        match self.port {
-            Some(p) => format!("{}:{p}", self.host),
-            None => self.host.to_string(),
+        match self.0.port {
+            Some(p) => format!("{}:{p}", self.0.host),
+            None => self.0.host.to_string(),
         }
     }
 
     /// `protocol://host:port/path`: what identifies a provider endpoint, without parameters
     /// or credentials.
     pub fn identity(&self) -> String {
-        let mut s = format!("{}://", self.protocol);
+        let mut s = format!("{}://", self.0.protocol);
         self.write_host_port(&mut s);
-        if !self.path.is_empty() {
+        if !self.0.path.is_empty() {
             s.push('/');
-            s.push_str(&self.path);
+            s.push_str(&self.0.path);
         }
         s
     }
@@ -275,7 +289,7 @@ impl Url {
     /// assert_eq!(url.to_string(), "dubbo://10.0.0.1:20880/com.foo.Bar?weight=50");
     /// ```
     pub fn with_param(mut self, key: impl Into<Box<str>>, value: impl Into<Box<str>>) -> Self {
-        self.params.insert(key, value);
+        self.parts_mut().params.insert(key, value);
         self
     }
 
@@ -286,61 +300,65 @@ impl Url {
         V: Into<Box<str>>,
     {
         for (k, v) in params {
-            self.params.insert(k, v);
+            self.parts_mut().params.insert(k, v);
         }
         self
     }
 
     /// This URL without `key`.
     pub fn without_param(mut self, key: &str) -> Self {
-        self.params.remove(key);
+        self.parts_mut().params.remove(key);
         self
     }
 
     /// Set `key=value` in place.
     pub fn set_param(&mut self, key: impl Into<Box<str>>, value: impl Into<Box<str>>) {
-        self.params.insert(key, value);
+        self.parts_mut().params.insert(key, value);
     }
 
     /// Remove `key` in place, returning its value.
     pub fn remove_param(&mut self, key: &str) -> Option<Box<str>> {
-        self.params.remove(key)
+        if !self.0.params.contains_key(key) {
+            return None;
+        }
+        self.parts_mut().params.remove(key)
     }
 
     /// This URL with another parameter map.
     pub fn with_param_map(mut self, params: Params) -> Self {
-        self.params = params;
+        self.parts_mut().params = params;
         self
     }
 
     /// This URL with another protocol.
     pub fn with_protocol(mut self, protocol: &str) -> Self {
-        self.protocol = protocol.into();
+        self.parts_mut().protocol = protocol.into();
         self
     }
 
     /// This URL with another host.
     pub fn with_host(mut self, host: &str) -> Self {
-        self.host = host.into();
+        self.parts_mut().host = host.into();
         self
     }
 
     /// This URL with another port.
     pub fn with_port(mut self, port: Option<u16>) -> Self {
-        self.port = port;
+        self.parts_mut().port = port;
         self
     }
 
     /// This URL with another path (without leading `/`).
     pub fn with_path(mut self, path: &str) -> Self {
-        self.path = path.into();
+        self.parts_mut().path = path.into();
         self
     }
 
     /// This URL with credentials (empty strings mean none).
     pub fn with_credentials(mut self, username: Option<&str>, password: Option<&str>) -> Self {
-        self.username = username.filter(|s| !s.is_empty()).map(Into::into);
-        self.password = password.filter(|s| !s.is_empty()).map(Into::into);
+        let parts = self.parts_mut();
+        parts.username = username.filter(|s| !s.is_empty()).map(Into::into);
+        parts.password = password.filter(|s| !s.is_empty()).map(Into::into);
         self
     }
 
@@ -357,8 +375,8 @@ impl Url {
     /// ```
     pub fn redacted(&self) -> Url {
         let mut u = self.clone();
-        if u.password.is_some() {
-            u.password = Some("***".into());
+        if u.0.password.is_some() {
+            u.parts_mut().password = Some("***".into());
         }
         if u.param("password").is_some() {
             u.set_param("password", "***");
@@ -368,8 +386,8 @@ impl Url {
 
     fn write_host_port(&self, s: &mut String) {
         use fmt::Write;
-        s.push_str(&self.host);
-        if let Some(p) = self.port {
+        s.push_str(&self.0.host);
+        if let Some(p) = self.0.port {
             let _ = write!(s, ":{p}");
         }
     }
@@ -452,22 +470,22 @@ fn split_host_port<'a>(input: &str, hostport: &'a str, offset: usize) -> Result<
 impl fmt::Display for Url {
     /// The full string, parameters in key order (Java's `toFullString`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://", self.protocol)?;
-        if let Some(user) = &self.username {
+        write!(f, "{}://", self.0.protocol)?;
+        if let Some(user) = &self.0.username {
             f.write_str(user)?;
-            if let Some(pass) = &self.password {
+            if let Some(pass) = &self.0.password {
                 write!(f, ":{pass}")?;
             }
             f.write_str("@")?;
         }
-        f.write_str(&self.host)?;
-        if let Some(p) = self.port {
+        f.write_str(&self.0.host)?;
+        if let Some(p) = self.0.port {
             write!(f, ":{p}")?;
         }
-        if !self.path.is_empty() {
-            write!(f, "/{}", self.path)?;
+        if !self.0.path.is_empty() {
+            write!(f, "/{}", self.0.path)?;
         }
-        for (i, (k, v)) in self.params.iter().enumerate() {
+        for (i, (k, v)) in self.0.params.iter().enumerate() {
             f.write_str(if i == 0 { "?" } else { "&" })?;
             write!(f, "{k}={v}")?;
         }
@@ -489,25 +507,29 @@ impl PartialEq for Url {
                 _ => false,
             }
         }
-        self.port == other.port
-            && same(&self.host, &other.host)
-            && same(&self.path, &other.path)
-            && same(&self.protocol, &other.protocol)
-            && same_opt(&self.username, &other.username)
-            && same_opt(&self.password, &other.password)
-            && self.params == other.params
+        let (a, b) = (&*self.0, &*other.0);
+        Arc::ptr_eq(&self.0, &other.0)
+            || (a.port == b.port
+                && same(&a.host, &b.host)
+                && same(&a.path, &b.path)
+                && same(&a.protocol, &b.protocol)
+                && same_opt(&a.username, &b.username)
+                && same_opt(&a.password, &b.password)
+                && a.params == b.params)
     }
 }
 
+impl Eq for Url {}
+
 impl std::hash::Hash for Url {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.protocol.hash(state);
-        self.username.hash(state);
-        self.password.hash(state);
-        self.host.hash(state);
-        self.port.hash(state);
-        self.path.hash(state);
-        self.params.hash(state);
+        self.0.protocol.hash(state);
+        self.0.username.hash(state);
+        self.0.password.hash(state);
+        self.0.host.hash(state);
+        self.0.port.hash(state);
+        self.0.path.hash(state);
+        self.0.params.hash(state);
     }
 }
 

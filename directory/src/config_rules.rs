@@ -79,6 +79,23 @@ impl DynamicRules {
         result
     }
 
+    /// Whether putting `rules` of node `source` in force would change nothing: an empty slot
+    /// cleared again (a node absent when first read, as most are). Nothing then needs to be
+    /// composed, re-configured or rebuilt.
+    pub(crate) fn unchanged_by(&self, rules: &ConfigRules, source: &str) -> bool {
+        if self.refused.contains_key(source) {
+            return false;
+        }
+        match rules {
+            ConfigRules::AppConfigurators(r) => r.is_empty() && self.app_configurators.is_empty(),
+            ConfigRules::ServiceConfigurators(r) => r.is_empty() && self.service_configurators.is_empty(),
+            ConfigRules::ServiceRoutes(r) => r.is_none() && self.routes[0].is_empty(),
+            ConfigRules::ProviderAppRoutes(r) => r.is_none() && self.routes[1].is_empty(),
+            ConfigRules::AppRoutes(r) => r.is_none() && self.routes[2].is_empty(),
+            ConfigRules::Tags(r) => r.is_none() && self.tags.is_none(),
+        }
+    }
+
     /// Record that node `source` holds text that does not parse (its previous rules stay).
     pub(crate) fn refuse(&mut self, source: &str, message: String) -> RuleError {
         let e = RuleError::ConfigNode {

@@ -130,13 +130,16 @@ impl Core {
         true
     }
 
-    /// Put the rules of config-center node `source` in force (on error, logged by the
-    /// caller, the node's previous rules stay).
-    pub(crate) fn set_config_rules(&mut self, source: &str, rules: ConfigRules) -> Result<(), RuleError> {
+    /// Put the rules of config-center node `source` in force; whether anything changed (on
+    /// error, logged by the caller, the node's previous rules stay).
+    pub(crate) fn set_config_rules(&mut self, source: &str, rules: ConfigRules) -> Result<bool, RuleError> {
+        if self.dynamic.unchanged_by(&rules, source) {
+            return Ok(false);
+        }
         let interface = self.consumer.interface().to_owned();
         self.dynamic.set(&interface, source, rules)?;
         self.compose();
-        Ok(())
+        Ok(true)
     }
 
     /// Record that node `source` holds a rule that does not parse; returns the error to log.

@@ -345,10 +345,13 @@ impl Inner {
 
     pub(crate) fn set_config_rules(&self, source: &str, rules: ConfigRules) -> Result<(), RuleError> {
         let mut result = Ok(());
-        self.update(|core| {
-            result = core.set_config_rules(source, rules);
-            // Rebuilt either way: a refused rule is shown in the snapshot's warnings.
-            true
+        self.update(|core| match core.set_config_rules(source, rules) {
+            Ok(changed) => changed,
+            Err(e) => {
+                result = Err(e);
+                // Rebuilt: a refused rule is shown in the snapshot's warnings.
+                true
+            }
         });
         result
     }

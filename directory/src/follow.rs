@@ -1,5 +1,5 @@
 //! Following the config center's rule nodes for one directory (ARCHITECTURE: Governance
-//! rules): one task per node, parsing each new text and putting it in force, or keeping the
+//! rules): one task for all its nodes, parsing each new text and putting it in force, or keeping the
 //! previous rules with one warning naming the node when it does not parse. The provider
 //! application's nodes (tag rule, provider-application routes) are followed once the
 //! providers name their application, and switched when it changes.
@@ -13,7 +13,7 @@ use zkdubbo_governance::{
     CONDITION_ROUTER_SUFFIX, CONFIGURATORS_SUFFIX, ConditionRule, RuleParseError, TAG_ROUTER_SUFFIX, TagRule,
     parse_configurators, rule_path, service_rule_key,
 };
-use zkdubbo_registry::{NodeState, NodeWatch, Registry};
+use zkdubbo_registry::{ConfigCenter, NodeState, NodeWatch, Registry};
 
 use crate::config_rules::ConfigRules;
 use crate::registry_directory::Inner;
@@ -54,7 +54,8 @@ impl Slot {
 }
 
 /// Start following the rule nodes of `inner`'s consumer in `registry`'s config center (if it
-/// has one); the tasks end with the directory.
+/// has one): one task for all of them (a directory follows up to six nodes, and a consumer
+/// of a thousand services has a thousand directories); it ends with the directory.
 pub(crate) fn start(inner: &Arc<Inner>, registry: &Arc<dyn Registry>) -> Vec<JoinHandle<()>> {
     let Some(cc) = registry.config_center() else {
         return Vec::new();
@@ -62,71 +63,155 @@ pub(crate) fn start(inner: &Arc<Inner>, registry: &Arc<dyn Registry>) -> Vec<Joi
     let consumer = &inner.consumer;
     let root = cc.config_root().to_owned();
     let service = service_rule_key(consumer.interface(), consumer.version(), consumer.group());
-    let mut nodes = vec![
+    let mut keys = vec![
         (Slot::ServiceConfigurators, format!("{service}{CONFIGURATORS_SUFFIX}")),
         (Slot::ServiceRoutes, format!("{service}{CONDITION_ROUTER_SUFFIX}")),
     ];
     if let Some(app) = consumer.param(keys::APPLICATION).filter(|a| !a.is_empty()) {
-        nodes.push((Slot::AppConfigurators, format!("{app}{CONFIGURATORS_SUFFIX}")));
-        nodes.push((Slot::AppRoutes, format!("{app}{CONDITION_ROUTER_SUFFIX}")));
+        keys.push((Slot::AppConfigurators, format!("{app}{CONFIGURATORS_SUFFIX}")));
+        keys.push((Slot::AppRoutes, format!("{app}{CONDITION_ROUTER_SUFFIX}")));
     }
-    let mut tasks: Vec<JoinHandle<()>> = nodes
+    let nodes = keys
         .into_iter()
-        .map(|(slot, key)| {
-            let path = rule_path(&root, &key);
-            spawn_node(inner, slot, cc.watch_node(&path), path)
-        })
+        .map(|(slot, key)| Followed::new(inner, cc, slot, rule_path(&root, &key), false))
         .collect();
-    tasks.push(tokio::spawn(follow_provider_app(
+    vec![tokio::spawn(follow(
         Arc::downgrade(inner),
         Arc::clone(registry),
         root,
-    )));
-    tasks
+        nodes,
+    ))]
 }
 
-fn spawn_node(inner: &Arc<Inner>, slot: Slot, watch: NodeWatch, path: String) -> JoinHandle<()> {
-    inner.rules_pending.fetch_add(1, Ordering::AcqRel);
-    tokio::spawn(follow_node(Arc::downgrade(inner), slot, watch, path))
+/// One followed node.
+struct Followed {
+    slot: Slot,
+    path: String,
+    watch: NodeWatch,
+    /// Counted in `rules_pending` until its state is first known.
+    pending: bool,
+    /// A node of the provider application (switched when it changes).
+    provider_app: bool,
+    /// Its watch reported a change not applied yet (`changed()` marks it seen).
+    dirty: bool,
 }
 
-async fn follow_node(inner: Weak<Inner>, slot: Slot, mut watch: NodeWatch, path: String) {
-    let mut first = true;
-    loop {
-        let state = watch.borrow_and_update().clone();
-        let Some(inner) = inner.upgrade() else { return };
-        if inner.destroyed.load(Ordering::Acquire) {
-            return;
+impl Followed {
+    fn new(inner: &Inner, cc: &dyn ConfigCenter, slot: Slot, path: String, provider_app: bool) -> Followed {
+        inner.rules_pending.fetch_add(1, Ordering::AcqRel);
+        Followed {
+            slot,
+            watch: cc.watch_node(&path),
+            path,
+            pending: true,
+            provider_app,
+            dirty: true,
         }
-        let known = state != NodeState::Unknown;
+    }
+
+    /// Put the node's current state in force (if known), once per change.
+    fn apply(&mut self, inner: &Inner) {
+        self.dirty = false;
+        let state = self.watch.borrow_and_update().clone();
         match state {
-            NodeState::Unknown => {}
+            NodeState::Unknown => return,
             NodeState::Absent => {
-                if let Err(e) = inner.set_config_rules(&path, slot.cleared()) {
+                if let Err(e) = inner.set_config_rules(&self.path, self.slot.cleared()) {
                     tracing::warn!(service = %inner.consumer.interface(), "{e}");
                 }
             }
             NodeState::Present { text, .. } => {
-                let result = match slot.parse(&text) {
-                    Ok(rules) => inner.set_config_rules(&path, rules),
-                    Err(e) => Err(inner.refuse_config_node(&path, e.to_string())),
+                let result = match self.slot.parse(&text) {
+                    Ok(rules) => inner.set_config_rules(&self.path, rules),
+                    Err(e) => Err(inner.refuse_config_node(&self.path, e.to_string())),
                 };
                 match result {
-                    Ok(()) => tracing::info!(node = %path, "rule in force"),
+                    Ok(()) => tracing::info!(node = %self.path, "rule in force"),
                     Err(e) => tracing::warn!(service = %inner.consumer.interface(), "{e}"),
                 }
             }
         }
-        if first && known {
-            first = false;
-            inner.rules_pending.fetch_sub(1, Ordering::AcqRel);
+        if self.pending {
+            self.settle(inner);
+            // `ready()` waits for every node's first state.
             inner.changes.send_modify(|_| {});
         }
-        drop(inner);
-        if watch.changed().await.is_err() {
-            return;
+    }
+
+    /// No longer counted as pending (its state is known, or it is no longer followed).
+    fn settle(&mut self, inner: &Inner) {
+        if std::mem::take(&mut self.pending) {
+            inner.rules_pending.fetch_sub(1, Ordering::AcqRel);
         }
     }
+}
+
+async fn follow(inner: Weak<Inner>, registry: Arc<dyn Registry>, root: String, mut nodes: Vec<Followed>) {
+    let Some(mut changes) = inner.upgrade().map(|i| i.changes.subscribe()) else {
+        return;
+    };
+    let mut current_app: Option<String> = None;
+    loop {
+        {
+            let Some(strong) = inner.upgrade() else { return };
+            if strong.destroyed.load(Ordering::Acquire) {
+                return;
+            }
+            for node in &mut nodes {
+                if node.dirty || node.watch.has_changed().unwrap_or(false) {
+                    node.apply(&strong);
+                }
+            }
+            let app = provider_app(&strong);
+            if app.is_some() && app != current_app {
+                if let (Some(app), Some(cc)) = (&app, registry.config_center()) {
+                    tracing::debug!(application = %app, "following the provider application's rules");
+                    for node in nodes.iter_mut().filter(|n| n.provider_app) {
+                        node.settle(&strong);
+                    }
+                    nodes.retain(|n| !n.provider_app);
+                    for (slot, key) in [
+                        (Slot::Tags, format!("{app}{TAG_ROUTER_SUFFIX}")),
+                        (Slot::ProviderAppRoutes, format!("{app}{CONDITION_ROUTER_SUFFIX}")),
+                    ] {
+                        let mut node = Followed::new(&strong, cc, slot, rule_path(&root, &key), true);
+                        node.apply(&strong);
+                        nodes.push(node);
+                    }
+                }
+                current_app = app;
+            }
+        }
+        // The next change of a node, or of the snapshot (the providers may name another
+        // application). A node whose registry is gone is no longer followed.
+        let woke = if nodes.is_empty() {
+            Woke::Snapshot(changes.changed().await.is_err())
+        } else {
+            let node_changes = nodes.iter_mut().map(|n| Box::pin(n.watch.changed()));
+            tokio::select! {
+                (changed, i, _) = futures::future::select_all(node_changes) => Woke::Node(i, changed.is_err()),
+                changed = changes.changed() => Woke::Snapshot(changed.is_err()),
+            }
+        };
+        match woke {
+            Woke::Snapshot(true) => return,
+            Woke::Node(i, true) => {
+                let mut gone = nodes.swap_remove(i);
+                if let Some(strong) = inner.upgrade() {
+                    gone.settle(&strong);
+                }
+            }
+            Woke::Node(i, false) => nodes[i].dirty = true,
+            Woke::Snapshot(false) => {}
+        }
+    }
+}
+
+/// What ended a wait of [`follow`]: a node changed (or its registry is gone: `true`), or
+/// the snapshot did (or the directory is gone: `true`).
+enum Woke {
+    Node(usize, bool),
+    Snapshot(bool),
 }
 
 /// The application of the providers (Dubbo takes the first invoker's `remote.application`).
@@ -138,40 +223,4 @@ fn provider_app(inner: &Inner) -> Option<String> {
         .chain(excluded)
         .find_map(|u: &Url| u.param(keys::APPLICATION).filter(|a| !a.is_empty()))
         .map(str::to_owned)
-}
-
-async fn follow_provider_app(inner: Weak<Inner>, registry: Arc<dyn Registry>, root: String) {
-    let Some(mut changes) = inner.upgrade().map(|i| i.changes.subscribe()) else {
-        return;
-    };
-    let mut current: Option<String> = None;
-    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
-    loop {
-        {
-            let Some(strong) = inner.upgrade() else { break };
-            let app = provider_app(&strong);
-            if app.is_some() && app != current {
-                for t in tasks.drain(..) {
-                    t.abort();
-                }
-                if let (Some(app), Some(cc)) = (&app, registry.config_center()) {
-                    tracing::debug!(application = %app, "following the provider application's rules");
-                    for (slot, key) in [
-                        (Slot::Tags, format!("{app}{TAG_ROUTER_SUFFIX}")),
-                        (Slot::ProviderAppRoutes, format!("{app}{CONDITION_ROUTER_SUFFIX}")),
-                    ] {
-                        let path = rule_path(&root, &key);
-                        tasks.push(spawn_node(&strong, slot, cc.watch_node(&path), path));
-                    }
-                }
-                current = app;
-            }
-        }
-        if changes.changed().await.is_err() {
-            break;
-        }
-    }
-    for t in tasks {
-        t.abort();
-    }
 }

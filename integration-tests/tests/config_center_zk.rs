@@ -127,3 +127,45 @@ async fn compare_and_set_writes_refuse_a_stale_version() {
     assert_eq!(a.read_node(&path).await.unwrap(), None);
     a.delete_node(&path, None).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_of_one_rule_node_share_one_read_per_change() {
+    let env = env("cc-shared");
+    let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
+    let registry = ZookeeperRegistry::connect_str(&env.registry_url(&proxy.addr(), ""))
+        .await
+        .unwrap();
+    let cc = registry.config_center().unwrap();
+    let path = format!("{}/bench-app.configurators", cc.config_root());
+    let raw = env.raw().await;
+    mkdirs(&raw, cc.config_root()).await;
+    let options = CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
+    raw.create(&path, b"v0", &options).await.unwrap();
+    let rule = "x".repeat(4_000);
+
+    // A thousand directories of one application follow its node: one follower.
+    let mut watches: Vec<NodeWatch> = (0..1_000).map(|_| cc.watch_node(&path)).collect();
+    for w in &mut watches {
+        next_state(w, |s| text(s) == Some("v0")).await;
+    }
+    let before = proxy.bytes_to_clients();
+    raw.set_data(&path, rule.as_bytes(), None).await.unwrap();
+    for w in &mut watches {
+        next_state(w, |s| text(s) == Some(rule.as_str())).await;
+    }
+    let bytes = proxy.bytes_to_clients() - before;
+    // One event and one read of the 4 kB rule, not a thousand.
+    assert!(bytes < 2 * rule.len() as u64, "{bytes} B for one change");
+
+    // Followers that leave do not stop it for the others; the last one out stops it, and a
+    // new one starts again.
+    let mut last = watches.pop().unwrap();
+    drop(watches);
+    raw.set_data(&path, b"v2", None).await.unwrap();
+    next_state(&mut last, |s| text(s) == Some("v2")).await;
+    drop(last);
+    let mut again = cc.watch_node(&path);
+    next_state(&mut again, |s| text(s) == Some("v2")).await;
+    raw.delete(&path, None).await.unwrap();
+    next_state(&mut again, |s| *s == NodeState::Absent).await;
+}

@@ -44,7 +44,7 @@ use self::state::{Inner, Live, Own, OwnEntry, lock, timed};
 use self::watcher::{WatchSet, decode_children};
 use crate::Registry;
 use crate::cache::CacheFile;
-use crate::config_center::{ConfigCenter, NodeState, NodeWatch};
+use crate::config_center::{ConfigCenter, NodeWatch};
 use crate::error::RegistryError;
 use crate::notification::{
     Category, SinkOptions, Subscription, SubscriptionSink, matching_list, subscription_channel_with,
@@ -130,6 +130,7 @@ impl ZookeeperRegistry {
             open_parents: Mutex::new(Default::default()),
             subscriptions: Mutex::new(HashMap::new()),
             failing_watches: Mutex::new(HashMap::new()),
+            rule_nodes: Mutex::new(HashMap::new()),
             next_subscription: AtomicU64::new(1),
             sessions: AtomicU64::new(0),
             wake_retry: Notify::new(),
@@ -311,11 +312,7 @@ impl ConfigCenter for ZookeeperRegistry {
     }
 
     fn watch_node(&self, path: &str) -> NodeWatch {
-        let (tx, rx) = watch::channel(NodeState::Unknown);
-        if !self.inner.is_shut_down() {
-            self.inner.spawn(rules::follow(self.inner.clone(), path.to_owned(), tx));
-        }
-        rx
+        rules::watch_node(&self.inner, path)
     }
 
     async fn read_node(&self, path: &str) -> Result<Option<(String, i32)>, RegistryError> {

@@ -9,13 +9,54 @@ use tokio::sync::watch;
 use zookeeper_client::{CreateMode, EventType};
 
 use super::retry::Backoff;
-use super::state::{Inner, timed};
+use super::state::{Inner, lock, timed};
 use super::watcher::wait_conn;
 use crate::config_center::NodeState;
 use crate::error::RegistryError;
 
+/// A receiver of `path`'s state: from its follower if the node is followed already (every
+/// directory of a consumer application follows that application's rule nodes: a thousand
+/// directories share one follower, one watch and one read per change), else from a new one.
+pub(super) fn watch_node(inner: &Arc<Inner>, path: &str) -> watch::Receiver<NodeState> {
+    let mut nodes = lock(&inner.rule_nodes);
+    if let Some(tx) = nodes.get(path) {
+        return tx.subscribe();
+    }
+    let (tx, rx) = watch::channel(NodeState::Unknown);
+    if !inner.is_shut_down() {
+        nodes.insert(path.to_owned(), tx.clone());
+        inner.spawn(follow_shared(inner.clone(), path.to_owned(), tx));
+    }
+    rx
+}
+
+/// [`follow`], then forget the follower (unless another has taken the path meanwhile).
+async fn follow_shared(inner: Arc<Inner>, path: String, tx: watch::Sender<NodeState>) {
+    follow(&inner, &path, &tx).await;
+    let mut nodes = lock(&inner.rule_nodes);
+    if nodes.get(&path).is_some_and(|t| t.same_channel(&tx)) {
+        nodes.remove(&path);
+    }
+}
+
+/// Resolves once nobody holds a receiver of `tx`, decided under the followers' lock so that
+/// a receiver handed out meanwhile by [`watch_node`] keeps the follower going.
+async fn abandoned(inner: &Inner, path: &str, tx: &watch::Sender<NodeState>) {
+    loop {
+        tx.closed().await;
+        let mut nodes = lock(&inner.rule_nodes);
+        if tx.is_closed() {
+            if nodes.get(path).is_some_and(|t| t.same_channel(tx)) {
+                nodes.remove(path);
+            }
+            return;
+        }
+    }
+}
+
 /// Follow `path` into `tx` until every receiver is gone or the registry shuts down.
-pub(super) async fn follow(inner: Arc<Inner>, path: String, tx: watch::Sender<NodeState>) {
+async fn follow(inner: &Arc<Inner>, path: &str, tx: &watch::Sender<NodeState>) {
+    let path = path.to_owned();
     let t = inner.config.timeout;
     let mut live = inner.live.subscribe();
     let mut shutdown = inner.shutdown.subscribe();
@@ -32,7 +73,7 @@ pub(super) async fn follow(inner: Arc<Inner>, path: String, tx: watch::Sender<No
     loop {
         let conn = tokio::select! {
             conn = wait_conn(&mut live) => match conn { Some(c) => c, None => return },
-            _ = tx.closed() => return,
+            _ = abandoned(inner, &path, tx) => return,
             _ = stopped(&mut shutdown) => return,
         };
         let read = timed("get", &path, t, conn.client.get_and_watch_data(&path)).await;
@@ -70,7 +111,7 @@ pub(super) async fn follow(inner: Arc<Inner>, path: String, tx: watch::Sender<No
                         }
                     }
                     changed = live.changed() => if changed.is_err() { return },
-                    _ = tx.closed() => return,
+                    _ = abandoned(inner, &path, tx) => return,
                     _ = stopped(&mut shutdown) => return,
                 }
             }
@@ -81,7 +122,7 @@ pub(super) async fn follow(inner: Arc<Inner>, path: String, tx: watch::Sender<No
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     changed = live.changed() => if changed.is_err() { return },
-                    _ = tx.closed() => return,
+                    _ = abandoned(inner, &path, tx) => return,
                     _ = stopped(&mut shutdown) => return,
                 }
             }

@@ -94,6 +94,8 @@ pub(crate) struct Inner {
     pub subscriptions: Mutex<HashMap<u64, SubscriptionSink>>,
     /// (subscription id, category path) → consumer, for category paths not read yet.
     pub failing_watches: Mutex<HashMap<(u64, String), Url>>,
+    /// Rule nodes followed, by path: one follower per node, whoever asks for it.
+    pub rule_nodes: Mutex<HashMap<String, watch::Sender<crate::config_center::NodeState>>>,
     pub next_subscription: AtomicU64,
     /// Sessions established so far.
     pub sessions: AtomicU64,

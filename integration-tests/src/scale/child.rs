@@ -188,9 +188,21 @@ impl ChildProc {
         Self::spawn_with_env(exe, args, &[])
     }
 
-    /// [`ChildProc::spawn`] with environment variables set for the child.
+    /// [`ChildProc::spawn`] with environment variables set for the child. With
+    /// `SCALE_BENCH_CHILD_WRAPPER` set (e.g. `heaptrack` or `perf record -g --`), the child
+    /// runs under that command, to profile a consumer on its own.
     pub fn spawn_with_env(exe: &std::path::Path, args: &[String], vars: &[(&str, &str)]) -> Result<ChildProc> {
-        let mut child = Command::new(exe)
+        let wrapper = std::env::var("SCALE_BENCH_CHILD_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        let mut child = command
             .arg("child")
             .args(args)
             .envs(vars.iter().copied())

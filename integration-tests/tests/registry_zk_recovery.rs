@@ -353,6 +353,80 @@ async fn a_short_disconnection_keeps_the_session_and_catches_up() {
     .await;
 }
 
+/// A session watching more paths than one `SetWatches` request carries (128 KiB): after a
+/// disconnection the client re-sends its watches in several requests, all with xid -8, and
+/// must match their answers in order (the vendored zookeeper-client's fix; unpatched, every
+/// reconnection failed on the second answer until the session was given up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_watching_many_paths_reconnects_and_keeps_them() {
+    let env = env("reg-many-watches");
+    let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
+    let consumer = ZookeeperRegistry::connect_str(&format!("{}&retry.period=300", env.registry_url(&proxy.addr(), "")))
+        .await
+        .unwrap();
+    let cc = consumer.config_center().unwrap();
+    // 1,000 rule nodes with paths of ~200 bytes: ~200 KiB of watches.
+    let padding = "x".repeat(160);
+    let mut nodes: Vec<_> = (0..1_000)
+        .map(|i| cc.watch_node(&format!("{}/{padding}-{i:04}.configurators", cc.config_root())))
+        .collect();
+    within("every rule node read", Duration::from_secs(30), async {
+        for n in &mut nodes {
+            while *n.borrow_and_update() == zkdubbo_registry::NodeState::Unknown {
+                n.changed().await.unwrap();
+            }
+        }
+    })
+    .await;
+    let mut sub = consumer
+        .subscribe(&url("consumer://10.0.0.1/com.foo.Many?category=providers"))
+        .await
+        .unwrap();
+    wait_for(&mut sub, Category::Providers, Duration::from_secs(5), |_| true).await;
+    let session = consumer.session_id();
+
+    proxy.partition_with(PartitionMode::Refuse);
+    within("disconnection noticed", Duration::from_secs(3), async {
+        while consumer.is_available() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let other = env.registry("").await;
+    other
+        .register(&url("dubbo://10.0.0.9:20880/com.foo.Many?interface=com.foo.Many"))
+        .await
+        .unwrap();
+    proxy.heal();
+    let n = wait_for(&mut sub, Category::Providers, Duration::from_secs(10), |n| {
+        n.urls.len() == 1 && n.urls[0].protocol() == "dubbo"
+    })
+    .await;
+    assert_eq!(hosts(&n), ["10.0.0.9:20880"]);
+    assert_eq!(consumer.session_id(), session, "the same session");
+    assert_eq!(consumer.sessions_established(), 1, "the session was kept");
+    // The watches came back with it: a rule written now is seen.
+    let raw = env.raw().await;
+    let path = format!("{}/{padding}-0007.configurators", cc.config_root());
+    mkdirs(&raw, cc.config_root()).await;
+    raw.create(
+        &path,
+        b"v1",
+        &CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all()),
+    )
+    .await
+    .unwrap();
+    within("the rule node's change", Duration::from_secs(10), async {
+        while !matches!(
+            &*nodes[7].borrow_and_update(),
+            zkdubbo_registry::NodeState::Present { .. }
+        ) {
+            nodes[7].changed().await.unwrap();
+        }
+    })
+    .await;
+}
+
 /// ZooKeeper down for longer than the session timeout, then back: the consumer's provider
 /// list never empties in between (the provider takes its node over in its new session before
 /// ZooKeeper expires the old one), and afterwards it is live.

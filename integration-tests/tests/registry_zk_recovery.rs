@@ -353,6 +353,56 @@ async fn a_short_disconnection_keeps_the_session_and_catches_up() {
     .await;
 }
 
+/// An outage of several seconds, well within the session timeout: the client comes back in
+/// its session. (Its reconnection attempts are at most about a second apart; the check for a
+/// server that refuses the session waits longer than that before giving the session up, where
+/// it used to give up healthy sessions whose client was still waiting to retry.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_of_seconds_within_the_session_keeps_it() {
+    let server = ZkServer::start_with(zkdubbo_integration_tests::harness::ZkOptions {
+        max_session_timeout_ms: Some(60_000),
+        ..Default::default()
+    })
+    .unwrap();
+    let env = Env {
+        addr: server.addr(),
+        root: unique_path("reg-outage-seconds"),
+    };
+    let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
+    let provider = ZookeeperRegistry::connect_str(
+        &env.registry_url(&proxy.addr(), "")
+            .replace("session=4000", "session=30000"),
+    )
+    .await
+    .unwrap();
+    let mine = url("dubbo://10.0.0.5:20880/com.foo.Outage?interface=com.foo.Outage");
+    provider.register(&mine).await.unwrap();
+    let session = provider.session_id();
+
+    proxy.partition_with(PartitionMode::Refuse);
+    within("disconnection noticed", Duration::from_secs(3), async {
+        while provider.is_available() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    // Long enough for an unbounded backoff to reach seconds between attempts.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    proxy.heal();
+    within("the session back", Duration::from_secs(10), async {
+        while !provider.is_available() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    // The refusal check gives a session up only while it is disconnected: a wrong verdict
+    // would have installed the new session before this one was back.
+    assert_eq!(provider.session_id(), session, "the same session");
+    assert_eq!(provider.sessions_established(), 1);
+    let raw = env.raw().await;
+    assert_eq!(children(&raw, &env.path("com.foo.Outage", "providers")).await.len(), 1);
+}
+
 /// A session watching more paths than one `SetWatches` request carries (128 KiB): after a
 /// disconnection the client re-sends its watches in several requests, all with xid -8, and
 /// must match their answers in order (the vendored zookeeper-client's fix; unpatched, every

@@ -21,8 +21,9 @@ const RECONNECT_INITIAL: Duration = Duration::from_millis(100);
 /// refusing this one (see [`probe_refused`]).
 const REFUSAL_PROBE: Duration = Duration::from_millis(500);
 /// How long the old session may take to get back in once a new one could be established,
-/// before it counts as refused.
-const REFUSAL_GRACE: Duration = Duration::from_millis(300);
+/// before it counts as refused: longer than the client waits between two attempts (at most
+/// 1.1 s, vendor/zookeeper-client), so a session still recoverable is never given up.
+const REFUSAL_GRACE: Duration = Duration::from_millis(1_500);
 
 /// Longest wait between two attempts to establish a session (further capped by
 /// `retry.period`), so that a session is back, and own nodes re-created, well within a second

@@ -46,9 +46,11 @@ is_uint() {
 # ---------------------------------------------------------------------------------- install
 
 # The JDK (javac) and Caucho's Hessian jar are for the Hessian2 golden-vector tests; Curator
-# for scale-bench's latency comparison (and its smoke test).
+# for scale-bench's latency comparison (and its smoke test), its x-discovery for the
+# application-level discovery formats.
 is_installed() {
-    [[ -f "$JAVA_DIR/zookeeper.jar" && -f "$JAVA_DIR/hessian.jar" && -f "$JAVA_DIR/curator-framework.jar" ]] &&
+    [[ -f "$JAVA_DIR/zookeeper.jar" && -f "$JAVA_DIR/hessian.jar" && -f "$JAVA_DIR/curator-framework.jar" &&
+        -f "$JAVA_DIR/curator-x-discovery.jar" ]] &&
         command -v java >/dev/null 2>&1 &&
         command -v javac >/dev/null 2>&1
 }
@@ -59,14 +61,14 @@ cmd_install() {
     fi
     local -a sudo=()
     if [[ "$(id -u)" -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install zookeeper, default-jdk-headless, libhessian-java and libcurator-framework-java by hand"
+        command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install zookeeper, default-jdk-headless, libhessian-java, libcurator-framework-java and libcurator-discovery-java by hand"
         sudo=(sudo)
     fi
-    echo "zk.sh: installing zookeeper, default-jdk-headless, libhessian-java and libcurator-framework-java with apt-get" >&2
+    echo "zk.sh: installing zookeeper, default-jdk-headless, libhessian-java and Curator (framework, discovery) with apt-get" >&2
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends zookeeper default-jdk-headless libhessian-java \
-        libcurator-framework-java >&2
+        libcurator-framework-java libcurator-discovery-java >&2
     [[ -f "$JAVA_DIR/zookeeper.jar" ]] || die "apt-get finished but $JAVA_DIR/zookeeper.jar is missing"
     command -v java >/dev/null 2>&1 || die "apt-get finished but java is not on PATH"
 }

@@ -74,12 +74,7 @@ async fn a_rule_node_is_followed_through_every_change_made_by_another_client() {
 async fn a_rule_changed_while_the_session_expired_is_read_in_the_new_one() {
     let env = env("cc-expiry");
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
-    let registry = ZookeeperRegistry::connect_str(
-        &env.registry_url(&proxy.addr(), "")
-            .replace("session=4000", "session=1000"),
-    )
-    .await
-    .unwrap();
+    let registry = env.registry_at(&proxy.addr(), "&session=1000").await;
     let writer = env.registry("").await;
     let cc = registry.config_center().unwrap();
     let path = format!("{}/dubbo/shop.configurators", cc.config_root());
@@ -132,9 +127,7 @@ async fn compare_and_set_writes_refuse_a_stale_version() {
 async fn followers_of_one_rule_node_share_one_read_per_change() {
     let env = env("cc-shared");
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
-    let registry = ZookeeperRegistry::connect_str(&env.registry_url(&proxy.addr(), ""))
-        .await
-        .unwrap();
+    let registry = env.registry_at(&proxy.addr(), "").await;
     let cc = registry.config_center().unwrap();
     let path = format!("{}/bench-app.configurators", cc.config_root());
     let raw = env.raw().await;

@@ -48,12 +48,7 @@ async fn a_provider_whose_session_expired_registers_again() {
     let env = env("reg-expiry-provider");
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
     // Default retry.period: the session comes back within a second of the network anyway.
-    let provider_side = ZookeeperRegistry::connect_str(
-        &env.registry_url(&proxy.addr(), "")
-            .replace("session=4000", "session=1000"),
-    )
-    .await
-    .unwrap();
+    let provider_side = env.registry_at(&proxy.addr(), "&session=1000").await;
     let consumer_side = env.registry("").await;
     let raw = env.raw().await;
     let mut sub = consumer_side
@@ -141,12 +136,7 @@ async fn a_provider_whose_session_expired_registers_again() {
 async fn a_consumer_whose_session_expired_subscribes_again() {
     let env = env("reg-expiry-consumer");
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
-    let consumer_side = ZookeeperRegistry::connect_str(
-        &env.registry_url(&proxy.addr(), "")
-            .replace("session=4000", "session=1000"),
-    )
-    .await
-    .unwrap();
+    let consumer_side = env.registry_at(&proxy.addr(), "&session=1000").await;
     let provider_side = env.registry("").await;
     let a = url("dubbo://10.0.0.5:20880/com.foo.Svc?interface=com.foo.Svc");
     provider_side.register(&a).await.unwrap();
@@ -305,13 +295,7 @@ async fn registering_works_after_the_interface_was_deleted_by_hand() {
 async fn a_short_disconnection_keeps_the_session_and_catches_up() {
     let env = env("reg-reconnect");
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
-    let cut_off = ZookeeperRegistry::connect_str(&format!(
-        "{}&retry.period=300",
-        env.registry_url(&proxy.addr(), "")
-            .replace("timeout=3000", "timeout=500")
-    ))
-    .await
-    .unwrap();
+    let cut_off = env.registry_at(&proxy.addr(), "&timeout=500&retry.period=300").await;
     let other = env.registry("").await;
     let mut sub = cut_off
         .subscribe(&url("consumer://10.0.0.1/com.foo.Svc?category=providers"))
@@ -369,12 +353,7 @@ async fn an_outage_of_seconds_within_the_session_keeps_it() {
         root: unique_path("reg-outage-seconds"),
     };
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
-    let provider = ZookeeperRegistry::connect_str(
-        &env.registry_url(&proxy.addr(), "")
-            .replace("session=4000", "session=30000"),
-    )
-    .await
-    .unwrap();
+    let provider = env.registry_at(&proxy.addr(), "&session=30000").await;
     let mine = url("dubbo://10.0.0.5:20880/com.foo.Outage?interface=com.foo.Outage");
     provider.register(&mine).await.unwrap();
     let session = provider.session_id();
@@ -411,9 +390,7 @@ async fn an_outage_of_seconds_within_the_session_keeps_it() {
 async fn a_session_watching_many_paths_reconnects_and_keeps_them() {
     let env = env("reg-many-watches");
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
-    let consumer = ZookeeperRegistry::connect_str(&format!("{}&retry.period=300", env.registry_url(&proxy.addr(), "")))
-        .await
-        .unwrap();
+    let consumer = env.registry_at(&proxy.addr(), "&retry.period=300").await;
     let cc = consumer.config_center().unwrap();
     // 1,000 rule nodes with paths of ~200 bytes: ~200 KiB of watches.
     let padding = "x".repeat(160);

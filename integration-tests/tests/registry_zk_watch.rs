@@ -29,9 +29,7 @@ async fn egress_per_change(env: &Env, mode: &str, n: usize) -> u64 {
         providers.register(&provider(i)).await.unwrap();
     }
     let proxy = TcpProxy::start(env.addr.clone()).await.unwrap();
-    let consumer = ZookeeperRegistry::connect_str(&env.registry_url(&proxy.addr(), &format!("&watch={mode}")))
-        .await
-        .unwrap();
+    let consumer = env.registry_at(&proxy.addr(), &format!("&watch={mode}")).await;
     let mut sub = consumer
         .subscribe(&url(&format!("consumer://10.0.0.1/{IFACE}?category=providers")))
         .await

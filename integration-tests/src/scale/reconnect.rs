@@ -18,7 +18,7 @@ use zkdubbo_directory::{InertInvokerFactory, RegistryDirectory};
 use zkdubbo_registry::{Registry, ZookeeperRegistry};
 
 use super::child::subscribe_interface;
-use super::{consumer_url, populate, provider_url, raw_client, registry_url};
+use super::{consumer_url, populate, provider_url, raw_client, registry_url, wait_providers};
 use crate::harness::{TcpProxy, ZkOptions, ZkServer, four_letter_word, unique_path};
 
 /// One mode's reconnection.
@@ -161,30 +161,13 @@ async fn subscribe_all(registry: &Arc<ZookeeperRegistry>, interfaces: usize) -> 
         .collect()
 }
 
-/// Wait until every directory is complete with `n` providers.
+/// Wait until every directory is complete with `n` providers, within `timeout` in all.
 async fn wait_all(dirs: &[RegistryDirectory], n: usize, timeout: Duration) -> Result<()> {
-    let done = tokio::time::timeout(timeout, async {
-        for d in dirs {
-            let mut rx = d.changes();
-            loop {
-                let s = d.snapshot();
-                if s.is_complete() && s.providers().len() == n {
-                    break;
-                }
-                if rx.changed().await.is_err() {
-                    break;
-                }
-            }
-        }
-    })
-    .await;
-    ensure!(done.is_ok(), "directories not at {n} providers within {timeout:?}");
+    let deadline = Instant::now() + timeout;
     for d in dirs {
-        ensure!(
-            d.snapshot().providers().len() == n,
-            "a directory ended with {} providers, expected {n}",
-            d.snapshot().providers().len()
-        );
+        wait_providers(d, n, deadline.saturating_duration_since(Instant::now())).await?;
+        let listed = d.snapshot().providers().len();
+        ensure!(listed == n, "a directory ended with {listed} providers, expected {n}");
     }
     Ok(())
 }

@@ -44,7 +44,13 @@ impl Env {
     }
 
     pub async fn registry(&self, extra: &str) -> Arc<ZookeeperRegistry> {
-        let reg = ZookeeperRegistry::connect_str(&self.registry_url(&self.addr, extra))
+        self.registry_at(&self.addr, extra).await
+    }
+
+    /// A registry connected through `addr` (a proxy); `extra` parameters override the
+    /// defaults (the last of a repeated key wins), e.g. `&session=30000`.
+    pub async fn registry_at(&self, addr: &str, extra: &str) -> Arc<ZookeeperRegistry> {
+        let reg = ZookeeperRegistry::connect_str(&self.registry_url(addr, extra))
             .await
             .expect("registry connects");
         assert!(reg.is_available());

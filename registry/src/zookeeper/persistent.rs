@@ -25,6 +25,13 @@ use crate::notification::{ListVersion, consumer_in, matches_in};
 /// `run_persistent`).
 const EMPTYING_GRACE: Duration = Duration::from_millis(200);
 
+/// A list read already sent.
+type ListRequest = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<(Vec<String>, zookeeper_client::Stat), zookeeper_client::Error>> + Send,
+    >,
+>;
+
 /// How a persistent watch ended.
 pub(super) enum Ended {
     /// The registry is gone or the task should stop.
@@ -112,15 +119,13 @@ impl CategoryWatch {
             let Some(conn) = wait_conn(&mut live).await else {
                 return Ended::Stop;
             };
-            // The watch first, then the list: every change after the read is an event.
-            let mut watcher = match timed(
-                "watch",
-                &path,
-                t,
-                conn.client.watch(&path, AddWatchMode::PersistentRecursive),
-            )
-            .await
-            {
+            // The watch first, then the list: every change after the read is an event. Both
+            // are sent at once (the client sends a request when it is made, and ZooKeeper
+            // answers a session's requests in order): one round trip, not two, for each of
+            // the thousands of categories a reconnection reconciles.
+            let watch_request = conn.client.watch(&path, AddWatchMode::PersistentRecursive);
+            let list_request: ListRequest = Box::pin(conn.client.get_children(&path));
+            let mut watcher = match timed("watch", &path, t, watch_request).await {
                 Ok(w) => w,
                 Err(e) if refuses_persistent(&e) && inner.config.watch == WatchMode::Auto => {
                     inner.refuse_persistent(&e);
@@ -133,7 +138,10 @@ impl CategoryWatch {
                     return Ended::Stop;
                 }
             };
-            if let Err(e) = self.reconcile(&conn, &path, &mut children, &mut version, &wanted).await {
+            if let Err(e) = self
+                .reconcile(&conn, &path, Some(list_request), &mut children, &mut version, &wanted)
+                .await
+            {
                 if self.retry_after(&path, &e, &mut backoff, &mut live).await {
                     continue;
                 }
@@ -244,20 +252,26 @@ impl CategoryWatch {
         }
     }
 
-    /// Read the whole list and deliver it. Events queued meanwhile are applied after it: those
-    /// already reflected in the list change nothing (a name added twice or removed when
-    /// absent), and the others are changes made after the read.
+    /// Read the whole list and deliver it (`first`: its read, already sent). Events queued
+    /// meanwhile are applied after it: those already reflected in the list change nothing (a
+    /// name added twice or removed when absent), and the others are changes made after the
+    /// read.
     async fn reconcile(
         &self,
         conn: &Conn,
         path: &str,
+        mut first: Option<ListRequest>,
         children: &mut Children,
         version: &mut Option<ListVersion>,
         wanted: &impl Fn(&Url) -> bool,
     ) -> Result<(), RegistryError> {
         let t = self.inner.config.timeout;
         loop {
-            match timed("list", path, t, conn.client.get_children(path)).await {
+            let read = match first.take() {
+                Some(sent) => timed("list", path, t, sent).await,
+                None => timed("list", path, t, conn.client.get_children(path)).await,
+            };
+            match read {
                 Ok((names, stat)) => {
                     children.reset(&self.interface, path, names, wanted);
                     let read = ListVersion {
@@ -307,7 +321,7 @@ impl CategoryWatch {
                 // Re-created: read it from scratch (unless already read since: the event of
                 // a creation the last read already saw, such as the subscription's own).
                 EventType::NodeCreated if version.is_none() => self
-                    .reconcile(conn, path, children, version, wanted)
+                    .reconcile(conn, path, None, children, version, wanted)
                     .await
                     .map(|()| false),
                 EventType::NodeDeleted => {
@@ -316,7 +330,7 @@ impl CategoryWatch {
                     self.deliver_missing();
                     if self.create_missing {
                         // As the classic watch does: the subscription keeps its path.
-                        self.reconcile(conn, path, children, version, wanted).await?;
+                        self.reconcile(conn, path, None, children, version, wanted).await?;
                     }
                     Ok(false)
                 }

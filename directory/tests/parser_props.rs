@@ -5,13 +5,6 @@ use proptest::prelude::*;
 use zkdubbo_common::Url;
 use zkdubbo_directory::{ConditionRouter, Configurators, RouterChain};
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(256)
-}
-
 /// Rule-like text: the rule grammar's characters, so the parser gets past the first byte.
 fn rule_text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -22,7 +15,8 @@ fn rule_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    // 256 cases; PROPTEST_CASES (scripts/fuzz.sh) sets more.
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn condition_rules_never_panic(rule in rule_text()) {

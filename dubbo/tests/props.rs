@@ -5,13 +5,6 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use zkdubbo_dubbo::hessian::{Encoder, Limits};
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(256)
-}
-
 fn valid_request() -> Vec<u8> {
     let mut enc = Encoder::new();
     for s in ["2.0.2", "com.foo.Bar", "1.0", "sayHello", "Ljava/lang/String;I"] {
@@ -42,7 +35,8 @@ fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    // 256 cases; PROPTEST_CASES (scripts/fuzz.sh) sets more.
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn frames_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {

@@ -5,15 +5,9 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(256)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    // 256 cases; PROPTEST_CASES (scripts/fuzz.sh) sets more.
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn any_text_never_panics(text in "\\PC{0,200}", raw in proptest::collection::vec(any::<u8>(), 0..200)) {

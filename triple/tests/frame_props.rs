@@ -5,15 +5,9 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use zkdubbo_triple::codec::{decode_unary_request, encode_frame};
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(256)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    // 256 cases; PROPTEST_CASES (scripts/fuzz.sh) sets more.
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn random_bodies_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {

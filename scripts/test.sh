@@ -44,7 +44,7 @@ else
         --exclude zkdubbo-hessian --exclude zkdubbo-dubbo
     cargo test --locked -p zkdubbo-hessian --lib --doc --test props
     cargo test --locked -p zkdubbo-dubbo --lib --doc --test wire
-    cargo test --locked -p zkdubbo-cli --bins --test cli --test pick --test call --test rules
+    cargo test --locked -p zkdubbo-cli --bins --test cli --test pick --test call --test rules --test apps
     cargo test --locked -p zkdubbo-integration-tests --lib --test registry_zk --test registry_zk_cache \
         --test directory_zk --test dubbo_zk --test config_center_zk --test governance_zk
     ZKDUBBO_WATCH=children cargo test --locked -p zkdubbo-integration-tests --test registry_zk \

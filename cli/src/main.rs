@@ -37,6 +37,11 @@ struct Cli {
 enum Command {
     /// List the interfaces under the root, one per line.
     Services,
+    /// List the Dubbo 3 applications registered instance by instance (`/services`), with
+    /// their instance counts.
+    Apps(commands::apps::AppsArgs),
+    /// Print an application's instances: endpoints, metadata revision, where the metadata is.
+    Instances(commands::apps::InstancesArgs),
     /// Print the URLs currently registered for an interface.
     Providers(ProvidersArgs),
     /// Print a line per notification until interrupted.
@@ -119,6 +124,8 @@ async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Services => commands::services::run(&target, out).await,
+        Command::Apps(args) => commands::apps::apps(&target, &args, out).await,
+        Command::Instances(args) => commands::apps::instances(&target, &args, out).await,
         Command::Providers(args) => commands::providers::run(&target, &args, out).await,
         Command::Watch(args) => commands::watch::run(&target, &args, out).await,
         Command::Register(args) => commands::register::register(&target, &args, out).await,

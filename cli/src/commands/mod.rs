@@ -1,5 +1,6 @@
 //! One module per `zkdubbo` subcommand.
 
+pub mod apps;
 pub mod call;
 pub mod describe;
 pub mod encode;

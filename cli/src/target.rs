@@ -114,6 +114,18 @@ impl Target {
     }
 }
 
+/// The children of `path` (none when it does not exist), read within 10 s.
+pub async fn list_children(client: &zookeeper_client::Client, path: &str) -> anyhow::Result<Vec<String>> {
+    tokio::time::timeout(Duration::from_secs(10), client.list_children(path))
+        .await
+        .map_err(|_| anyhow::anyhow!("listing {path} timed out"))?
+        .or_else(|e| match e {
+            zookeeper_client::Error::NoNode => Ok(Vec::new()),
+            e => Err(e),
+        })
+        .with_context(|| format!("cannot list {path}"))
+}
+
 /// A consumer URL that sees everything registered for `interface` in `categories`: every
 /// group and version, disabled providers too.
 pub fn observer_url(interface: &str, categories: &str) -> Url {

@@ -7,7 +7,6 @@
 //! cache metadata by revision, so an equal revision must mean equal metadata, and the same
 //! services must give Java's revision.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -166,7 +165,7 @@ impl MetadataInfo {
             return EMPTY_REVISION.to_owned();
         }
         let mut keys: Vec<&String> = self.services.keys().collect();
-        keys.sort_by(|a, b| java_order(a, b));
+        keys.sort_by(|a, b| java_cmp(a, b));
         let mut text = self.app.clone();
         for key in keys {
             text.push_str(&self.services[key].desc_string());
@@ -200,8 +199,4 @@ impl MetadataInfo {
             message: e.to_string(),
         })
     }
-}
-
-fn java_order(a: &str, b: &str) -> Ordering {
-    java_cmp(a, b)
 }

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use zkdubbo_common::Url;
-use zkdubbo_discovery::{ENDPOINTS_KEY, Endpoint, MetadataInfo, REVISION_KEY, ServiceInfo, ServiceInstance};
+use zkdubbo_discovery::{ENDPOINTS_KEY, Endpoint, MetadataInfo, REVISION_KEY, ServiceInstance};
 
 const JARS: [&str; 9] = [
     "curator-x-discovery.jar",
@@ -191,5 +191,4 @@ fn metadata_json_round_trips_and_names_its_keys_as_java() {
     assert_eq!(service["path"], "com.foo.Greeter");
     assert_eq!(service["params"]["methods"], "greet");
     assert_eq!(MetadataInfo::from_json(json.as_bytes()).unwrap(), info);
-    let _: &ServiceInfo = &info.services["g/com.foo.Greeter:1.0:tri"];
 }

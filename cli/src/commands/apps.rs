@@ -10,7 +10,7 @@ use serde_json::json;
 use zkdubbo_common::text::{excerpt, printable};
 use zkdubbo_discovery::{ServiceInstance, StorageType};
 
-use crate::target::Target;
+use crate::target::{Target, list_children};
 
 /// Where Dubbo 3 writes instance nodes by default (`ZookeeperServiceDiscovery`'s root).
 const DEFAULT_SERVICES_ROOT: &str = "/services";
@@ -40,14 +40,7 @@ pub struct InstancesArgs {
 }
 
 async fn children(client: &zookeeper_client::Client, path: &str) -> anyhow::Result<Vec<String>> {
-    let mut names = tokio::time::timeout(Duration::from_secs(10), client.list_children(path))
-        .await
-        .map_err(|_| anyhow::anyhow!("listing {path} timed out"))?
-        .or_else(|e| match e {
-            zookeeper_client::Error::NoNode => Ok(Vec::new()),
-            e => Err(e),
-        })
-        .with_context(|| format!("cannot list {path}"))?;
+    let mut names = list_children(client, path).await?;
     names.sort();
     Ok(names)
 }

@@ -1,13 +1,11 @@
 //! `zkdubbo providers <interface>`: what is registered now.
 
 use std::io::Write;
-use std::time::Duration;
 
-use anyhow::Context;
 use zkdubbo_common::Url;
 use zkdubbo_common::text::{excerpt, printable};
 
-use crate::target::Target;
+use crate::target::{Target, list_children};
 
 /// Arguments of `zkdubbo providers`.
 #[derive(clap::Args, Debug)]
@@ -30,14 +28,7 @@ pub async fn run(target: &Target, args: &ProvidersArgs, out: &mut dyn Write) -> 
         .map_err(|e| anyhow::anyhow!("--category: {e}"))?;
     let client = target.raw_client().await?;
     let path = target.category_path(&args.interface, &args.category);
-    let children = tokio::time::timeout(Duration::from_secs(10), client.list_children(&path))
-        .await
-        .map_err(|_| anyhow::anyhow!("listing {path} timed out"))?
-        .or_else(|e| match e {
-            zookeeper_client::Error::NoNode => Ok(Vec::new()),
-            e => Err(e),
-        })
-        .with_context(|| format!("cannot list {path}"))?;
+    let children = list_children(&client, &path).await?;
     let mut urls: Vec<String> = Vec::with_capacity(children.len());
     for child in &children {
         match Url::from_node_name(child) {

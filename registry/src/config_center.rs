@@ -1,5 +1,7 @@
 //! [`ConfigCenter`]: rule nodes whose *data* is the rule (Dubbo 2.7+'s dynamic configuration:
-//! `/dubbo/config/dubbo/<key>`), read, followed and written with compare-and-set.
+//! `/dubbo/config/dubbo/<key>`), read, followed and written with compare-and-set; and the
+//! other nodes Dubbo 3 keeps beside the registry the same way (service-name mapping, metadata
+//! reports, application instances and their lists).
 
 use std::sync::Arc;
 
@@ -24,6 +26,21 @@ pub enum NodeState {
         version: i32,
     },
 }
+
+/// The children of a followed node.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ChildrenState {
+    /// Not read yet.
+    #[default]
+    Unknown,
+    /// The node does not exist.
+    Absent,
+    /// The names of its children, sorted.
+    Present(Arc<[String]>),
+}
+
+/// A followed children list, as [`NodeWatch`] follows data.
+pub type ChildrenWatch = watch::Receiver<ChildrenState>;
 
 /// A followed node: [`watch::Receiver::changed`] wakes on every new state; states that
 /// follow each other faster than they are read are coalesced (only the latest is seen).
@@ -52,4 +69,16 @@ pub trait ConfigCenter: Send + Sync {
 
     /// Delete the node at `path` if it is still at data version `expected` (`None`: any).
     async fn delete_node(&self, path: &str, expected: Option<i32>) -> Result<(), RegistryError>;
+
+    /// Follow the children of `path` (application instances under `/services/<app>`), as
+    /// [`ConfigCenter::watch_node`] follows data.
+    fn watch_children(&self, path: &str) -> ChildrenWatch;
+
+    /// Keep a node of this process at `path` holding `data` (an application instance node):
+    /// ephemeral where the store has sessions, re-created when lost, removed at shutdown.
+    /// Calling it again replaces the data.
+    async fn keep_node(&self, path: &str, data: &[u8]) -> Result<(), RegistryError>;
+
+    /// Stop keeping the node of [`ConfigCenter::keep_node`] and delete it.
+    async fn remove_kept_node(&self, path: &str) -> Result<(), RegistryError>;
 }

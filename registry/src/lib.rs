@@ -14,7 +14,7 @@ mod notification;
 mod registration;
 mod zookeeper;
 
-pub use config_center::{ConfigCenter, NodeState, NodeWatch};
+pub use config_center::{ChildrenState, ChildrenWatch, ConfigCenter, NodeState, NodeWatch};
 pub use error::RegistryError;
 pub use memory::MemoryRegistry;
 pub use notification::{

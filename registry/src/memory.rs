@@ -9,7 +9,7 @@ use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Url, keys};
 
 use crate::Registry;
-use crate::config_center::{ConfigCenter, NodeState, NodeWatch};
+use crate::config_center::{ChildrenState, ChildrenWatch, ConfigCenter, NodeState, NodeWatch};
 use crate::error::RegistryError;
 use crate::notification::{
     Category, ListVersion, Notification, SinkOptions, Source, Subscription, SubscriptionSink, matching_list,
@@ -36,6 +36,8 @@ struct State {
     nodes: HashMap<String, (String, i32)>,
     /// Followers of rule nodes, by path.
     node_watches: HashMap<String, watch::Sender<NodeState>>,
+    /// Followers of children lists, by parent path.
+    children_watches: HashMap<String, watch::Sender<ChildrenState>>,
 }
 
 impl Default for MemoryRegistry {
@@ -144,12 +146,45 @@ impl State {
         }
     }
 
+    /// The children of `path`: the last components of the nodes right below it (parents are
+    /// implied, as `mkdir -p` would create them).
+    fn children_state(&self, path: &str) -> ChildrenState {
+        let below = format!("{}/", path.trim_end_matches('/'));
+        let mut children: Vec<String> = self
+            .nodes
+            .keys()
+            .filter_map(|p| p.strip_prefix(&below))
+            .map(|rest| rest.split('/').next().unwrap_or(rest).to_owned())
+            .collect();
+        if children.is_empty() && !self.nodes.contains_key(path) {
+            return ChildrenState::Absent;
+        }
+        children.sort();
+        children.dedup();
+        ChildrenState::Present(children.into())
+    }
+
     fn node_changed(&mut self, path: &str) {
         let state = self.node_state(path);
         if let Some(tx) = self.node_watches.get(path) {
             tx.send_replace(state);
             if tx.is_closed() {
                 self.node_watches.remove(path);
+            }
+        }
+        let parents: Vec<String> = self
+            .children_watches
+            .keys()
+            .filter(|p| path.starts_with(&format!("{}/", p.trim_end_matches('/'))))
+            .cloned()
+            .collect();
+        for parent in parents {
+            let state = self.children_state(&parent);
+            if let Some(tx) = self.children_watches.get(&parent) {
+                tx.send_if_modified(|s| std::mem::replace(s, state.clone()) != state);
+                if tx.is_closed() {
+                    self.children_watches.remove(&parent);
+                }
             }
         }
     }
@@ -172,6 +207,38 @@ impl ConfigCenter for MemoryRegistry {
                 rx
             }
         }
+    }
+
+    fn watch_children(&self, path: &str) -> ChildrenWatch {
+        let mut st = self.lock();
+        let state = st.children_state(path);
+        match st.children_watches.get(path) {
+            Some(tx) if !tx.is_closed() => tx.subscribe(),
+            _ => {
+                let (tx, rx) = watch::channel(state);
+                st.children_watches.insert(path.to_owned(), tx);
+                rx
+            }
+        }
+    }
+
+    async fn keep_node(&self, path: &str, data: &[u8]) -> Result<(), RegistryError> {
+        let mut st = self.lock();
+        self.check_open(&st)?;
+        let version = st.nodes.get(path).map_or(0, |(_, v)| v + 1);
+        st.nodes
+            .insert(path.to_owned(), (String::from_utf8_lossy(data).into_owned(), version));
+        st.node_changed(path);
+        Ok(())
+    }
+
+    async fn remove_kept_node(&self, path: &str) -> Result<(), RegistryError> {
+        let mut st = self.lock();
+        self.check_open(&st)?;
+        if st.nodes.remove(path).is_some() {
+            st.node_changed(path);
+        }
+        Ok(())
     }
 
     async fn read_node(&self, path: &str) -> Result<Option<(String, i32)>, RegistryError> {

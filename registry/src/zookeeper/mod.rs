@@ -44,7 +44,7 @@ use self::state::{Inner, Live, Own, OwnEntry, lock, timed};
 use self::watcher::{WatchSet, decode_children};
 use crate::Registry;
 use crate::cache::CacheFile;
-use crate::config_center::{ConfigCenter, NodeWatch};
+use crate::config_center::{ChildrenWatch, ConfigCenter, NodeWatch};
 use crate::error::RegistryError;
 use crate::notification::{
     Category, SinkOptions, Subscription, SubscriptionSink, matching_list, subscription_channel_with,
@@ -131,6 +131,7 @@ impl ZookeeperRegistry {
             subscriptions: Mutex::new(HashMap::new()),
             failing_watches: Mutex::new(HashMap::new()),
             rule_nodes: Mutex::new(HashMap::new()),
+            child_lists: Mutex::new(HashMap::new()),
             next_subscription: AtomicU64::new(1),
             sessions: AtomicU64::new(0),
             wake_retry: Notify::new(),
@@ -231,8 +232,43 @@ impl ZookeeperRegistry {
     pub fn registrations(&self) -> Vec<Url> {
         let own = lock(&self.inner.own);
         let mut entries: Vec<_> = own.entries.values().collect();
-        entries.sort_by(|a, b| a.node.leaf.cmp(&b.node.leaf));
-        entries.into_iter().map(|e| e.url.clone()).collect()
+        entries.sort_by(|a, b| a.leaf.cmp(&b.leaf));
+        entries.into_iter().filter_map(|e| e.url.clone()).collect()
+    }
+
+    /// Keep an ephemeral node of this process at `path` holding `data`, as registrations are
+    /// kept: parents created persistent, the node re-created in every new session, after
+    /// it vanishes and across failures (retried in the background), deleted at shutdown.
+    /// Calling it again for the same path replaces the data (an application instance's
+    /// node, whose metadata revision changes with its services).
+    ///
+    /// # Errors
+    /// [`RegistryError::InvalidUrl`] for a path that is not absolute, ends with `/` or has
+    /// empty components; errors that are not transient (missing rights, shutdown).
+    pub async fn register_node(&self, path: &str, data: &[u8]) -> Result<(), RegistryError> {
+        self.inner.check_open()?;
+        let (parent, top) = paths::data_node(path).map_err(|reason| RegistryError::InvalidUrl {
+            op: "register node",
+            url: path.to_owned(),
+            reason,
+        })?;
+        let entry = OwnEntry {
+            url: None,
+            leaf: path.to_owned(),
+            parent,
+            top,
+            data: Arc::from(data),
+            ephemeral: true,
+            written_in: None,
+        };
+        self.inner.keep(entry).await
+    }
+
+    /// Stop keeping the node of [`ZookeeperRegistry::register_node`] and delete it (retried
+    /// in the background when ZooKeeper cannot be reached).
+    pub async fn unregister_node(&self, path: &str) -> Result<(), RegistryError> {
+        self.inner.check_open()?;
+        self.inner.remove(path.to_owned(), None).await
     }
 
     /// Operations not carried out yet and being retried: own registrations missing in the
@@ -315,6 +351,18 @@ impl ConfigCenter for ZookeeperRegistry {
         rules::watch_node(&self.inner, path)
     }
 
+    fn watch_children(&self, path: &str) -> ChildrenWatch {
+        rules::watch_children(&self.inner, path)
+    }
+
+    async fn keep_node(&self, path: &str, data: &[u8]) -> Result<(), RegistryError> {
+        self.register_node(path, data).await
+    }
+
+    async fn remove_kept_node(&self, path: &str) -> Result<(), RegistryError> {
+        self.unregister_node(path).await
+    }
+
     async fn read_node(&self, path: &str) -> Result<Option<(String, i32)>, RegistryError> {
         self.inner.read_rule_node(path).await
     }
@@ -339,78 +387,16 @@ impl Registry for ZookeeperRegistry {
     }
 
     async fn register(&self, url: &Url) -> Result<(), RegistryError> {
-        let inner = &self.inner;
-        inner.check_open()?;
-        let node = inner.layout.node(url, "register")?;
-        let entry = OwnEntry {
-            url: url.clone(),
-            ephemeral: url.param_bool(keys::DYNAMIC, true),
-            node,
-            written_in: None,
-        };
-        let leaf = entry.node.leaf.clone();
-        let _writing = inner.write_locks.leaf(&leaf).await;
-        inner.check_open()?;
-        {
-            let mut own = lock(&inner.own);
-            own.deletes.remove(&leaf);
-            own.entries.insert(leaf.clone(), entry.clone());
-        }
-        let mut session = None;
-        let written = match inner.connected() {
-            Ok(conn) => {
-                // Recorded with the entry: if the session is replaced meanwhile, the entry stays
-                // pending for the new one.
-                session = Some(conn.session_id());
-                inner.write_node(&conn, &entry).await
-            }
-            Err(e) => Err(e),
-        };
-        match written {
-            Ok(()) => {
-                if let (Some(e), Some(session)) = (lock(&inner.own).entries.get_mut(&leaf), session) {
-                    e.written_in = Some(session);
-                }
-                tracing::debug!(%url, path = %leaf, ephemeral = entry.ephemeral, "registered");
-                Ok(())
-            }
-            Err(e) if e.is_transient() => {
-                tracing::warn!(%url, error = %e, "registration not written yet; retrying in the background");
-                inner.wake_retry.notify_one();
-                Ok(())
-            }
-            Err(e) => {
-                lock(&inner.own).entries.remove(&leaf);
-                Err(e)
-            }
-        }
+        self.inner.check_open()?;
+        let node = self.inner.layout.node(url, "register")?;
+        let top = self.inner.layout.service(&node.interface);
+        self.inner.keep(OwnEntry::registration(url, node, top)).await
     }
 
     async fn unregister(&self, url: &Url) -> Result<(), RegistryError> {
-        let inner = &self.inner;
-        inner.check_open()?;
-        let node = inner.layout.node(url, "unregister")?;
-        let _writing = inner.write_locks.leaf(&node.leaf).await;
-        inner.check_open()?;
-        lock(&inner.own).entries.remove(&node.leaf);
-        let deleted = match inner.connected() {
-            Ok(conn) => inner.delete_node(&conn, &node.leaf).await,
-            Err(e) => Err(e),
-        };
-        match deleted {
-            Ok(()) => {
-                lock(&inner.own).deletes.remove(&node.leaf);
-                tracing::debug!(%url, path = %node.leaf, "unregistered");
-                Ok(())
-            }
-            Err(e) if e.is_transient() => {
-                tracing::warn!(%url, error = %e, "unregistration not done yet; retrying in the background");
-                lock(&inner.own).deletes.insert(node.leaf, url.clone());
-                inner.wake_retry.notify_one();
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        self.inner.check_open()?;
+        let node = self.inner.layout.node(url, "unregister")?;
+        self.inner.remove(node.leaf, Some(url.clone())).await
     }
 
     async fn subscribe(&self, consumer: &Url) -> Result<Subscription, RegistryError> {

@@ -83,6 +83,29 @@ impl Layout {
     }
 }
 
+/// The parent and the top ancestor of an own node with data at `path`, or why `path` cannot
+/// be one.
+pub(super) fn data_node(path: &str) -> Result<(String, String), String> {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err("not an absolute path".into());
+    };
+    if rest.is_empty() || rest.ends_with('/') || rest.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        return Err("empty, `.` or `..` path components".into());
+    }
+    if path.chars().any(|c| c.is_control()) {
+        return Err("control characters".into());
+    }
+    let parent = match path.rfind('/') {
+        Some(0) | None => "/".to_owned(),
+        Some(i) => path[..i].to_owned(),
+    };
+    let top = match rest.find('/') {
+        Some(i) => path[..=i].trim_end_matches('/').to_owned(),
+        None => path.to_owned(),
+    };
+    Ok((parent, top))
+}
+
 /// Whether `interface` can be a single ZooKeeper path component under the root.
 pub(super) fn check_interface(interface: &str) -> Result<(), String> {
     if interface.is_empty() {
@@ -122,6 +145,18 @@ mod tests {
         );
         assert_eq!(Layout::new("/").category("x", Category::Routers), "/x/routers");
         assert_eq!(Layout::chain("/x/routers"), ["/x", "/x/routers"]);
+    }
+
+    #[test]
+    fn data_nodes_need_a_clean_absolute_path() {
+        assert_eq!(
+            data_node("/services/app/10.0.0.1:20880"),
+            Ok(("/services/app".to_owned(), "/services".to_owned()))
+        );
+        assert_eq!(data_node("/x"), Ok(("/".to_owned(), "/x".to_owned())));
+        for bad in ["", "/", "x/y", "/x/", "//x", "/x/../y", "/x\n"] {
+            assert!(data_node(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -122,6 +122,11 @@ pub enum PendingOperation {
     Register(Url),
     /// An unregistration that failed.
     Unregister(Url),
+    /// An own node with data ([`register_node`](super::ZookeeperRegistry::register_node)) not
+    /// (or no longer) present in the current session: its path.
+    WriteNode(String),
+    /// A removal of an own node with data that failed: its path.
+    DeleteNode(String),
     /// A subscribed category path that could not be read (and watched) yet.
     Subscribe {
         /// The subscriber.
@@ -139,11 +144,17 @@ impl Inner {
             let session = self.conn().map(|c| c.session_id());
             let own = lock(&self.own);
             let mut regs: Vec<_> = own.entries.values().filter(|e| !e.is_written(session)).collect();
-            regs.sort_by(|a, b| a.node.leaf.cmp(&b.node.leaf));
-            out.extend(regs.into_iter().map(|e| PendingOperation::Register(e.url.clone())));
+            regs.sort_by(|a, b| a.leaf.cmp(&b.leaf));
+            out.extend(regs.into_iter().map(|e| match &e.url {
+                Some(url) => PendingOperation::Register(url.clone()),
+                None => PendingOperation::WriteNode(e.leaf.clone()),
+            }));
             let mut dels: Vec<_> = own.deletes.iter().collect();
             dels.sort_by(|a, b| a.0.cmp(b.0));
-            out.extend(dels.into_iter().map(|(_, u)| PendingOperation::Unregister(u.clone())));
+            out.extend(dels.into_iter().map(|(path, u)| match u {
+                Some(url) => PendingOperation::Unregister(url.clone()),
+                None => PendingOperation::DeleteNode(path.clone()),
+            }));
         }
         let mut subs: Vec<_> = lock(&self.failing_watches)
             .iter()
@@ -179,11 +190,11 @@ impl Inner {
             match self.delete_node(&conn, &path).await {
                 Ok(()) => {
                     lock(&self.own).deletes.remove(&path);
-                    tracing::info!(%url, "pending unregistration done");
+                    tracing::info!(%path, url = ?url.as_ref().map(Url::to_string), "pending unregistration done");
                 }
                 Err(e) if e.is_transient() => return Err(e),
                 Err(e) => {
-                    tracing::warn!(%url, error = %e, "unregistration failed; will retry");
+                    tracing::warn!(%path, error = %e, "unregistration failed; will retry");
                     first_error.get_or_insert(e);
                 }
             }
@@ -191,14 +202,14 @@ impl Inner {
         for entry in regs {
             match self.write_node(&conn, &entry).await {
                 Ok(()) => {
-                    if let Some(e) = lock(&self.own).entries.get_mut(&entry.node.leaf) {
+                    if let Some(e) = lock(&self.own).entries.get_mut(&entry.leaf) {
                         e.written_in = Some(conn.session_id());
                     }
-                    tracing::info!(url = %entry.url, session = format_args!("{:#x}", conn.session_id()), "registration (re-)created");
+                    tracing::info!(node = %entry, session = format_args!("{:#x}", conn.session_id()), "registration (re-)created");
                 }
                 Err(e) if e.is_transient() => return Err(e),
                 Err(e) => {
-                    tracing::warn!(url = %entry.url, error = %e, "registration failed; will retry");
+                    tracing::warn!(node = %entry, error = %e, "registration failed; will retry");
                     first_error.get_or_insert(e);
                 }
             }
@@ -223,7 +234,7 @@ impl Inner {
             .entries
             .values()
             .filter(|e| e.ephemeral && e.is_written(Some(conn.session_id())))
-            .map(|e| e.node.leaf.clone())
+            .map(|e| e.leaf.clone())
             .collect();
         if written.is_empty() {
             return Ok(0);
@@ -243,7 +254,7 @@ impl Inner {
         let mut own = lock(&self.own);
         for path in &missing {
             if let Some(e) = own.entries.get_mut(path) {
-                tracing::warn!(url = %e.url, "own registration vanished from ZooKeeper; re-creating it");
+                tracing::warn!(node = %e, "own registration vanished from ZooKeeper; re-creating it");
                 e.written_in = None;
             }
         }

@@ -42,17 +42,39 @@ pub(crate) struct Live {
     pub epoch: u64,
 }
 
-/// One of this process's registrations.
+/// One of this process's nodes: a registration, or a node with data (an application instance).
 #[derive(Debug, Clone)]
 pub(crate) struct OwnEntry {
-    pub url: Url,
-    pub node: NodePath,
+    /// The registered URL; `None` for a node with data.
+    pub url: Option<Url>,
+    /// The node's path.
+    pub leaf: String,
+    /// Its parent, created persistent when missing.
+    pub parent: String,
+    /// The highest ancestor that may have been deleted by hand: forgotten from the known
+    /// paths when the node cannot be created for a missing parent.
+    pub top: String,
+    /// The node's data (empty for a registration).
+    pub data: Arc<[u8]>,
     pub ephemeral: bool,
     /// The session in which the node was last written (and not found missing since).
     pub written_in: Option<i64>,
 }
 
 impl OwnEntry {
+    /// A registration filed at `node`.
+    pub(super) fn registration(url: &Url, node: NodePath, top: String) -> OwnEntry {
+        OwnEntry {
+            url: Some(url.clone()),
+            ephemeral: url.param_bool(zkdubbo_common::keys::DYNAMIC, true),
+            leaf: node.leaf,
+            parent: node.parent,
+            top,
+            data: Arc::from(&[][..]),
+            written_in: None,
+        }
+    }
+
     /// Whether the node needs no writing in session `session` (`None`: no session): an
     /// ephemeral node must have been written in that very session, a persistent one in any.
     pub(super) fn is_written(&self, session: Option<i64>) -> bool {
@@ -64,13 +86,22 @@ impl OwnEntry {
     }
 }
 
+impl std::fmt::Display for OwnEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.url {
+            Some(url) => write!(f, "{url}"),
+            None => write!(f, "node {}", self.leaf),
+        }
+    }
+}
+
 /// This process's registrations and the unregistrations still to be done.
 #[derive(Default)]
 pub(crate) struct Own {
     /// By leaf path.
     pub entries: HashMap<String, OwnEntry>,
-    /// Leaf path → URL of unregistrations that failed and are retried.
-    pub deletes: HashMap<String, Url>,
+    /// Leaf path → URL (none for a node with data) of removals that failed and are retried.
+    pub deletes: HashMap<String, Option<Url>>,
 }
 
 /// The list last delivered per category of one subscription.
@@ -95,7 +126,9 @@ pub(crate) struct Inner {
     /// (subscription id, category path) → consumer, for category paths not read yet.
     pub failing_watches: Mutex<HashMap<(u64, String), Url>>,
     /// Rule nodes followed, by path: one follower per node, whoever asks for it.
-    pub rule_nodes: Mutex<HashMap<String, watch::Sender<crate::config_center::NodeState>>>,
+    pub rule_nodes: super::rules::Followers<crate::config_center::NodeState>,
+    /// Children lists followed, by parent path (application instances).
+    pub child_lists: super::rules::Followers<crate::config_center::ChildrenState>,
     pub next_subscription: AtomicU64,
     /// Sessions established so far.
     pub sessions: AtomicU64,
@@ -363,12 +396,13 @@ impl Inner {
         known.retain(|p| p != path && !p.starts_with(&below));
     }
 
-    /// Write one own registration in `conn`'s session: parents, then the leaf. An existing
-    /// ephemeral leaf owned by another session (e.g. our expired one) is deleted and
-    /// re-created, so that it lives as long as this session.
+    /// Write one own node in `conn`'s session: parents, then the leaf. An existing ephemeral
+    /// leaf owned by another session (e.g. our expired one) is deleted and re-created, so that
+    /// it lives as long as this session; one of ours gets the entry's data.
     pub(super) async fn write_node(&self, conn: &Conn, entry: &OwnEntry) -> Result<(), RegistryError> {
         let t = self.config.timeout;
-        let leaf = &entry.node.leaf;
+        let leaf = &entry.leaf;
+        let data = &entry.data[..];
         let mode = if entry.ephemeral {
             CreateMode::Ephemeral
         } else {
@@ -377,14 +411,14 @@ impl Inner {
         let options = mode.with_acls(self.acls());
         let mut parents_checked = false;
         for _attempt in 0..4 {
-            self.ensure_path(conn, &entry.node.parent).await?;
-            let created = timed("create", leaf, t, conn.client.create(leaf, &[], &options)).await;
+            self.ensure_path(conn, &entry.parent).await?;
+            let created = timed("create", leaf, t, conn.client.create(leaf, data, &options)).await;
             match created {
                 Ok(_) => return Ok(()),
                 Err(e) if e.is_no_node() && !parents_checked => {
                     // A parent we believed in was deleted (by hand, or by an admin tool).
                     parents_checked = true;
-                    self.forget_path(&self.layout.service(&entry.node.interface));
+                    self.forget_path(&entry.top);
                 }
                 Err(e) if e.is_node_exists() => {
                     if !entry.ephemeral {
@@ -392,7 +426,12 @@ impl Inner {
                     }
                     match timed("stat", leaf, t, conn.client.check_stat(leaf)).await? {
                         None => continue,
-                        Some(stat) if stat.ephemeral_owner == conn.session_id() => return Ok(()),
+                        Some(stat) if stat.ephemeral_owner == conn.session_id() => {
+                            if entry.url.is_none() {
+                                timed("set", leaf, t, conn.client.set_data(leaf, data, None)).await?;
+                            }
+                            return Ok(());
+                        }
                         Some(stat) if stat.ephemeral_owner == 0 => {
                             tracing::debug!(path = %leaf, "registration exists as a persistent node; kept");
                             return Ok(());
@@ -408,7 +447,7 @@ impl Inner {
                             let mut txn = conn.client.new_multi_writer();
                             let replaced = match txn
                                 .add_delete(leaf, Some(stat.version))
-                                .and_then(|()| txn.add_create(leaf, &[], &options))
+                                .and_then(|()| txn.add_create(leaf, data, &options))
                             {
                                 Ok(()) => {
                                     let commit = txn.commit();
@@ -444,6 +483,92 @@ impl Inner {
             path: leaf.clone(),
             source: zookeeper_client::Error::RuntimeInconsistent,
         })
+    }
+
+    /// Keep `entry` (a registration or a node with data): remember it, write it now if a
+    /// session is connected, else leave it to the retry task.
+    pub(super) async fn keep(&self, mut entry: OwnEntry) -> Result<(), RegistryError> {
+        let leaf = entry.leaf.clone();
+        let _writing = self.write_locks.leaf(&leaf).await;
+        self.check_open()?;
+        let session = self.conn().map(|c| c.session_id());
+        {
+            let mut own = lock(&self.own);
+            own.deletes.remove(&leaf);
+            // A node already written in this session only needs its new data.
+            if let Some(old) = own.entries.get(&leaf).filter(|old| old.is_written(session)) {
+                entry.written_in = old.written_in;
+            }
+            own.entries.insert(leaf.clone(), entry.clone());
+        }
+        let mut written_in = None;
+        let written = match self.connected() {
+            Ok(conn) => {
+                // Recorded with the entry: if the session is replaced meanwhile, the entry stays
+                // pending for the new one.
+                written_in = Some(conn.session_id());
+                if entry.written_in == written_in && entry.url.is_none() {
+                    timed(
+                        "set",
+                        &leaf,
+                        self.config.timeout,
+                        conn.client.set_data(&leaf, &entry.data, None),
+                    )
+                    .await
+                    .map(drop)
+                } else {
+                    self.write_node(&conn, &entry).await
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(()) => {
+                if let (Some(e), Some(session)) = (lock(&self.own).entries.get_mut(&leaf), written_in) {
+                    e.written_in = Some(session);
+                }
+                tracing::debug!(node = %entry, path = %leaf, ephemeral = entry.ephemeral, "registered");
+                Ok(())
+            }
+            Err(e) if e.is_transient() || e.is_no_node() => {
+                // No node (deleted by hand between our write and set): re-created by the retry.
+                if let Some(own) = lock(&self.own).entries.get_mut(&leaf) {
+                    own.written_in = None;
+                }
+                tracing::warn!(node = %entry, error = %e, "registration not written yet; retrying in the background");
+                self.wake_retry.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                lock(&self.own).entries.remove(&leaf);
+                Err(e)
+            }
+        }
+    }
+
+    /// Stop keeping the node at `leaf` and delete it, or leave the deletion to the retry task.
+    pub(super) async fn remove(&self, leaf: String, url: Option<Url>) -> Result<(), RegistryError> {
+        let _writing = self.write_locks.leaf(&leaf).await;
+        self.check_open()?;
+        lock(&self.own).entries.remove(&leaf);
+        let deleted = match self.connected() {
+            Ok(conn) => self.delete_node(&conn, &leaf).await,
+            Err(e) => Err(e),
+        };
+        match deleted {
+            Ok(()) => {
+                lock(&self.own).deletes.remove(&leaf);
+                tracing::debug!(url = ?url.as_ref().map(Url::to_string), path = %leaf, "unregistered");
+                Ok(())
+            }
+            Err(e) if e.is_transient() => {
+                tracing::warn!(path = %leaf, error = %e, "unregistration not done yet; retrying in the background");
+                lock(&self.own).deletes.insert(leaf, url);
+                self.wake_retry.notify_one();
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Remember the list just delivered to subscription `id` and put the subscription's lists

@@ -14,14 +14,24 @@
 
 #![forbid(unsafe_code)]
 
+mod application;
 mod error;
 mod instance;
 pub mod mapping;
 mod metadata;
+pub mod migration;
+mod publish;
+mod registry;
+mod urls;
 
+pub use application::{AppInstances, MetadataFetcher, Paths, ResolvedInstance};
 pub use error::DiscoveryError;
 pub use instance::{
     ENDPOINTS_KEY, Endpoint, INSTANCE_PAYLOAD_CLASS, MAX_INSTANCE_BYTES, METADATA_SERVICE_URL_PARAMS_KEY,
     METADATA_STORAGE_TYPE_KEY, REVISION_KEY, ServiceInstance, StorageType,
 };
 pub use metadata::{EMPTY_REVISION, MAX_METADATA_BYTES, MetadataInfo, ServiceInfo};
+pub use migration::{Level, Migration, MigrationRule, MigrationStep};
+pub use publish::{InstancePublisher, REGISTER_MODE_KEY, RegisterMode, register_mode};
+pub use registry::{MigrationState, PROVIDED_BY_KEY, ServiceDiscoveryRegistry};
+pub use urls::{LEVEL_KEY, provider_urls};

@@ -1,0 +1,283 @@
+//! The provider side: an application instance published as Dubbo 3 publishes it, its
+//! services' metadata, and the service-name mapping of each interface.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use zkdubbo_common::Url;
+use zkdubbo_common::sync::lock;
+use zkdubbo_registry::{ConfigCenter, Registry, RegistryError};
+
+use crate::application::{Paths, valid_application};
+use crate::instance::{ENDPOINTS_KEY, Endpoint, METADATA_STORAGE_TYPE_KEY, REVISION_KEY, ServiceInstance, StorageType};
+use crate::mapping;
+use crate::metadata::MetadataInfo;
+
+/// The provider parameter choosing where a service is registered (Dubbo 3's `register-mode`).
+pub const REGISTER_MODE_KEY: &str = "register-mode";
+/// How many times a mapping append is tried against concurrent writers (Java's default
+/// `dubbo.mapping.cas-retry-times`).
+const MAPPING_ATTEMPTS: u32 = 6;
+
+/// Where a provider is registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RegisterMode {
+    /// `/dubbo/<interface>/providers` only, as Dubbo 2 (zkdubbo's default: every consumer of
+    /// any Dubbo version finds it, and nothing new appears in ZooKeeper).
+    #[default]
+    Interface,
+    /// The application instance only (`/services/<application>/<ip>:<port>`).
+    Instance,
+    /// Both (Dubbo 3's default).
+    All,
+}
+
+impl RegisterMode {
+    /// Whether the interface-level node is written.
+    pub fn interface(self) -> bool {
+        self != RegisterMode::Instance
+    }
+
+    /// Whether the application instance is published.
+    pub fn instance(self) -> bool {
+        self != RegisterMode::Interface
+    }
+
+    /// `interface`, `instance` or `all`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegisterMode::Interface => "interface",
+            RegisterMode::Instance => "instance",
+            RegisterMode::All => "all",
+        }
+    }
+}
+
+impl fmt::Display for RegisterMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RegisterMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "interface" => Ok(RegisterMode::Interface),
+            "instance" => Ok(RegisterMode::Instance),
+            "all" => Ok(RegisterMode::All),
+            _ => Err(format!(
+                "unknown register-mode {s:?} (expected interface, instance or all)"
+            )),
+        }
+    }
+}
+
+/// What an instance has published.
+#[derive(Default)]
+struct Published {
+    urls: Vec<Url>,
+    /// The instance node written, if any.
+    node: Option<String>,
+    /// Interfaces whose mapping names the application already.
+    mapped: std::collections::HashSet<String>,
+}
+
+/// One application instance of this process on one registry: its node
+/// `/services/<application>/<ip>:<port>` (kept by the registry as registrations are: re-created
+/// after session expiry, removed at shutdown), the metadata of its services at
+/// `/dubbo/metadata/<application>/<revision>` (storage type `remote`), and the mapping
+/// `/dubbo/mapping/<interface>` naming the application (appended with compare-and-set,
+/// never removed, as Dubbo does). Every change of the services re-computes the revision and
+/// re-publishes both.
+///
+/// zkdubbo publishes metadata `remote`: Dubbo's default `local` needs a MetadataService
+/// served by the provider, which zkdubbo does not serve yet; Java and Go consumers read
+/// `remote` metadata from the same ZooKeeper.
+pub struct InstancePublisher {
+    registry: Arc<dyn Registry>,
+    paths: Paths,
+    application: String,
+    published: tokio::sync::Mutex<Published>,
+    metadata: Mutex<Arc<MetadataInfo>>,
+}
+
+impl fmt::Debug for InstancePublisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InstancePublisher")
+            .field("application", &self.application)
+            .field("registry", &self.registry.url().to_string())
+            .finish()
+    }
+}
+
+impl InstancePublisher {
+    /// The instance of `application` on `registry` (which must have a config center, as
+    /// ZooKeeper's has), nodes below `paths`.
+    ///
+    /// # Errors
+    /// [`RegistryError::InvalidUrl`] when `application` cannot be a node name.
+    pub fn new(registry: Arc<dyn Registry>, paths: Paths, application: &str) -> Result<Self, RegistryError> {
+        if !valid_application(application) {
+            return Err(RegistryError::InvalidUrl {
+                op: "publish instance",
+                url: application.to_owned(),
+                reason: "an application name must be one non-empty path component".into(),
+            });
+        }
+        Ok(InstancePublisher {
+            registry,
+            paths,
+            application: application.to_owned(),
+            published: tokio::sync::Mutex::new(Published::default()),
+            metadata: Mutex::new(Arc::new(MetadataInfo::of(application, &[]))),
+        })
+    }
+
+    /// The application.
+    pub fn application(&self) -> &str {
+        &self.application
+    }
+
+    /// The metadata published now (what `getMetadataInfo(revision)` answers).
+    pub fn metadata(&self) -> Arc<MetadataInfo> {
+        lock(&self.metadata).clone()
+    }
+
+    /// The instance node's path, once published.
+    pub async fn node(&self) -> Option<String> {
+        self.published.lock().await.node.clone()
+    }
+
+    /// Add an exported service and publish again.
+    ///
+    /// # Errors
+    /// Errors of the registry that are not transient (those are retried by it).
+    pub async fn add(&self, url: &Url) -> Result<(), RegistryError> {
+        let mut published = self.published.lock().await;
+        if !published.urls.contains(url) {
+            published.urls.push(url.clone());
+        }
+        self.publish(&mut published).await
+    }
+
+    /// Remove an exported service and publish again; the instance node goes with the last.
+    ///
+    /// # Errors
+    /// As [`InstancePublisher::add`].
+    pub async fn remove(&self, url: &Url) -> Result<(), RegistryError> {
+        let mut published = self.published.lock().await;
+        published.urls.retain(|u| u != url);
+        self.publish(&mut published).await
+    }
+
+    fn center(&self) -> Result<&dyn ConfigCenter, RegistryError> {
+        self.registry.config_center().ok_or_else(|| RegistryError::Unavailable {
+            registry: self.registry.url().to_string(),
+            reason: "this registry cannot hold application instances (no config center)".into(),
+        })
+    }
+
+    async fn publish(&self, published: &mut Published) -> Result<(), RegistryError> {
+        let center = self.center()?;
+        let metadata = MetadataInfo::of(&self.application, &published.urls);
+        *lock(&self.metadata) = Arc::new(metadata.clone());
+        let Some(first) = published.urls.first() else {
+            if let Some(node) = published.node.take() {
+                center.remove_kept_node(&node).await?;
+                tracing::info!(application = %self.application, %node, "application instance removed");
+            }
+            return Ok(());
+        };
+        let path = self.paths.metadata(&self.application, &metadata.revision);
+        match center.read_node(&path).await {
+            Ok(Some((text, _))) if !text.trim().is_empty() => {}
+            Ok(_) => match center.write_node(&path, &metadata.to_json(), None).await {
+                Ok(_) => {}
+                // Written by another instance of the same revision meanwhile.
+                Err(e) if e.is_conflict() => {}
+                Err(e) => return Err(e),
+            },
+            Err(e) => return Err(e),
+        }
+        // The instance's port is its dubbo endpoint's when it has one, as Java prefers it.
+        let main = published.urls.iter().find(|u| u.protocol() == "dubbo").unwrap_or(first);
+        let mut endpoints: Vec<Endpoint> = Vec::new();
+        for u in &published.urls {
+            let e = Endpoint {
+                port: u.port().unwrap_or(0),
+                protocol: u.protocol().to_owned(),
+            };
+            if !endpoints.contains(&e) {
+                endpoints.push(e);
+            }
+        }
+        let mut md = BTreeMap::new();
+        md.insert(ENDPOINTS_KEY.to_owned(), ServiceInstance::endpoints_value(&endpoints));
+        md.insert(REVISION_KEY.to_owned(), metadata.revision.clone());
+        md.insert(
+            METADATA_STORAGE_TYPE_KEY.to_owned(),
+            storage_name(StorageType::Remote).to_owned(),
+        );
+        let instance = ServiceInstance::new(&self.application, main.host(), main.port().unwrap_or(0), md);
+        let node = format!("{}/{}", self.paths.application(&self.application), instance.id);
+        center.keep_node(&node, instance.to_json().as_bytes()).await?;
+        if let Some(old) = published.node.replace(node.clone()).filter(|old| *old != node) {
+            center.remove_kept_node(&old).await?;
+        }
+        tracing::info!(application = %self.application, %node, revision = %metadata.revision, "application instance published");
+        let interfaces: Vec<String> = published.urls.iter().map(|u| u.interface().to_owned()).collect();
+        for interface in interfaces {
+            if !published.mapped.contains(&interface) {
+                self.map(center, &interface).await?;
+                published.mapped.insert(interface);
+            }
+        }
+        Ok(())
+    }
+
+    /// Append the application to the interface's mapping, compare-and-set, retried against
+    /// concurrent writers.
+    async fn map(&self, center: &dyn ConfigCenter, interface: &str) -> Result<(), RegistryError> {
+        let path = self.paths.mapping(interface);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = center.read_node(&path).await?;
+            let Some(next) = mapping::with_application(current.as_ref().map(|(t, _)| t.as_str()), &self.application)
+            else {
+                return Ok(());
+            };
+            match center.write_node(&path, &next, current.map(|(_, v)| v)).await {
+                Ok(_) => {
+                    tracing::debug!(%path, application = %self.application, "mapping appended");
+                    return Ok(());
+                }
+                Err(e) if e.is_conflict() && attempt < MAPPING_ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn storage_name(storage: StorageType) -> &'static str {
+    match storage {
+        StorageType::Local => "local",
+        StorageType::Remote => "remote",
+    }
+}
+
+/// The register mode a provider URL asks for (`register-mode`), interface by default.
+///
+/// # Errors
+/// The message naming an unknown mode.
+pub fn register_mode(url: &Url) -> Result<RegisterMode, String> {
+    url.param(REGISTER_MODE_KEY)
+        .filter(|m| !m.trim().is_empty())
+        .map_or(Ok(RegisterMode::default()), str::parse)
+}

@@ -70,6 +70,8 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod discovery;
+mod metadata_service;
 mod provider;
 mod reference;
 mod registries;
@@ -95,6 +97,16 @@ pub mod registry {
     pub use zkdubbo_registry::{
         Category, ListVersion, MemoryRegistry, Notification, Registration, Registry, RegistryError, Source,
         Subscription, ZookeeperRegistry, registry_address,
+    };
+}
+
+/// Dubbo 3 application-level discovery: register modes, migration steps, instances and
+/// their metadata.
+pub mod app_discovery {
+    pub use zkdubbo_discovery::{
+        AppInstances, InstancePublisher, LEVEL_KEY, Level, MetadataInfo, Migration, MigrationRule, MigrationState,
+        MigrationStep, PROVIDED_BY_KEY, Paths, REGISTER_MODE_KEY, RegisterMode, ServiceDiscoveryRegistry, ServiceInfo,
+        ServiceInstance,
     };
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use zkdubbo_common::host::local_ip;
 use zkdubbo_common::{Url, keys};
+use zkdubbo_discovery::{InstancePublisher, RegisterMode};
 use zkdubbo_registry::{Registry, RegistryError};
 
 use self::overrides::Governed;
@@ -74,6 +75,7 @@ pub struct ServiceBuilder {
     params: BTreeMap<String, String>,
     registries: Vec<String>,
     registry_instances: Vec<Arc<dyn Registry>>,
+    register_mode: RegisterMode,
 }
 
 impl fmt::Debug for ServiceBuilder {
@@ -84,6 +86,7 @@ impl fmt::Debug for ServiceBuilder {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("registries", &self.registries)
+            .field("register_mode", &self.register_mode)
             .finish_non_exhaustive()
     }
 }
@@ -101,7 +104,19 @@ impl ServiceBuilder {
             params: BTreeMap::new(),
             registries: Vec::new(),
             registry_instances: Vec::new(),
+            register_mode: RegisterMode::default(),
         }
+    }
+
+    /// Where the service is registered (Dubbo 3's `register-mode`): `/dubbo/<interface>/providers`
+    /// ([`RegisterMode::Interface`], the default), this process's application instance
+    /// `/services/<application>/<ip>:<port>` with its metadata and the interface's mapping
+    /// ([`RegisterMode::Instance`]), or both ([`RegisterMode::All`], Dubbo 3's default). Every
+    /// service of one application in the process shares one instance per registry; name the
+    /// application with [`ServiceBuilder::application`].
+    pub fn register_mode(mut self, mode: RegisterMode) -> Self {
+        self.register_mode = mode;
+        self
     }
 
     /// The protocol registered (default `tri`).
@@ -217,8 +232,10 @@ impl ServiceBuilder {
         let mut exported = Exported {
             url,
             registrations: Vec::new(),
+            instances: Vec::new(),
             owned: Vec::new(),
         };
+        let application = exported.url.param_or(keys::APPLICATION, "").to_owned();
         let mut registries = self.registry_instances.clone();
         for spec in &self.registries {
             match registries::open(spec).await {
@@ -234,6 +251,22 @@ impl ServiceBuilder {
         }
         for registry in registries {
             let name = registry.url().to_string();
+            if self.register_mode.instance() {
+                let published = match crate::discovery::publisher(&registry, &application) {
+                    Ok(p) => p.add(&exported.url).await.map(|()| p),
+                    Err(e) => Err(e),
+                };
+                match published {
+                    Ok(p) => exported.instances.push(p),
+                    Err(source) => {
+                        let _ = exported.unregister().await;
+                        return Err(ProviderError::Registry { registry: name, source });
+                    }
+                }
+            }
+            if !self.register_mode.interface() {
+                continue;
+            }
             match Governed::register(registry, exported.url.clone()).await {
                 Ok(r) => exported.registrations.push(r),
                 Err(source) => {
@@ -242,7 +275,7 @@ impl ServiceBuilder {
                 }
             }
         }
-        tracing::info!(url = %exported.url, "service registered");
+        tracing::info!(url = %exported.url, register_mode = %self.register_mode, "service registered");
         Ok(exported)
     }
 }
@@ -253,6 +286,8 @@ impl ServiceBuilder {
 pub struct Exported {
     url: Url,
     registrations: Vec<Governed>,
+    /// The application instances the service is published in.
+    instances: Vec<Arc<InstancePublisher>>,
     /// The registries this service opened (shared with other builders of the process).
     owned: Vec<registries::Lease>,
 }
@@ -277,6 +312,16 @@ impl Exported {
     /// The first unregistration error (the others are still attempted).
     pub async fn unregister(mut self) -> Result<(), ProviderError> {
         let mut first = None;
+        for p in std::mem::take(&mut self.instances) {
+            if let Err(source) = p.remove(&self.url).await
+                && first.is_none()
+            {
+                first = Some(ProviderError::Registry {
+                    registry: p.application().to_owned(),
+                    source,
+                });
+            }
+        }
         for r in std::mem::take(&mut self.registrations) {
             let registry = r.registry().url().to_string();
             if let Err(source) = r.close().await
@@ -299,4 +344,24 @@ impl Exported {
 }
 
 // Dropping an `Exported` drops its registrations (each unregisters in the background) and its
-// leases (the last share of a registry shuts it down, which removes ephemeral nodes too).
+// leases (the last share of a registry shuts it down, which removes ephemeral nodes too); its
+// services leave their application instances in the background.
+impl Drop for Exported {
+    fn drop(&mut self) {
+        let instances = std::mem::take(&mut self.instances);
+        if instances.is_empty() {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let url = self.url.clone();
+        handle.spawn(async move {
+            for p in instances {
+                if let Err(e) = p.remove(&url).await {
+                    tracing::warn!(%url, error = %e, "cannot remove the service from its application instance");
+                }
+            }
+        });
+    }
+}

@@ -15,6 +15,7 @@ use zkdubbo_common::host::local_ip;
 use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Invocation, Invoker, InvokerFactory, Response, RpcError, Url, keys};
 use zkdubbo_directory::{Directory, DirectoryError, RegistryDirectory};
+use zkdubbo_discovery::MigrationStep;
 use zkdubbo_registry::{Registration, Registry, RegistryError};
 
 use crate::registries;
@@ -155,6 +156,19 @@ impl ReferenceBuilder {
         self.param(keys::APPLICATION, application)
     }
 
+    /// The migration step between interface-level and application-level discovery
+    /// (`migration.step`; default [`MigrationStep::ApplicationFirst`], Dubbo 3's). A migration
+    /// rule of the consumer application in the config center overrides it at run time.
+    pub fn migration_step(self, step: MigrationStep) -> Self {
+        self.param(zkdubbo_discovery::migration::STEP_KEY, step.as_str())
+    }
+
+    /// The applications that provide the service (`provided-by`): application-level discovery
+    /// follows their instances instead of reading the interface's mapping.
+    pub fn provided_by(self, applications: impl Into<String>) -> Self {
+        self.param(zkdubbo_discovery::PROVIDED_BY_KEY, applications)
+    }
+
     /// Any other consumer parameter (`sticky`, `forks`, `<method>.retries`, `merger`,
     /// `protocol`, `register`...).
     pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -259,8 +273,11 @@ impl ReferenceBuilder {
             .is_some_and(|g| g == keys::ANY_VALUE || g.contains(','));
         let mut members: Vec<(Url, Arc<dyn Invoker>)> = Vec::new();
         for registry in &registries {
+            // Providers from interface-level nodes, application instances or both, per the
+            // consumer's migration step.
+            let view = crate::discovery::consumer_view(registry) as Arc<dyn Registry>;
             let dir = match RegistryDirectory::builder(consumer.clone(), Arc::clone(&factory))
-                .subscribe(Arc::clone(registry))
+                .subscribe(view)
                 .await
             {
                 Ok(d) => Arc::new(d),

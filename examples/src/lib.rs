@@ -45,6 +45,11 @@ pub struct ProviderArgs {
     /// default, 10 minutes; 0 disables it).
     #[arg(long, default_value_t = 600_000)]
     pub warmup_ms: u64,
+    /// Where to register: `interface` (`/dubbo/<interface>/providers`), `instance` (Dubbo 3's
+    /// application instance `/services/<application>/<ip>:<port>`, its metadata and mapping)
+    /// or `all` (both).
+    #[arg(long, default_value = "interface")]
+    pub register_mode: zkdubbo::app_discovery::RegisterMode,
 }
 
 impl ProviderArgs {
@@ -57,7 +62,8 @@ impl ProviderArgs {
             .registry(registry_url(&self.zk, Some(self.session_timeout_ms))?)
             .weight(self.weight)
             .param("warmup", self.warmup_ms.to_string())
-            .application(application);
+            .application(application)
+            .register_mode(self.register_mode);
         if let Some(host) = &self.host {
             service = service.host(host);
         }

@@ -18,6 +18,9 @@ pub const METHODS: &str = "methods";
 pub const WEIGHT: &str = "weight";
 /// `timestamp`: provider start time in ms since the epoch.
 pub const TIMESTAMP: &str = "timestamp";
+/// `discovery-level`: `application` on provider URLs made from Dubbo 3 application
+/// instances (absent on interface-level registrations).
+pub const DISCOVERY_LEVEL: &str = "discovery-level";
 /// `warmup`: warm-up period in ms.
 pub const WARMUP: &str = "warmup";
 /// `loadbalance`: the load-balancing strategy name.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::UNIX_EPOCH;
 
-use zkdubbo_common::{Invocation, Url};
+use zkdubbo_common::{Invocation, Url, keys};
 
 use crate::merge::merge_url;
 use crate::route::MethodRoute;
@@ -59,6 +59,9 @@ pub struct ProviderView {
     pub registered: String,
     /// Whether its invoker reports itself available.
     pub available: bool,
+    /// The discovery level it came from: `interface` (`/dubbo/<interface>/providers`) or
+    /// `application` (a Dubbo 3 application instance).
+    pub level: &'static str,
     /// What the configurators changed, and where each rule came from
     /// (`weight=200 from /dubbo/config/dubbo/com.foo.Bar::.configurators`).
     pub changed_by: Vec<String>,
@@ -131,6 +134,10 @@ impl Description {
                     url: m.url().to_string(),
                     registered: m.registered_url().to_string(),
                     available: m.invoker().is_available(),
+                    level: match m.registered_url().param(keys::DISCOVERY_LEVEL) {
+                        Some("application") => "application",
+                        _ => "interface",
+                    },
                     changed_by: changed_by(snap, m.registered_url()),
                 })
                 .collect(),
@@ -205,7 +212,7 @@ impl Description {
         }
         let _ = writeln!(s, "providers:");
         for p in &self.providers {
-            let _ = writeln!(s, "  {}  {}", p.address, p.url);
+            let _ = writeln!(s, "  {}  [{}]  {}", p.address, p.level, p.url);
             for c in &p.changed_by {
                 let _ = writeln!(s, "    {c}");
             }

@@ -9,7 +9,7 @@ use crate::metadata::ServiceInfo;
 /// The parameter marking a provider URL that came from application-level discovery (value
 /// [`Level::Application`](crate::Level::Application)'s name); interface-level URLs do not
 /// have it.
-pub const LEVEL_KEY: &str = "discovery-level";
+pub const LEVEL_KEY: &str = keys::DISCOVERY_LEVEL;
 
 /// The provider URLs `consumer` gets from `instances`: each instance's services of the
 /// consumer's interface, group and version (and protocol, when the consumer names some).

@@ -215,6 +215,19 @@ pub struct SubMigrationRule {
     pub force: Option<bool>,
 }
 
+/// Serialize as the `Display` text (Java's names, `interface`/`application`).
+pub(crate) fn display<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// [`display`] of an optional value (`null` when absent).
+pub(crate) fn display_opt<T: fmt::Display, S: serde::Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
+}
+
 fn step<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<MigrationStep>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
     s.map(|s| s.parse().map_err(serde::de::Error::custom)).transpose()

@@ -19,17 +19,23 @@ use crate::mapping;
 use crate::migration::{Level, Migration, MigrationRule, MigrationStep, prefer_application};
 use crate::urls::provider_urls;
 
+/// How long APPLICATION_FIRST waits for the application-level list before it starts with the
+/// interface-level one (so that a consumer does not start on one level to switch at once).
+const FIRST_LIST_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The consumer parameter naming the provider applications, which bypasses the mapping.
 pub const PROVIDED_BY_KEY: &str = "provided-by";
 
 /// Where a consumer's migration stands.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MigrationState {
     /// The step in force (the consumer's, or its migration rule's).
+    #[serde(serialize_with = "crate::migration::display")]
     pub step: MigrationStep,
     /// The threshold in force.
     pub threshold: f32,
     /// The level whose providers the consumer uses now (`None` before either list is known).
+    #[serde(serialize_with = "crate::migration::display_opt")]
     pub level: Option<Level>,
     /// The provider applications (mapping or `provided-by`).
     pub applications: Vec<String>,
@@ -186,6 +192,9 @@ struct Combiner {
     /// What was delivered last, and its version.
     delivered: Option<(Level, Arc<[Url]>)>,
     version: i32,
+    /// Until then, nothing is delivered in APPLICATION_FIRST while the application-level list
+    /// is unknown.
+    hold_until: Option<tokio::time::Instant>,
 }
 
 impl Combiner {
@@ -230,6 +239,7 @@ impl Combiner {
             followed: BTreeMap::new(),
             delivered: None,
             version: 0,
+            hold_until: Some(tokio::time::Instant::now() + FIRST_LIST_WAIT),
         }
     }
 
@@ -377,6 +387,15 @@ impl Combiner {
                 },
             ),
         );
+        // The first list of APPLICATION_FIRST waits a moment for the application level.
+        if step == MigrationStep::ApplicationFirst
+            && application_count.is_none()
+            && self.delivered.is_none()
+            && self.hold_until.is_some_and(|t| tokio::time::Instant::now() < t)
+        {
+            return;
+        }
+        self.hold_until = None;
         let chosen = match level {
             Some(Level::Application) => {
                 app_list.map(|l| (matching_list(&self.consumer, Category::Providers, l), Source::Live))
@@ -465,8 +484,15 @@ impl Combiner {
                 })
                 .chain(std::iter::once(std::future::pending().boxed())),
         );
+        let hold = async {
+            match self.hold_until {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = self.sink.cancelled() => Event::Ended,
+            _ = hold => Event::Changed,
             e = rules => e,
             e = interface => e,
             _ = node_changed(self.mapping.as_mut()) => Event::Changed,

@@ -52,8 +52,11 @@ fn key(registry: &Arc<dyn Registry>) -> usize {
 /// Live handles by key, dropped with their last user.
 type Pool<K, T> = Mutex<HashMap<K, Weak<T>>>;
 
-/// The consumers' view of `registry` with application-level discovery added.
-pub(crate) fn consumer_view(registry: &Arc<dyn Registry>) -> Arc<ServiceDiscoveryRegistry> {
+/// The consumers' view of `registry` with application-level discovery added, as every
+/// [`Reference`](crate::Reference) of the process subscribes through it (one per registry:
+/// shared instance followers and metadata cache; local metadata fetched over dubbo:// with
+/// the `dubbo` feature).
+pub fn consumer_view(registry: &Arc<dyn Registry>) -> Arc<ServiceDiscoveryRegistry> {
     static VIEWS: OnceLock<Pool<usize, ServiceDiscoveryRegistry>> = OnceLock::new();
     let mut views = lock(VIEWS.get_or_init(Default::default));
     views.retain(|_, v| v.strong_count() > 0);

@@ -103,6 +103,8 @@ pub mod registry {
 /// Dubbo 3 application-level discovery: register modes, migration steps, instances and
 /// their metadata.
 pub mod app_discovery {
+    pub use crate::discovery::consumer_view;
+    pub use zkdubbo_discovery::migration;
     pub use zkdubbo_discovery::{
         AppInstances, InstancePublisher, LEVEL_KEY, Level, MetadataInfo, Migration, MigrationRule, MigrationState,
         MigrationStep, PROVIDED_BY_KEY, Paths, REGISTER_MODE_KEY, RegisterMode, ServiceDiscoveryRegistry, ServiceInfo,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use zkdubbo::app_discovery::{MigrationState, MigrationStep, ServiceDiscoveryRegistry, migration};
 use zkdubbo_common::{Url, keys};
 use zkdubbo_directory::{Description, InertInvokerFactory, RegistryDirectory};
 use zkdubbo_registry::Registry;
@@ -40,6 +41,10 @@ pub struct DescribeArgs {
     /// The consumer's host (rules can target a consumer IP); default: this host.
     #[arg(long = "consumer-host")]
     pub consumer_host: Option<String>,
+    /// Describe as a consumer in this migration step: FORCE_INTERFACE, APPLICATION_FIRST
+    /// (Dubbo 3's default, and a zkdubbo reference's) or FORCE_APPLICATION.
+    #[arg(long = "migration-step", default_value = "APPLICATION_FIRST")]
+    pub migration_step: MigrationStep,
 }
 
 impl DescribeArgs {
@@ -61,6 +66,7 @@ impl DescribeArgs {
         if let Some(v) = self.version.as_deref().filter(|v| !v.is_empty()) {
             url.set_param(keys::VERSION, v);
         }
+        url.set_param(migration::STEP_KEY, self.migration_step.as_str());
         url
     }
 }
@@ -70,8 +76,9 @@ impl DescribeArgs {
 /// provider is opened.
 pub async fn run(args: &DescribeArgs, registry: Arc<dyn Registry>, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let consumer = args.consumer_url();
+    let view = zkdubbo::app_discovery::consumer_view(&registry);
     let dir = RegistryDirectory::builder(consumer.clone(), Arc::new(InertInvokerFactory))
-        .subscribe(registry)
+        .subscribe(view.clone() as Arc<dyn Registry>)
         .await
         .with_context(|| format!("cannot subscribe as {consumer}"))?;
     let mut changes = dir.changes();
@@ -80,7 +87,7 @@ pub async fn run(args: &DescribeArgs, registry: Arc<dyn Registry>, out: &mut (dy
         tracing::warn!("not every list arrived within {FIRST_LISTS_TIMEOUT:?}; printing what is known");
     }
     let mut printed = 0u64;
-    print(&dir, args, out)?;
+    print(&dir, &view, &consumer, args, out)?;
     printed = printed.max(snapshot.version());
     if args.watch {
         loop {
@@ -94,7 +101,7 @@ pub async fn run(args: &DescribeArgs, registry: Arc<dyn Registry>, out: &mut (dy
                         if !args.json {
                             writeln!(out, "----")?;
                         }
-                        print(&dir, args, out)?;
+                        print(&dir, &view, &consumer, args, out)?;
                         printed = version;
                     }
                 }
@@ -106,18 +113,46 @@ pub async fn run(args: &DescribeArgs, registry: Arc<dyn Registry>, out: &mut (dy
     Ok(())
 }
 
-fn print(dir: &RegistryDirectory, args: &DescribeArgs, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+fn print(
+    dir: &RegistryDirectory,
+    view: &ServiceDiscoveryRegistry,
+    consumer: &Url,
+    args: &DescribeArgs,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
     let mut d: Description = dir.describe();
     if let Some(m) = &args.method {
         d = d.only_method(m);
     }
+    let migration = view.migration(&consumer.service_key()).into_iter().next();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string(&d)?)?;
+        let mut v = serde_json::to_value(&d)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("migration".into(), serde_json::to_value(&migration)?);
+        }
+        writeln!(out, "{}", serde_json::to_string(&v)?)?;
     } else {
         write!(out, "{}", d.to_text())?;
+        if let Some(m) = migration {
+            writeln!(out, "{}", migration_text(&m))?;
+        }
     }
     out.flush()?;
     Ok(())
+}
+
+/// One line: the step, the level chosen and the counts it was chosen on.
+fn migration_text(m: &MigrationState) -> String {
+    let count = |c: Option<usize>| c.map_or_else(|| "-".to_owned(), |c| c.to_string());
+    format!(
+        "migration: {} (threshold {}): {} level; application-level {}, interface-level {}; applications [{}]",
+        m.step,
+        m.threshold,
+        m.level.map_or("no", |l| l.as_str()),
+        count(m.application_count),
+        count(m.interface_count),
+        m.applications.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -162,5 +197,64 @@ mod tests {
         assert_eq!(v["methods"]["put"]["providers"][0], "10.0.0.5:20880");
         assert_eq!(v["methods"].as_object().unwrap().len(), 1);
         assert_eq!(v["service"], "com.foo.Bar");
+    }
+
+    #[tokio::test]
+    async fn shows_each_providers_level_and_the_migration_decision() {
+        use zkdubbo::app_discovery::{InstancePublisher, Paths};
+        let registry = Arc::new(MemoryRegistry::new());
+        registry
+            .register(
+                &"dubbo://10.0.0.5:20880/com.foo.Bar?interface=com.foo.Bar"
+                    .parse()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let paths = Paths {
+            services_root: "/services".into(),
+            metadata_root: "/dubbo".into(),
+        };
+        let shop = InstancePublisher::new(registry.clone(), paths, "shop").unwrap();
+        shop.add(
+            &"dubbo://10.0.0.7:20880/com.foo.Bar?interface=com.foo.Bar&side=provider"
+                .parse()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let describe = |extra: &'static [&'static str]| {
+            let registry = registry.clone();
+            async move {
+                let mut out = Vec::new();
+                run(&args(extra), registry, &mut out).await.unwrap();
+                serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+            }
+        };
+        let v = describe(&["--json"]).await;
+        assert_eq!(v["providers"][0]["address"], "10.0.0.7:20880", "{v}");
+        assert_eq!(v["providers"][0]["level"], "application");
+        assert_eq!(v["migration"]["step"], "APPLICATION_FIRST");
+        assert_eq!(v["migration"]["level"], "application");
+        assert_eq!(v["migration"]["applications"][0], "shop");
+        let v = describe(&["--json", "--migration-step", "FORCE_INTERFACE"]).await;
+        assert_eq!(v["providers"][0]["address"], "10.0.0.5:20880", "{v}");
+        assert_eq!(v["providers"][0]["level"], "interface");
+        assert_eq!(v["migration"]["level"], "interface");
+
+        let mut out = Vec::new();
+        run(
+            &args(&["--migration-step", "force_application"]),
+            registry.clone(),
+            &mut out,
+        )
+        .await
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("10.0.0.7:20880  [application]"), "{text}");
+        assert!(
+            text.contains("migration: FORCE_APPLICATION (threshold 0): application level"),
+            "{text}"
+        );
     }
 }

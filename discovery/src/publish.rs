@@ -12,7 +12,10 @@ use zkdubbo_common::sync::lock;
 use zkdubbo_registry::{ConfigCenter, Registry, RegistryError};
 
 use crate::application::{Paths, valid_application};
-use crate::instance::{ENDPOINTS_KEY, Endpoint, METADATA_STORAGE_TYPE_KEY, REVISION_KEY, ServiceInstance, StorageType};
+use crate::instance::{
+    ENDPOINTS_KEY, Endpoint, METADATA_SERVICE_URL_PARAMS_KEY, METADATA_STORAGE_TYPE_KEY, REVISION_KEY, ServiceInstance,
+    StorageType,
+};
 use crate::mapping;
 use crate::metadata::MetadataInfo;
 
@@ -88,19 +91,22 @@ struct Published {
 
 /// One application instance of this process on one registry: its node
 /// `/services/<application>/<ip>:<port>` (kept by the registry as registrations are: re-created
-/// after session expiry, removed at shutdown), the metadata of its services at
-/// `/dubbo/metadata/<application>/<revision>` (storage type `remote`), and the mapping
+/// after session expiry, removed at shutdown), the metadata of its services, and the mapping
 /// `/dubbo/mapping/<interface>` naming the application (appended with compare-and-set,
 /// never removed, as Dubbo does). Every change of the services re-computes the revision and
-/// re-publishes both.
+/// re-publishes.
 ///
-/// zkdubbo publishes metadata `remote`: Dubbo's default `local` needs a MetadataService
-/// served by the provider, which zkdubbo does not serve yet; Java and Go consumers read
-/// `remote` metadata from the same ZooKeeper.
+/// Metadata is published as the storage type says: [`StorageType::Remote`] (the default
+/// here) writes `/dubbo/metadata/<application>/<revision>`, which every Dubbo 3 consumer
+/// reads without calling the provider; [`StorageType::Local`] (Dubbo's default) writes
+/// nothing and names in the instance the MetadataService V1 that the process serves on its
+/// dubbo:// port (`dubbo.metadata-service.url-params`). An instance without a dubbo:// service
+/// has no such port and is published `remote` (with a warning).
 pub struct InstancePublisher {
     registry: Arc<dyn Registry>,
     paths: Paths,
     application: String,
+    storage: StorageType,
     published: tokio::sync::Mutex<Published>,
     metadata: Mutex<Arc<MetadataInfo>>,
 }
@@ -132,9 +138,21 @@ impl InstancePublisher {
             registry,
             paths,
             application: application.to_owned(),
+            storage: StorageType::Remote,
             published: tokio::sync::Mutex::new(Published::default()),
             metadata: Mutex::new(Arc::new(MetadataInfo::of(application, &[]))),
         })
+    }
+
+    /// Publish metadata as `storage` says (before the first service is added).
+    pub fn with_storage(mut self, storage: StorageType) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// How metadata is published.
+    pub fn storage(&self) -> StorageType {
+        self.storage
     }
 
     /// The application.
@@ -192,16 +210,24 @@ impl InstancePublisher {
             }
             return Ok(());
         };
-        let path = self.paths.metadata(&self.application, &metadata.revision);
-        match center.read_node(&path).await {
-            Ok(Some((text, _))) if !text.trim().is_empty() => {}
-            Ok(_) => match center.write_node(&path, &metadata.to_json(), None).await {
-                Ok(_) => {}
-                // Written by another instance of the same revision meanwhile.
-                Err(e) if e.is_conflict() => {}
-                Err(e) => return Err(e),
-            },
-            Err(e) => return Err(e),
+        // The MetadataService of `local` metadata is served on the dubbo:// port.
+        let metadata_service = published
+            .urls
+            .iter()
+            .find(|u| u.protocol() == "dubbo")
+            .and_then(|u| u.port());
+        let storage = match (self.storage, metadata_service) {
+            (StorageType::Local, None) => {
+                tracing::warn!(
+                    application = %self.application,
+                    "local metadata needs a dubbo:// service to serve the MetadataService on; published remote"
+                );
+                StorageType::Remote
+            }
+            (s, _) => s,
+        };
+        if storage == StorageType::Remote {
+            self.report(center, &metadata).await?;
         }
         // The instance's port is its dubbo endpoint's when it has one, as Java prefers it.
         let main = published.urls.iter().find(|u| u.protocol() == "dubbo").unwrap_or(first);
@@ -218,10 +244,13 @@ impl InstancePublisher {
         let mut md = BTreeMap::new();
         md.insert(ENDPOINTS_KEY.to_owned(), ServiceInstance::endpoints_value(&endpoints));
         md.insert(REVISION_KEY.to_owned(), metadata.revision.clone());
-        md.insert(
-            METADATA_STORAGE_TYPE_KEY.to_owned(),
-            storage_name(StorageType::Remote).to_owned(),
-        );
+        md.insert(METADATA_STORAGE_TYPE_KEY.to_owned(), storage_name(storage).to_owned());
+        if let (StorageType::Local, Some(port)) = (storage, metadata_service) {
+            md.insert(
+                METADATA_SERVICE_URL_PARAMS_KEY.to_owned(),
+                metadata_service_params(port),
+            );
+        }
         let instance = ServiceInstance::new(&self.application, main.host(), main.port().unwrap_or(0), md);
         let node = format!("{}/{}", self.paths.application(&self.application), instance.id);
         center.keep_node(&node, instance.to_json().as_bytes()).await?;
@@ -237,6 +266,20 @@ impl InstancePublisher {
             }
         }
         Ok(())
+    }
+
+    /// Write the metadata report of `metadata`'s revision unless it exists (a revision's
+    /// metadata never changes).
+    async fn report(&self, center: &dyn ConfigCenter, metadata: &MetadataInfo) -> Result<(), RegistryError> {
+        let path = self.paths.metadata(&self.application, &metadata.revision);
+        match center.read_node(&path).await? {
+            Some((text, _)) if !text.trim().is_empty() => Ok(()),
+            _ => match center.write_node(&path, &metadata.to_json(), None).await {
+                // Written by another instance of the same revision meanwhile.
+                Err(e) if e.is_conflict() => Ok(()),
+                other => other.map(drop),
+            },
+        }
     }
 
     /// Append the application to the interface's mapping, compare-and-set, retried against
@@ -263,6 +306,22 @@ impl InstancePublisher {
             }
         }
     }
+}
+
+/// `dubbo.metadata-service.url-params` of a MetadataService V1 on dubbo:// `port`, with the
+/// parameters Java's `MetadataServiceURLParamsMetadataCustomizer` writes.
+fn metadata_service_params(port: u16) -> String {
+    let params: BTreeMap<&str, String> = [
+        ("connections", "1".to_owned()),
+        ("version", "1.0.0".to_owned()),
+        ("dubbo", "2.0.2".to_owned()),
+        ("side", "provider".to_owned()),
+        ("port", port.to_string()),
+        ("protocol", "dubbo".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    serde_json::to_string(&params).unwrap_or_default()
 }
 
 fn storage_name(storage: StorageType) -> &'static str {

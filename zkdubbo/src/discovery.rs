@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use zkdubbo_common::Url;
 use zkdubbo_common::sync::lock;
-use zkdubbo_discovery::{InstancePublisher, Paths, ServiceDiscoveryRegistry};
+use zkdubbo_discovery::{InstancePublisher, MetadataInfo, Paths, ServiceDiscoveryRegistry, StorageType};
 use zkdubbo_registry::{Registry, RegistryError};
 
 /// The registry URL parameter naming the root of instance nodes (Java's `rootPath` of
@@ -73,25 +73,47 @@ pub fn consumer_view(registry: &Arc<dyn Registry>) -> Arc<ServiceDiscoveryRegist
     view
 }
 
-/// The instance of `application` on `registry`.
+fn publishers() -> &'static Pool<(usize, String), InstancePublisher> {
+    static PUBLISHERS: OnceLock<Pool<(usize, String), InstancePublisher>> = OnceLock::new();
+    PUBLISHERS.get_or_init(Default::default)
+}
+
+/// The instance of `application` on `registry`; the first service of the application sets how
+/// its metadata is published (`storage`).
 pub(crate) fn publisher(
     registry: &Arc<dyn Registry>,
     application: &str,
+    storage: StorageType,
 ) -> Result<Arc<InstancePublisher>, RegistryError> {
-    static PUBLISHERS: OnceLock<Pool<(usize, String), InstancePublisher>> = OnceLock::new();
-    let mut all = lock(PUBLISHERS.get_or_init(Default::default));
+    let mut all = lock(publishers());
     all.retain(|_, p| p.strong_count() > 0);
     let k = (key(registry), application.to_owned());
     if let Some(p) = all.get(&k).and_then(Weak::upgrade) {
+        if p.storage() != storage {
+            tracing::warn!(
+                %application,
+                kept = ?p.storage(),
+                asked = ?storage,
+                "the application's instance is published already; its metadata type stays"
+            );
+        }
         return Ok(p);
     }
-    let p = Arc::new(InstancePublisher::new(
-        Arc::clone(registry),
-        paths(registry.url()),
-        application,
-    )?);
+    let p = InstancePublisher::new(Arc::clone(registry), paths(registry.url()), application)?.with_storage(storage);
+    let p = Arc::new(p);
     all.insert(k, Arc::downgrade(&p));
     Ok(p)
+}
+
+/// The metadata of `application` at `revision` published by this process (on any registry),
+/// what its MetadataService answers.
+pub(crate) fn metadata_of(application: &str, revision: &str) -> Option<Arc<MetadataInfo>> {
+    lock(publishers())
+        .iter()
+        .filter(|((_, app), _)| app == application)
+        .filter_map(|(_, p)| p.upgrade())
+        .map(|p| p.metadata())
+        .find(|m| m.revision == revision)
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ pub mod app_discovery {
     pub use zkdubbo_discovery::{
         AppInstances, InstancePublisher, LEVEL_KEY, Level, MetadataInfo, Migration, MigrationRule, MigrationState,
         MigrationStep, PROVIDED_BY_KEY, Paths, REGISTER_MODE_KEY, RegisterMode, ServiceDiscoveryRegistry, ServiceInfo,
-        ServiceInstance,
+        ServiceInstance, StorageType,
     };
 }
 

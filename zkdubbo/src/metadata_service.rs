@@ -1,6 +1,12 @@
-//! The client of Dubbo's MetadataService V1 (`org.apache.dubbo.metadata.MetadataService`,
-//! version 1.0.0, group = the application, over dubbo://), through which consumers get the
-//! metadata of instances whose storage type is `local`, Dubbo 3's default.
+//! Dubbo's MetadataService V1 (`org.apache.dubbo.metadata.MetadataService`, version 1.0.0,
+//! group = the application, over dubbo://), through which consumers get the metadata of
+//! instances whose storage type is `local`, Dubbo 3's default: the client consumers use, and
+//! the service a provider publishing `local` metadata serves on its dubbo:// port.
+//!
+//! `getMetadataInfo(String revision)` answers a `org.apache.dubbo.metadata.MetadataInfo` (fields
+//! `app`, `revision`, `services`: a map of `MetadataInfo$ServiceInfo` with `port`, `name`,
+//! `group`, `version`, `protocol`, `path`, `params`, as Java declares them), or null for a
+//! revision the provider does not have.
 
 use std::sync::Arc;
 
@@ -20,6 +26,9 @@ pub(crate) fn fetcher() -> Option<Arc<dyn MetadataFetcher>> {
 }
 
 #[cfg(feature = "dubbo")]
+pub(crate) use v1::{is_metadata_service, service, service_key};
+
+#[cfg(feature = "dubbo")]
 mod v1 {
     use std::collections::BTreeMap;
 
@@ -35,6 +44,83 @@ mod v1 {
     const VERSION: &str = "1.0.0";
     /// How long one call may take (Java's MetadataService reference uses 5 s too).
     const TIMEOUT_MS: &str = "5000";
+
+    /// Java's classes.
+    const METADATA_CLASS: &str = "org.apache.dubbo.metadata.MetadataInfo";
+    const SERVICE_INFO_CLASS: &str = "org.apache.dubbo.metadata.MetadataInfo$ServiceInfo";
+    const METHOD: &str = "getMetadataInfo";
+    const TYPES: [&str; 1] = ["java.lang.String"];
+
+    /// The key `application`'s MetadataService is served under on a dubbo:// port
+    /// (`<application>/org.apache.dubbo.metadata.MetadataService:1.0.0`).
+    pub(crate) fn service_key(application: &str) -> String {
+        zkdubbo_common::service_key(INTERFACE, Some(application), Some(VERSION))
+    }
+
+    /// Whether a key of a dubbo:// port's services is a MetadataService's.
+    pub(crate) fn is_metadata_service(key: &str) -> bool {
+        key.split_once('/').map_or(key, |(_, rest)| rest) == format!("{INTERFACE}:{VERSION}")
+    }
+
+    /// The MetadataService of `application`: the metadata this process publishes for it.
+    pub(crate) fn service(application: &str) -> zkdubbo_dubbo::DubboMethods {
+        let application = application.to_owned();
+        zkdubbo_dubbo::DubboMethods::new().value(METHOD, &TYPES, move |args| {
+            let application = application.clone();
+            async move {
+                let revision = match args.first() {
+                    Some(Value::String(r)) => r.clone(),
+                    _ => return Ok(Value::Null),
+                };
+                Ok(crate::discovery::metadata_of(&application, &revision).map_or(Value::Null, |m| metadata_value(&m)))
+            }
+        })
+    }
+
+    /// `info` as the Java object `getMetadataInfo` answers (fields in the order Java's Hessian
+    /// writes them: primitives first, then the others in declaration order).
+    pub(crate) fn metadata_value(info: &MetadataInfo) -> Value {
+        use zkdubbo_dubbo::hessian::{Map, Object};
+        let string_or_null = |s: &Option<String>| s.as_deref().map_or(Value::Null, Value::from);
+        let services = info
+            .services
+            .iter()
+            .map(|(key, s)| {
+                let params = Map {
+                    r#type: None,
+                    entries: s
+                        .params
+                        .iter()
+                        .map(|(k, v)| (Value::from(k.as_str()), Value::from(v.as_str())))
+                        .collect(),
+                };
+                let mut o = Object::new(SERVICE_INFO_CLASS);
+                o.fields = vec![
+                    ("port".into(), Value::Int(s.port)),
+                    ("name".into(), Value::from(s.name.as_str())),
+                    ("group".into(), string_or_null(&s.group)),
+                    ("version".into(), string_or_null(&s.version)),
+                    ("protocol".into(), Value::from(s.protocol.as_str())),
+                    ("path".into(), Value::from(s.path.as_str())),
+                    ("params".into(), Value::Map(params)),
+                ];
+                (Value::from(key.as_str()), Value::Object(o))
+            })
+            .collect();
+        let mut o = Object::new(METADATA_CLASS);
+        o.fields = vec![
+            ("app".into(), Value::from(info.app.as_str())),
+            ("revision".into(), Value::from(info.revision.as_str())),
+            (
+                "services".into(),
+                Value::Map(Map {
+                    r#type: None,
+                    entries: services,
+                }),
+            ),
+        ];
+        Value::Object(o)
+    }
 
     #[derive(Default)]
     pub(crate) struct MetadataServiceV1 {
@@ -80,8 +166,7 @@ mod v1 {
             use zkdubbo_common::InvokerFactory;
             let url = service_url(instance)?;
             let invoker = self.factory.create(&url).map_err(|e| e.to_string())?;
-            let inv = value_invocation("getMetadataInfo", &["java.lang.String"], &[Value::from(revision)])
-                .map_err(|e| e.to_string())?;
+            let inv = value_invocation(METHOD, &TYPES, &[Value::from(revision)]).map_err(|e| e.to_string())?;
             let response = invoker.invoke(&inv).await;
             invoker.destroy();
             let response = response.map_err(|e| format!("getMetadataInfo on {}: {e}", url.address()))?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use zkdubbo_common::host::local_ip;
 use zkdubbo_common::{Url, keys};
-use zkdubbo_discovery::{InstancePublisher, RegisterMode};
+use zkdubbo_discovery::{InstancePublisher, RegisterMode, StorageType};
 use zkdubbo_registry::{Registry, RegistryError};
 
 use self::overrides::Governed;
@@ -76,6 +76,7 @@ pub struct ServiceBuilder {
     registries: Vec<String>,
     registry_instances: Vec<Arc<dyn Registry>>,
     register_mode: RegisterMode,
+    metadata_type: StorageType,
 }
 
 impl fmt::Debug for ServiceBuilder {
@@ -105,7 +106,19 @@ impl ServiceBuilder {
             registries: Vec::new(),
             registry_instances: Vec::new(),
             register_mode: RegisterMode::default(),
+            metadata_type: StorageType::Remote,
         }
+    }
+
+    /// How an application instance publishes its metadata (Dubbo's `metadata-type`):
+    /// [`StorageType::Remote`] (the default here: `/dubbo/metadata/<application>/<revision>`,
+    /// read by every Dubbo 3 consumer without calling the provider) or [`StorageType::Local`]
+    /// (Dubbo's default: consumers call the MetadataService V1 that
+    /// [`ServiceBuilder::serve_dubbo`] then serves on the service's port). Only matters with a
+    /// [`register_mode`](ServiceBuilder::register_mode) that publishes the instance.
+    pub fn metadata_type(mut self, storage: StorageType) -> Self {
+        self.metadata_type = storage;
+        self
     }
 
     /// Where the service is registered (Dubbo 3's `register-mode`): `/dubbo/<interface>/providers`
@@ -252,7 +265,7 @@ impl ServiceBuilder {
         for registry in registries {
             let name = registry.url().to_string();
             if self.register_mode.instance() {
-                let published = match crate::discovery::publisher(&registry, &application) {
+                let published = match crate::discovery::publisher(&registry, &application, self.metadata_type) {
                     Ok(p) => p.add(&exported.url).await.map(|()| p),
                     Err(e) => Err(e),
                 };

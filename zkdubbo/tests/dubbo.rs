@@ -262,3 +262,82 @@ async fn two_versions_of_one_interface_share_a_port_and_are_told_apart() {
     v1.shutdown(Duration::ZERO).await.unwrap();
     v2.shutdown(Duration::ZERO).await.unwrap();
 }
+
+/// Metadata `local` (Dubbo's default): the instance names the MetadataService V1 on the
+/// provider's dubbo:// port, no metadata report is written, and an application-level consumer
+/// gets the metadata by calling it.
+#[tokio::test]
+async fn local_metadata_is_served_by_the_metadata_service_and_fetched_over_dubbo() {
+    use zkdubbo::app_discovery::{MigrationStep, RegisterMode, ServiceInstance, StorageType};
+    use zkdubbo_registry::ConfigCenter;
+    let registry = Arc::new(MemoryRegistry::new());
+    let service = ServiceBuilder::new(demo::INTERFACE)
+        .registry_instance(registry.clone())
+        .host("127.0.0.1")
+        .application("local-shop")
+        .register_mode(RegisterMode::Instance)
+        .metadata_type(StorageType::Local)
+        .serve_dubbo(demo::service(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let port = service.url().port().unwrap();
+    let node = format!("/services/local-shop/127.0.0.1:{port}");
+    let (text, _) = registry.read_node(&node).await.unwrap().expect("instance node");
+    let instance = ServiceInstance::from_json(text.as_bytes()).unwrap();
+    assert_eq!(instance.metadata["dubbo.metadata.storage-type"], "local");
+    assert_eq!(
+        instance.metadata["dubbo.metadata-service.url-params"],
+        format!(
+            "{{\"connections\":\"1\",\"dubbo\":\"2.0.2\",\"port\":\"{port}\",\"protocol\":\"dubbo\",\"side\":\"provider\",\"version\":\"1.0.0\"}}"
+        )
+    );
+    let revision = instance.revision().unwrap();
+    assert!(
+        registry
+            .read_node(&format!("/dubbo/metadata/local-shop/{revision}"))
+            .await
+            .unwrap()
+            .is_none(),
+        "local metadata writes no report"
+    );
+    // Nothing at interface level (register-mode instance).
+    assert!(
+        registry
+            .lookup(
+                &"consumer://127.0.0.1/org.apache.dubbo.samples.DemoService"
+                    .parse()
+                    .unwrap()
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let consumer = zkdubbo::ReferenceBuilder::from_url(&format!("{}?retries=0", demo::INTERFACE))
+        .unwrap()
+        .registry_instance(registry.clone())
+        .migration_step(MigrationStep::ForceApplication)
+        .build()
+        .await
+        .unwrap();
+    let sum: i32 = consumer.call_dubbo("add", &["int", "int"], &(40, 2)).await.unwrap();
+    assert_eq!(sum, 42);
+
+    // A revision the provider does not have (its MetadataService answers null): once the fetch
+    // has been tried, the instance still serves with its last good metadata.
+    let view = zkdubbo::app_discovery::consumer_view(&(registry.clone() as Arc<dyn Registry>));
+    assert_eq!(view.metadata_fetches(), 1);
+    let mut stale = instance.clone();
+    stale.metadata.insert("dubbo.metadata.revision".into(), "0123".into());
+    registry.keep_node(&node, stale.to_json().as_bytes()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while view.metadata_fetches() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the new revision is fetched");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(consumer.directories()[0].snapshot().providers().len(), 1);
+    let sum: i32 = consumer.call_dubbo("add", &["int", "int"], &(1, 2)).await.unwrap();
+    assert_eq!(sum, 3);
+    consumer.shutdown().await;
+    service.shutdown(Duration::ZERO).await.unwrap();
+}

@@ -65,6 +65,15 @@ impl ServiceBuilder {
             self.params.get(zkdubbo_common::keys::VERSION).map(String::as_str),
         );
         let port = DubboPort::serve(&interface, service, bind, config).await?;
+        if self.register_mode.instance() && self.metadata_type == zkdubbo_discovery::StorageType::Local {
+            // Before the instance names it: consumers may call it as soon as they see it.
+            let application = self
+                .params
+                .get(zkdubbo_common::keys::APPLICATION)
+                .cloned()
+                .unwrap_or_default();
+            port.serve_metadata(&application);
+        }
         if self.port.is_none() {
             self.port = Some(port.local_addr.port());
         }
@@ -137,6 +146,17 @@ impl DubboPort {
         self.local_addr
     }
 
+    /// Serve `application`'s MetadataService V1 too, unless it is served already. It is not one
+    /// of the port's services: it goes with the last of them.
+    fn serve_metadata(&self, application: &str) {
+        let key = crate::metadata_service::service_key(application);
+        if let Some(handle) = lock(&self.handle).as_ref()
+            && !handle.services().contains(&key)
+        {
+            handle.add_service(key, crate::metadata_service::service(application));
+        }
+    }
+
     /// The interfaces it serves.
     pub fn services(&self) -> Vec<String> {
         lock(&self.handle)
@@ -160,7 +180,9 @@ impl DubboPort {
             let mut guard = lock(&self.handle);
             let empty = guard.as_ref().is_none_or(|h| {
                 h.remove_service(interface);
-                h.services().is_empty()
+                h.services()
+                    .iter()
+                    .all(|s| crate::metadata_service::is_metadata_service(s))
             });
             if empty { guard.take() } else { None }
         };

@@ -33,20 +33,23 @@ if [[ "$local_zk" == 1 ]]; then
     ZKDUBBO_WATCH=children cargo test --locked -p zkdubbo-integration-tests --test registry_zk \
         --test registry_zk_cache --test registry_zk_recovery --test registry_zk_ensemble \
         --test registry_zk_security --test fault_injection --test directory_zk --test config_center_zk \
-        --test governance_zk --test registry_zk_watch
+        --test governance_zk --test registry_zk_watch --test discovery_zk
 else
     own_servers=(fault_injection registry_zk_ensemble registry_zk_recovery harness cluster_multi_registry
         cluster_quickstart scale_quick registry_zk_security soak_smoke registry_zk_watch)
     echo "test.sh: no local ZooKeeper; using ZK_ADDR=$ZK_ADDR. Not run (they start servers of their" \
         "own or need Java; run scripts/zk.sh install to run them): ${own_servers[*]}, cli/tests/cache," \
-        "hessian/tests/caucho, dubbo/tests/java_interop, dubbo_zk_frozen" >&2
+        "hessian/tests/caucho, dubbo/tests/java_interop, dubbo_zk_frozen, discovery/tests/curator," \
+        "zkdubbo/tests/metadata_java" >&2
     cargo test --workspace --locked --exclude zkdubbo-integration-tests --exclude zkdubbo-cli \
-        --exclude zkdubbo-hessian --exclude zkdubbo-dubbo
+        --exclude zkdubbo-hessian --exclude zkdubbo-dubbo --exclude zkdubbo-discovery --exclude zkdubbo
+    cargo test --locked -p zkdubbo-discovery --lib --doc --test props --test migration
+    cargo test --locked -p zkdubbo --lib --doc --test dubbo --test outlier --test reference
     cargo test --locked -p zkdubbo-hessian --lib --doc --test props
     cargo test --locked -p zkdubbo-dubbo --lib --doc --test wire
     cargo test --locked -p zkdubbo-cli --bins --test cli --test pick --test call --test rules --test apps
     cargo test --locked -p zkdubbo-integration-tests --lib --test registry_zk --test registry_zk_cache \
-        --test directory_zk --test dubbo_zk --test config_center_zk --test governance_zk
+        --test directory_zk --test dubbo_zk --test config_center_zk --test governance_zk --test discovery_zk
     ZKDUBBO_WATCH=children cargo test --locked -p zkdubbo-integration-tests --test registry_zk \
         --test registry_zk_cache --test directory_zk --test config_center_zk --test governance_zk
 fi

@@ -131,26 +131,22 @@ impl Registry for ServiceDiscoveryRegistry {
         if consumer.interface() == keys::ANY_VALUE || !categories.contains(&Category::Providers) {
             return self.below.subscribe(consumer).await;
         }
-        let others: Vec<&str> = categories
-            .iter()
-            .filter(|c| **c != Category::Providers)
-            .map(|c| c.as_str())
-            .collect();
-        let rules = if others.is_empty() {
-            None
-        } else {
-            Some(
-                self.below
-                    .subscribe(&consumer.clone().with_param(keys::CATEGORY, others.join(",")))
-                    .await?,
-            )
-        };
-        let (sink, subscription) = subscription_channel(consumer.clone());
-        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut task = Combiner::new(self, consumer, sink, rules, id);
+        let mut task = Combiner::new(self, consumer, &categories);
+        // What the consumer's own step needs is subscribed now, so that its errors are the
+        // caller's; a migration rule read later may change it.
+        if Migration::of_consumer(consumer).step.uses_interface() {
+            if let Some(rules) = &task.rules_consumer {
+                task.rules = Some(self.below.subscribe(rules).await?);
+            }
+            task.interface = Some(self.below.subscribe(&task.providers_consumer).await?);
+        }
+        let subscription = task.subscription.take();
         task.update().await;
         tokio::spawn(task.run());
-        Ok(subscription)
+        subscription.ok_or_else(|| RegistryError::Unavailable {
+            registry: self.below.url().to_string(),
+            reason: "subscription channel".into(),
+        })
     }
 
     async fn lookup(&self, consumer: &Url) -> Result<Vec<Url>, RegistryError> {
@@ -177,69 +173,140 @@ struct Combiner {
     providers_consumer: Url,
     base: Migration,
     sink: SubscriptionSink,
+    /// The subscriber's end, until `subscribe` hands it out.
+    subscription: Option<Subscription>,
+    /// The consumer restricted to the other categories it wants (routers, configurators), if
+    /// any: URL-style rules, followed while the step uses interface-level discovery (Java's
+    /// application-level directory does not read them).
+    rules_consumer: Option<Url>,
+    rule_categories: Vec<Category>,
     rules: Option<Subscription>,
     /// Interface-level providers, while the step uses them; and their last list.
     interface: Option<Subscription>,
     interface_list: Option<(Arc<[Url]>, Source)>,
-    /// The mapping node, unless `provided-by` names the applications.
+    /// The mapping node, while needed (application-level discovery or a migration rule per
+    /// provider application) and unless `provided-by` names the applications.
     mapping: Option<NodeWatch>,
+    mapping_path: String,
     provided_by: Option<Vec<String>>,
     /// The consumer application's migration rule.
     rule: Option<NodeWatch>,
     parsed_rule: Option<(Arc<str>, Option<MigrationRule>)>,
     /// The followed applications, while the step uses them.
     followed: BTreeMap<String, watch::Receiver<Arc<AppInstances>>>,
-    /// What was delivered last, and its version.
+    /// What was delivered last.
     delivered: Option<(Level, Arc<[Url]>)>,
-    version: i32,
+    /// Every list delivered gets the next version of its category: lists come from two
+    /// sources (and markers of our own), whose versions cannot be compared.
+    versions: HashMap<Category, i32>,
     /// Until then, nothing is delivered in APPLICATION_FIRST while the application-level list
     /// is unknown.
     hold_until: Option<tokio::time::Instant>,
 }
 
 impl Combiner {
-    fn new(
-        registry: &ServiceDiscoveryRegistry,
-        consumer: &Url,
-        sink: SubscriptionSink,
-        rules: Option<Subscription>,
-        id: u64,
-    ) -> Combiner {
+    fn new(registry: &ServiceDiscoveryRegistry, consumer: &Url, categories: &[Category]) -> Combiner {
         let center = registry.below.config_center();
         let provided_by = consumer
             .param(PROVIDED_BY_KEY)
             .filter(|p| !p.trim().is_empty())
             .map(mapping::applications);
-        let mapping = match (&provided_by, center) {
-            (None, Some(c)) => Some(c.watch_node(&registry.apps.paths().mapping(consumer.interface()))),
-            _ => None,
-        };
         let rule = match (consumer.param(keys::APPLICATION), center) {
             (Some(app), Some(c)) if valid_application(app) => {
                 Some(c.watch_node(&MigrationRule::path(c.config_root(), app)))
             }
             _ => None,
         };
+        let rule_categories: Vec<Category> = categories
+            .iter()
+            .copied()
+            .filter(|c| *c != Category::Providers)
+            .collect();
+        let rules_consumer = (!rule_categories.is_empty()).then(|| {
+            let names: Vec<&str> = rule_categories.iter().map(|c| c.as_str()).collect();
+            consumer.clone().with_param(keys::CATEGORY, names.join(","))
+        });
+        let (sink, subscription) = subscription_channel(consumer.clone());
         Combiner {
             below: registry.below.clone(),
             apps: registry.apps.clone(),
             states: registry.states.clone(),
-            id,
+            id: registry.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             providers_consumer: consumer.clone().with_param(keys::CATEGORY, keys::PROVIDERS_CATEGORY),
             consumer: consumer.clone(),
             base: Migration::of_consumer(consumer),
             sink,
-            rules,
+            subscription: Some(subscription),
+            rules_consumer,
+            rule_categories,
+            rules: None,
             interface: None,
             interface_list: None,
-            mapping,
+            mapping: None,
+            mapping_path: registry.apps.paths().mapping(consumer.interface()),
             provided_by,
             rule,
             parsed_rule: None,
             followed: BTreeMap::new(),
             delivered: None,
-            version: 0,
+            versions: HashMap::new(),
             hold_until: Some(tokio::time::Instant::now() + FIRST_LIST_WAIT),
+        }
+    }
+
+    /// Deliver `n` under the next version of its category.
+    fn push(&mut self, mut n: Notification) {
+        let version = self.versions.entry(n.category).or_insert(0);
+        *version += 1;
+        n.version = Some(ListVersion {
+            czxid: 0,
+            cversion: *version,
+        });
+        self.sink.push(n);
+    }
+
+    /// Follow what `step` (and `rule`) need, and drop what they do not.
+    async fn follow(&mut self, step: MigrationStep, rule: Option<&MigrationRule>) {
+        if step.uses_interface() {
+            if let (None, Some(consumer)) = (&self.rules, &self.rules_consumer) {
+                match self.below.subscribe(consumer).await {
+                    Ok(sub) => self.rules = Some(sub),
+                    Err(e) => {
+                        tracing::warn!(consumer = %self.consumer.service_key(), error = %e, "cannot subscribe to routers and configurators")
+                    }
+                }
+            }
+            if self.interface.is_none() {
+                match self.below.subscribe(&self.providers_consumer).await {
+                    Ok(sub) => self.interface = Some(sub),
+                    Err(e) => {
+                        tracing::warn!(consumer = %self.consumer.service_key(), error = %e, "cannot subscribe to interface-level providers")
+                    }
+                }
+            }
+        } else {
+            self.interface = None;
+            self.interface_list = None;
+            if self.rules.take().is_some() || self.versions.is_empty() {
+                // No URL-style rules at application level: the lists say so.
+                for category in self.rule_categories.clone() {
+                    let urls = matching_list(&self.consumer, category, std::iter::empty());
+                    self.push(Notification {
+                        interface: Arc::from(self.consumer.interface()),
+                        category,
+                        urls,
+                        version: None,
+                        source: Source::Live,
+                    });
+                }
+            }
+        }
+        let per_application = rule.is_some_and(|r| !r.applications.is_empty());
+        let needs_mapping = self.provided_by.is_none() && (step.uses_application() || per_application);
+        match (needs_mapping, self.mapping.is_some(), self.below.config_center()) {
+            (true, false, Some(center)) => self.mapping = Some(center.watch_node(&self.mapping_path)),
+            (false, true, _) => self.mapping = None,
+            _ => {}
         }
     }
 
@@ -306,24 +373,19 @@ impl Combiner {
 
     /// Re-decide and deliver what changed.
     async fn update(&mut self) {
-        let applications = self.applications();
         let rule = self.rule();
+        let known = self.applications();
+        let first = self
+            .base
+            .under(rule.as_ref(), &self.consumer, known.as_deref().unwrap_or(&[]));
+        self.follow(first.step, rule.as_ref()).await;
+        let applications = self.applications();
         let migration = self
             .base
             .under(rule.as_ref(), &self.consumer, applications.as_deref().unwrap_or(&[]));
         let step = migration.step;
-
-        // Follow what the step needs, drop what it does not.
-        if step.uses_interface() && self.interface.is_none() {
-            match self.below.subscribe(&self.providers_consumer).await {
-                Ok(sub) => self.interface = Some(sub),
-                Err(e) => {
-                    tracing::warn!(consumer = %self.consumer.service_key(), error = %e, "cannot subscribe to interface-level providers")
-                }
-            }
-        } else if !step.uses_interface() {
-            self.interface = None;
-            self.interface_list = None;
+        if step != first.step {
+            self.follow(step, rule.as_ref()).await;
         }
         if step.uses_application() {
             let apps = applications.clone().unwrap_or_default();
@@ -424,15 +486,11 @@ impl Combiner {
                 "providers now come from another discovery level"
             );
         }
-        self.version += 1;
-        self.sink.push(Notification {
+        self.push(Notification {
             interface: Arc::from(self.consumer.interface()),
             category: Category::Providers,
             urls: urls.clone(),
-            version: Some(ListVersion {
-                czxid: 0,
-                cversion: self.version,
-            }),
+            version: None,
             source,
         });
         self.delivered = Some((level, urls));
@@ -444,9 +502,7 @@ impl Combiner {
         loop {
             match self.next_event().await {
                 Event::Ended => return false,
-                Event::Rules(n) => {
-                    self.sink.push(n);
-                }
+                Event::Rules(n) => self.push(n),
                 Event::Interface(n) => {
                     if n.category == Category::Providers {
                         self.interface_list = Some((n.urls, n.source));

@@ -236,3 +236,32 @@ async fn provided_by_bypasses_the_mapping() {
         .unwrap();
     assert_eq!(next_providers(&mut sub).await, at(&[("10.0.0.1:20880", "application")]));
 }
+
+#[tokio::test]
+async fn url_style_rules_are_followed_only_with_interface_level_discovery() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let _a = publish(&registry, "10.0.0.1").await;
+    let rule: Url = format!("override://0.0.0.0/{IFACE}?category=configurators&weight=5&dynamic=false")
+        .parse()
+        .unwrap();
+    registry.register(&rule).await.unwrap();
+    let configurators = |extra: &'static str| {
+        let view = view(&registry);
+        async move {
+            let mut sub = view.subscribe(&consumer(extra)).await.unwrap();
+            loop {
+                let n = tokio::time::timeout(Duration::from_secs(10), sub.next())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                if n.category == Category::Configurators {
+                    return n.non_empty_urls().len();
+                }
+            }
+        }
+    };
+    // Java's application-level directory reads no `/dubbo/<interface>/configurators`.
+    assert_eq!(configurators("&migration.step=FORCE_APPLICATION").await, 0);
+    assert_eq!(configurators("&migration.step=APPLICATION_FIRST").await, 1);
+    assert_eq!(configurators("&migration.step=FORCE_INTERFACE").await, 1);
+}

@@ -21,7 +21,10 @@
 //! doing what Dubbo 2.7 does) on a server with `forceSync=no`, 10 bursts of 100 events per
 //! consumer (2 × 20 with `--quick`). `--only 8` measures a reconnection: 1,000 interfaces × 10
 //! providers (50 × 10), ZooKeeper restarted, one provider added per interface meanwhile; time,
-//! bytes and server watches per watch mode.
+//! bytes and server watches per watch mode. `--only 9` compares discovery levels: 1,000
+//! interfaces of 10 applications × 10 instances (50 of 5 × 4) at interface level and at
+//! application level: ZooKeeper nodes and bytes, and one consumer's server watches, time to
+//! ready and peak memory.
 
 use std::path::PathBuf;
 
@@ -64,7 +67,7 @@ fn main() -> Result<()> {
                 only = Some(list.split(',').map(str::parse).collect::<Result<_, _>>()?);
             }
             other => bail!(
-                "unknown argument {other} (expected --quick, --write, --no-write, --only N,M; 6 is the watch modes, 7 Curator, 8 reconnects)"
+                "unknown argument {other} (expected --quick, --write, --no-write, --only N,M; 6 is the watch modes, 7 Curator, 8 reconnects, 9 discovery levels)"
             ),
         }
     }
@@ -161,6 +164,13 @@ fn main() -> Result<()> {
             let (interfaces, providers) = if quick { (50, 10) } else { (1_000, 10) };
             if let Err(e) = scale::reconnect::run(interfaces, providers).await {
                 eprintln!("[8] reconnect cost failed: {e:#}");
+            }
+        }
+        if only.as_ref().is_some_and(|o| o.contains(&9)) {
+            step(9, "interface level vs application level");
+            let (apps, instances, interfaces) = if quick { (5, 4, 50) } else { (10, 10, 1_000) };
+            if let Err(e) = scale::levels::run(&env, apps, instances, interfaces).await {
+                eprintln!("[9] discovery levels failed: {e:#}");
             }
         }
         Results {

@@ -63,6 +63,12 @@ pub async fn main(args: &[String]) -> Result<()> {
             };
             churn(addr, root, interface, providers.parse()?, PathBuf::from(out)).await
         }
+        Some("levels") => {
+            let [_, addr, root, interfaces, providers, step] = args else {
+                bail!("usage: child levels ADDR ROOT INTERFACES PROVIDERS STEP")
+            };
+            super::levels::consumer(addr, root, interfaces.parse()?, providers.parse()?, step).await
+        }
         _ => bail!("unknown child mode {args:?}"),
     }
 }

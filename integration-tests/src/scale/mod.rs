@@ -16,6 +16,7 @@ pub mod child;
 pub mod churn;
 pub mod curator;
 pub mod latency;
+pub mod levels;
 pub mod reconnect;
 pub mod report;
 pub mod subscribe;

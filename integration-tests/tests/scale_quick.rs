@@ -70,3 +70,20 @@ async fn after_a_restart_both_watch_modes_learn_what_changed_while_away() {
     // A persistent watch per category sits in both of the server's watch tables.
     assert!(results[0].server_watches > results[1].server_watches);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_discovery_levels_give_every_consumer_its_providers() {
+    let server = ZkServer::start_with(ZkOptions::default()).expect("ZooKeeper");
+    let env = Env {
+        addr: server.addr(),
+        child_exe: env!("CARGO_BIN_EXE_scale-bench").into(),
+    };
+    // run() fails unless every directory of the consumer holds the instances of its interface.
+    let results = scale::levels::run(&env, 3, 2, 6).await.expect("levels");
+    let levels: Vec<&str> = results.iter().map(|r| r.level).collect();
+    assert_eq!(levels, ["interface", "application"]);
+    // 6 interfaces x 2 providers below their interface and category nodes, against
+    // 6 instances, 3 metadata reports and 6 mapping nodes with their parents.
+    assert!(results[0].nodes > results[1].nodes, "{results:?}");
+    assert!(results.iter().all(|r| r.watches > 0 && r.hwm_kb > 0), "{results:?}");
+}

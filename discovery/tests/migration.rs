@@ -265,3 +265,60 @@ async fn url_style_rules_are_followed_only_with_interface_level_discovery() {
     assert_eq!(configurators("&migration.step=APPLICATION_FIRST").await, 1);
     assert_eq!(configurators("&migration.step=FORCE_INTERFACE").await, 1);
 }
+
+#[tokio::test]
+async fn an_instance_republishes_its_revision_when_its_services_change() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let p = publish(&registry, "10.0.0.1").await;
+    let node = "/services/shop/10.0.0.1:20880";
+    let revision = |registry: Arc<MemoryRegistry>| async move {
+        let (text, _) = registry.read_node(node).await.unwrap().unwrap();
+        ServiceInstance::from_json(text.as_bytes())
+            .unwrap()
+            .revision()
+            .unwrap()
+            .to_owned()
+    };
+    let first = revision(registry.clone()).await;
+    let other: Url = "dubbo://10.0.0.1:20880/com.foo.Other?interface=com.foo.Other&side=provider&application=shop"
+        .parse()
+        .unwrap();
+    p.add(&other).await.unwrap();
+    let second = revision(registry.clone()).await;
+    assert_ne!(first, second);
+    assert_eq!(
+        second,
+        MetadataInfo::of("shop", &[provider("10.0.0.1"), other.clone()]).revision
+    );
+    for r in [&first, &second] {
+        assert!(
+            registry
+                .read_node(&format!("/dubbo/metadata/shop/{r}"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    assert_eq!(
+        registry
+            .read_node("/dubbo/mapping/com.foo.Other")
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
+        "shop"
+    );
+    // Back to one service: its revision again; the node goes with the last service, the
+    // mappings stay.
+    p.remove(&other).await.unwrap();
+    assert_eq!(revision(registry.clone()).await, first);
+    p.remove(&provider("10.0.0.1")).await.unwrap();
+    assert!(registry.read_node(node).await.unwrap().is_none());
+    assert!(
+        registry
+            .read_node("/dubbo/mapping/com.foo.Other")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

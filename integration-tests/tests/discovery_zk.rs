@@ -153,6 +153,11 @@ async fn a_provider_registered_in_all_modes_writes_javas_nodes_and_is_found_in_e
     }
 
     // Unexported: the instance node goes, the mapping stays (as in Dubbo).
+    let follower = consumer(&registry, MigrationStep::ForceApplication, &[]).await;
+    assert_eq!(
+        providers_at(&follower, 1, "application").await,
+        std::slice::from_ref(&address)
+    );
     shop.shutdown(Duration::ZERO).await.unwrap();
     within("instance node removed", Duration::from_secs(5), async {
         while data(&raw, &node).await.is_some() {

@@ -225,8 +225,11 @@ impl Follower {
             let Some(center) = apps.registry.config_center() else {
                 return;
             };
-            let known = self.sync_children(center);
-            self.resolve(&apps).await;
+            let listed = self.sync_children(center);
+            // Known once the list and every node on it were read (and their metadata tried):
+            // a partial list would have a consumer start on too few instances, or on the
+            // other level.
+            let known = self.resolve(&apps).await && listed;
             let snapshot = Arc::new(AppInstances {
                 known,
                 instances: self.nodes.values().filter_map(|n| n.resolved.clone()).collect(),
@@ -281,12 +284,15 @@ impl Follower {
         true
     }
 
-    /// Parse changed nodes and fetch the metadata of revisions not known yet.
-    async fn resolve(&mut self, apps: &Applications) {
+    /// Parse changed nodes and fetch the metadata of revisions not known yet; whether every
+    /// node has been read.
+    async fn resolve(&mut self, apps: &Applications) -> bool {
         self.retry_at = None;
+        let mut all_read = true;
         let mut wanted: Vec<(String, Arc<ServiceInstance>, String)> = Vec::new();
         for (name, node) in &mut self.nodes {
             let state = node.watch.borrow_and_update().clone();
+            all_read &= state != NodeState::Unknown;
             let NodeState::Present { text, version } = state else {
                 node.parsed = None;
                 node.resolved = None;
@@ -361,6 +367,7 @@ impl Follower {
                 }
             }
         }
+        all_read
     }
 
     /// Wait for a change; false when nobody listens any more.

@@ -143,6 +143,16 @@ async fn a_provider_registered_in_all_modes_writes_javas_nodes_and_is_found_in_e
         (MigrationStep::ForceApplication, "application"),
     ] {
         let r = consumer(&registry, step, &[]).await;
+        // Ready means the first decision is made: APPLICATION_FIRST starts at application
+        // level, not on the interface level to switch a moment later.
+        let first: Vec<Option<String>> = r.directories()[0]
+            .snapshot()
+            .providers()
+            .iter()
+            .map(|m| m.registered_url().param(LEVEL_KEY).map(str::to_owned))
+            .collect();
+        let expected = (level == "application").then(|| "application".to_owned());
+        assert_eq!(first, [expected], "{step}: the first list");
         assert_eq!(
             providers_at(&r, 1, level).await,
             std::slice::from_ref(&address),

@@ -156,14 +156,14 @@ impl Migration {
         let service = rule.service_rule(consumer);
         let app = rule.application_rule(applications);
         let step = service
-            .and_then(|r| r.step)
-            .or_else(|| app.and_then(|r| r.step))
-            .or(rule.step)
+            .and_then(|r| r.values.step)
+            .or_else(|| app.and_then(|r| r.values.step))
+            .or(rule.values.step)
             .unwrap_or(self.step);
         let threshold = service
-            .and_then(|r| r.threshold)
-            .or_else(|| app.and_then(|r| r.threshold))
-            .or(rule.threshold)
+            .and_then(|r| r.values.threshold)
+            .or_else(|| app.and_then(|r| r.values.threshold))
+            .or(rule.values.threshold)
             .filter(|t| *t >= 0.0)
             .unwrap_or(self.threshold);
         Migration { step, threshold }
@@ -171,25 +171,15 @@ impl Migration {
 }
 
 /// A migration rule (`<application>.migration` in group [`RULE_GROUP`]), as Java's
-/// `MigrationRule` reads it. `proportion`, `delay` and `force` are read and kept but do not
-/// change what zkdubbo does: switching here never drops a call, so there is nothing to delay
-/// or force.
+/// `MigrationRule` reads it.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct MigrationRule {
     /// The consumer application the rule is for.
     pub key: Option<String>,
-    /// The step of every reference of the application.
-    #[serde(deserialize_with = "step")]
-    pub step: Option<MigrationStep>,
-    /// The threshold.
-    pub threshold: Option<f32>,
-    /// Java's rollout percentage (kept, not used).
-    pub proportion: Option<i32>,
-    /// Java's delay before switching, in seconds (kept, not used).
-    pub delay: Option<i32>,
-    /// Java's "switch even if the new level has fewer addresses" (kept, not used).
-    pub force: Option<bool>,
+    /// The values for every reference of the application.
+    #[serde(flatten)]
+    pub values: RuleValues,
     /// Per service (`serviceKey`: the interface, `interface:version` or `group/interface:version`).
     pub interfaces: Vec<SubMigrationRule>,
     /// Per provider application (`serviceKey` names the application, as in Java).
@@ -202,16 +192,27 @@ pub struct MigrationRule {
 pub struct SubMigrationRule {
     /// The service (or application) it is for.
     pub service_key: Option<String>,
-    /// Its step.
+    /// Its values.
+    #[serde(flatten)]
+    pub values: RuleValues,
+}
+
+/// What a rule, or one of its entries, sets. `proportion`, `delay` and `force` are read and
+/// kept but do not change what zkdubbo does: switching here never drops a call, so there is
+/// nothing to delay or force.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct RuleValues {
+    /// The step.
     #[serde(deserialize_with = "step")]
     pub step: Option<MigrationStep>,
-    /// Its threshold.
+    /// The threshold.
     pub threshold: Option<f32>,
-    /// Kept, not used.
+    /// Java's rollout percentage (kept, not used).
     pub proportion: Option<i32>,
-    /// Kept, not used.
+    /// Java's delay before switching, in seconds (kept, not used).
     pub delay: Option<i32>,
-    /// Kept, not used.
+    /// Java's "switch even if the new level has fewer addresses" (kept, not used).
     pub force: Option<bool>,
 }
 

@@ -17,6 +17,9 @@ pub const ENDPOINTS_KEY: &str = "dubbo.endpoints";
 pub const REVISION_KEY: &str = "dubbo.metadata.revision";
 /// Metadata key: where the metadata is, `local` (the instance's MetadataService) or `remote`.
 pub const METADATA_STORAGE_TYPE_KEY: &str = "dubbo.metadata.storage-type";
+/// Metadata key: the version of the MetadataService the instance serves (`2.0.0`: V2 over
+/// Triple; absent: V1).
+pub const METADATA_SERVICE_VERSION_KEY: &str = "meta-v";
 /// Metadata key: the MetadataService URL parameters, a JSON map (with `port`, `protocol`).
 pub const METADATA_SERVICE_URL_PARAMS_KEY: &str = "dubbo.metadata-service.url-params";
 /// The largest instance node read (ZooKeeper's default `jute.maxbuffer`).

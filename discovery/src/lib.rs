@@ -28,7 +28,7 @@ pub use application::{AppInstances, MetadataFetcher, Paths, ResolvedInstance};
 pub use error::DiscoveryError;
 pub use instance::{
     ENDPOINTS_KEY, Endpoint, INSTANCE_PAYLOAD_CLASS, MAX_INSTANCE_BYTES, METADATA_SERVICE_URL_PARAMS_KEY,
-    METADATA_STORAGE_TYPE_KEY, REVISION_KEY, ServiceInstance, StorageType,
+    METADATA_SERVICE_VERSION_KEY, METADATA_STORAGE_TYPE_KEY, REVISION_KEY, ServiceInstance, StorageType,
 };
 pub use metadata::{EMPTY_REVISION, MAX_METADATA_BYTES, MetadataInfo, ServiceInfo};
 pub use migration::{Level, Migration, MigrationRule, MigrationStep};

@@ -13,8 +13,8 @@ use zkdubbo_registry::{ConfigCenter, Registry, RegistryError};
 
 use crate::application::{Paths, valid_application};
 use crate::instance::{
-    ENDPOINTS_KEY, Endpoint, METADATA_SERVICE_URL_PARAMS_KEY, METADATA_STORAGE_TYPE_KEY, REVISION_KEY, ServiceInstance,
-    StorageType,
+    ENDPOINTS_KEY, Endpoint, METADATA_SERVICE_URL_PARAMS_KEY, METADATA_SERVICE_VERSION_KEY, METADATA_STORAGE_TYPE_KEY,
+    REVISION_KEY, ServiceInstance, StorageType,
 };
 use crate::mapping;
 use crate::metadata::MetadataInfo;
@@ -99,9 +99,9 @@ struct Published {
 /// Metadata is published as the storage type says: [`StorageType::Remote`] (the default
 /// here) writes `/dubbo/metadata/<application>/<revision>`, which every Dubbo 3 consumer
 /// reads without calling the provider; [`StorageType::Local`] (Dubbo's default) writes
-/// nothing and names in the instance the MetadataService V1 that the process serves on its
-/// dubbo:// port (`dubbo.metadata-service.url-params`). An instance without a dubbo:// service
-/// has no such port and is published `remote` (with a warning).
+/// nothing and names in the instance the MetadataService that the process serves
+/// (`dubbo.metadata-service.url-params`): V1 on its dubbo:// port, else V2 on its Triple port
+/// (with `meta-v=2.0.0`). An instance with neither is published `remote` (with a warning).
 pub struct InstancePublisher {
     registry: Arc<dyn Registry>,
     paths: Paths,
@@ -210,17 +210,17 @@ impl InstancePublisher {
             }
             return Ok(());
         };
-        // The MetadataService of `local` metadata is served on the dubbo:// port.
-        let metadata_service = published
-            .urls
-            .iter()
-            .find(|u| u.protocol() == "dubbo")
-            .and_then(|u| u.port());
+        // The MetadataService of `local` metadata: V1 on the dubbo:// port, else V2 on the
+        // Triple one.
+        let metadata_service = ["dubbo", "tri"].into_iter().find_map(|protocol| {
+            let url = published.urls.iter().find(|u| u.protocol() == protocol)?;
+            Some((protocol, url.port()?))
+        });
         let storage = match (self.storage, metadata_service) {
             (StorageType::Local, None) => {
                 tracing::warn!(
                     application = %self.application,
-                    "local metadata needs a dubbo:// service to serve the MetadataService on; published remote"
+                    "local metadata needs a dubbo:// or tri:// service to serve the MetadataService on; published remote"
                 );
                 StorageType::Remote
             }
@@ -245,11 +245,14 @@ impl InstancePublisher {
         md.insert(ENDPOINTS_KEY.to_owned(), ServiceInstance::endpoints_value(&endpoints));
         md.insert(REVISION_KEY.to_owned(), metadata.revision.clone());
         md.insert(METADATA_STORAGE_TYPE_KEY.to_owned(), storage_name(storage).to_owned());
-        if let (StorageType::Local, Some(port)) = (storage, metadata_service) {
+        if let (StorageType::Local, Some((protocol, port))) = (storage, metadata_service) {
             md.insert(
                 METADATA_SERVICE_URL_PARAMS_KEY.to_owned(),
-                metadata_service_params(port),
+                metadata_service_params(protocol, port),
             );
+            if protocol == "tri" {
+                md.insert(METADATA_SERVICE_VERSION_KEY.to_owned(), "2.0.0".to_owned());
+            }
         }
         let instance = ServiceInstance::new(&self.application, main.host(), main.port().unwrap_or(0), md);
         let node = format!("{}/{}", self.paths.application(&self.application), instance.id);
@@ -308,16 +311,16 @@ impl InstancePublisher {
     }
 }
 
-/// `dubbo.metadata-service.url-params` of a MetadataService V1 on dubbo:// `port`, with the
+/// `dubbo.metadata-service.url-params` of a MetadataService on `protocol` `port`, with the
 /// parameters Java's `MetadataServiceURLParamsMetadataCustomizer` writes.
-fn metadata_service_params(port: u16) -> String {
+fn metadata_service_params(protocol: &str, port: u16) -> String {
     let params: BTreeMap<&str, String> = [
         ("connections", "1".to_owned()),
         ("version", "1.0.0".to_owned()),
         ("dubbo", "2.0.2".to_owned()),
         ("side", "provider".to_owned()),
         ("port", port.to_string()),
-        ("protocol", "dubbo".to_owned()),
+        ("protocol", protocol.to_owned()),
     ]
     .into_iter()
     .collect();

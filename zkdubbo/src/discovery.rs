@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use zkdubbo_common::Url;
 use zkdubbo_common::sync::lock;
-use zkdubbo_discovery::{InstancePublisher, MetadataInfo, Paths, ServiceDiscoveryRegistry, StorageType};
+use zkdubbo_discovery::{InstancePublisher, Paths, ServiceDiscoveryRegistry, StorageType};
 use zkdubbo_registry::{Registry, RegistryError};
 
 /// The registry URL parameter naming the root of instance nodes (Java's `rootPath` of
@@ -107,7 +107,8 @@ pub(crate) fn publisher(
 
 /// The metadata of `application` at `revision` published by this process (on any registry),
 /// what its MetadataService answers.
-pub(crate) fn metadata_of(application: &str, revision: &str) -> Option<Arc<MetadataInfo>> {
+#[cfg(any(feature = "dubbo", feature = "triple"))]
+pub(crate) fn metadata_of(application: &str, revision: &str) -> Option<Arc<zkdubbo_discovery::MetadataInfo>> {
     lock(publishers())
         .iter()
         .filter(|((_, app), _)| app == application)

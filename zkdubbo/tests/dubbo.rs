@@ -341,3 +341,55 @@ async fn local_metadata_is_served_by_the_metadata_service_and_fetched_over_dubbo
     consumer.shutdown().await;
     service.shutdown(Duration::ZERO).await.unwrap();
 }
+
+/// Local metadata of a Triple-only application: the instance names MetadataService V2 on the
+/// Triple port (`meta-v=2.0.0`, as Dubbo 3.3), and a consumer gets the metadata over Triple.
+#[tokio::test]
+async fn local_metadata_of_a_triple_application_is_fetched_with_metadata_service_v2() {
+    use zkdubbo::app_discovery::{MigrationStep, RegisterMode, ServiceInstance, StorageType};
+    use zkdubbo_registry::ConfigCenter;
+    let registry = Arc::new(MemoryRegistry::new());
+    let service = ServiceBuilder::new(greeter::INTERFACE)
+        .registry_instance(registry.clone())
+        .host("127.0.0.1")
+        .application("tri-shop")
+        .method(greeter::SAY_HELLO)
+        .register_mode(RegisterMode::Instance)
+        .metadata_type(StorageType::Local)
+        .serve_triple(greeter::service(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let port = service.url().port().unwrap();
+    let (text, _) = registry
+        .read_node(&format!("/services/tri-shop/127.0.0.1:{port}"))
+        .await
+        .unwrap()
+        .expect("instance node");
+    let instance = ServiceInstance::from_json(text.as_bytes()).unwrap();
+    assert_eq!(instance.metadata["meta-v"], "2.0.0");
+    assert!(
+        instance.metadata["dubbo.metadata-service.url-params"].contains("\"protocol\":\"tri\""),
+        "{:?}",
+        instance.metadata
+    );
+
+    let consumer = zkdubbo::ReferenceBuilder::from_url(&format!("{}?retries=0", greeter::INTERFACE))
+        .unwrap()
+        .registry_instance(registry.clone())
+        .migration_step(MigrationStep::ForceApplication)
+        .build()
+        .await
+        .unwrap();
+    let view = zkdubbo::app_discovery::consumer_view(&(registry.clone() as Arc<dyn Registry>));
+    assert_eq!(view.metadata_fetches(), 1);
+    let providers = consumer.directories()[0].snapshot().providers().to_vec();
+    assert_eq!(providers.len(), 1);
+    assert_eq!(providers[0].url().param("methods"), Some(greeter::SAY_HELLO));
+    let reply: GreeterReply = consumer
+        .call(greeter::SAY_HELLO, &GreeterRequest { name: "V2".into() })
+        .await
+        .unwrap();
+    assert!(reply.message.contains("V2"), "{}", reply.message);
+    consumer.shutdown().await;
+    service.shutdown(Duration::ZERO).await.unwrap();
+}

@@ -21,10 +21,19 @@ impl ServiceBuilder {
         handler: impl Handler,
         bind: SocketAddr,
     ) -> Result<TripleService, ProviderError> {
-        let server = TripleServer::builder()
-            .service(self.interface.clone(), handler)
-            .bind(bind)
-            .await?;
+        let mut builder = TripleServer::builder().service(self.interface.clone(), handler);
+        if self.register_mode.instance() && self.metadata_type == zkdubbo_discovery::StorageType::Local {
+            let application = self
+                .params
+                .get(zkdubbo_common::keys::APPLICATION)
+                .cloned()
+                .unwrap_or_default();
+            builder = builder.service(
+                crate::metadata_service::V2_INTERFACE,
+                crate::metadata_service::v2_service(&application),
+            );
+        }
+        let server = builder.bind(bind).await?;
         if self.port.is_none() {
             self.port = Some(server.local_addr().port());
         }

@@ -113,8 +113,9 @@ impl ServiceBuilder {
     /// How an application instance publishes its metadata (Dubbo's `metadata-type`):
     /// [`StorageType::Remote`] (the default here: `/dubbo/metadata/<application>/<revision>`,
     /// read by every Dubbo 3 consumer without calling the provider) or [`StorageType::Local`]
-    /// (Dubbo's default: consumers call the MetadataService V1 that
-    /// [`ServiceBuilder::serve_dubbo`] then serves on the service's port). Only matters with a
+    /// (Dubbo's default: consumers call the MetadataService that
+    /// [`ServiceBuilder::serve_dubbo`] then serves on the service's port, V1, or
+    /// [`ServiceBuilder::serve_triple`], V2). Only matters with a
     /// [`register_mode`](ServiceBuilder::register_mode) that publishes the instance.
     pub fn metadata_type(mut self, storage: StorageType) -> Self {
         self.metadata_type = storage;

@@ -263,10 +263,20 @@ impl InstancePublisher {
         tracing::info!(application = %self.application, %node, revision = %metadata.revision, "application instance published");
         let interfaces: Vec<String> = published.urls.iter().map(|u| u.interface().to_owned()).collect();
         for interface in interfaces {
-            if !published.mapped.contains(&interface) {
-                self.map(center, &interface).await?;
-                published.mapped.insert(interface);
+            if published.mapped.contains(&interface) {
+                continue;
             }
+            let path = self.paths.mapping(&interface);
+            if let Err(e) = map(center, &path, &self.application).await {
+                // The instance stands; consumers find it once the mapping names it.
+                tracing::warn!(%path, application = %self.application, error = %e, "cannot append to the mapping yet; retrying in the background");
+                tokio::spawn(map_until_done(
+                    Arc::downgrade(&self.registry),
+                    path,
+                    self.application.clone(),
+                ));
+            }
+            published.mapped.insert(interface);
         }
         Ok(())
     }
@@ -284,30 +294,48 @@ impl InstancePublisher {
             },
         }
     }
+}
 
-    /// Append the application to the interface's mapping, compare-and-set, retried against
-    /// concurrent writers.
-    async fn map(&self, center: &dyn ConfigCenter, interface: &str) -> Result<(), RegistryError> {
-        let path = self.paths.mapping(interface);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let current = center.read_node(&path).await?;
-            let Some(next) = mapping::with_application(current.as_ref().map(|(t, _)| t.as_str()), &self.application)
-            else {
+/// Append `application` to the mapping at `path`, compare-and-set, retried against concurrent
+/// writers (each round one of them wins, so fewer than [`MAPPING_ATTEMPTS`] writers at once
+/// always get through).
+async fn map(center: &dyn ConfigCenter, path: &str, application: &str) -> Result<(), RegistryError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = center.read_node(path).await?;
+        let Some(next) = mapping::with_application(current.as_ref().map(|(t, _)| t.as_str()), application) else {
+            return Ok(());
+        };
+        match center.write_node(path, &next, current.map(|(_, v)| v)).await {
+            Ok(_) => {
+                tracing::debug!(%path, %application, "mapping appended");
                 return Ok(());
-            };
-            match center.write_node(&path, &next, current.map(|(_, v)| v)).await {
-                Ok(_) => {
-                    tracing::debug!(%path, application = %self.application, "mapping appended");
-                    return Ok(());
-                }
-                Err(e) if e.is_conflict() && attempt < MAPPING_ATTEMPTS => {
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
-                }
-                Err(e) => return Err(e),
             }
+            Err(e) if e.is_conflict() && attempt < MAPPING_ATTEMPTS => {
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+            }
+            Err(e) => return Err(e),
         }
+    }
+}
+
+/// [`map`] again and again (1 s, doubling to 30 s) until it succeeds or the registry is gone.
+async fn map_until_done(registry: std::sync::Weak<dyn Registry>, path: String, application: String) {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        tokio::time::sleep(wait).await;
+        let Some(registry) = registry.upgrade() else { return };
+        let Some(center) = registry.config_center() else { return };
+        match map(center, &path, &application).await {
+            Ok(()) => {
+                tracing::info!(%path, %application, "mapping appended after retries");
+                return;
+            }
+            Err(RegistryError::Shutdown { .. }) => return,
+            Err(e) => tracing::debug!(%path, error = %e, "mapping not appended yet"),
+        }
+        wait = (wait * 2).min(Duration::from_secs(30));
     }
 }
 

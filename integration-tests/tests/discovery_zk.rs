@@ -378,3 +378,37 @@ async fn application_first_switches_both_ways_as_instances_come_and_go() {
     r.shutdown().await;
     old.shutdown(Duration::ZERO).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_of_several_applications_starting_together_all_land_in_the_mapping() {
+    let env = env("app-mapping");
+    let registry = env.registry("").await;
+    let raw = env.raw().await;
+    let paths = zkdubbo::app_discovery::Paths {
+        services_root: env.root.clone(),
+        metadata_root: env.root.clone(),
+    };
+    let publishers: Vec<InstancePublisher> = (0..5)
+        .map(|i| {
+            InstancePublisher::new(registry.clone() as Arc<dyn Registry>, paths.clone(), &format!("app{i}")).unwrap()
+        })
+        .collect();
+    let urls: Vec<Url> = (0..5)
+        .map(|i| {
+            url(&format!(
+                "dubbo://10.0.0.{i}:20880/com.foo.Shared?interface=com.foo.Shared&side=provider"
+            ))
+        })
+        .collect();
+    // Compare-and-set appends race; each must end in the node, none lost.
+    futures::future::try_join_all(publishers.iter().zip(&urls).map(|(p, u)| p.add(u)))
+        .await
+        .unwrap();
+    let mapping = data(&raw, &format!("{}/mapping/com.foo.Shared", env.root))
+        .await
+        .unwrap();
+    let mut apps: Vec<&str> = mapping.split(',').collect();
+    apps.sort();
+    assert_eq!(apps, ["app0", "app1", "app2", "app3", "app4"]);
+    registry.shutdown().await;
+}

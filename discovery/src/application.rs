@@ -342,7 +342,10 @@ impl Follower {
             let Some(node) = self.nodes.get_mut(&name) else {
                 continue;
             };
-            match &fetched[&revision] {
+            let Some(result) = fetched.get(&revision) else {
+                continue;
+            };
+            match result {
                 Ok(metadata) => {
                     node.failed = None;
                     node.resolved = Some(ResolvedInstance {

@@ -358,23 +358,46 @@ async fn application_first_switches_both_ways_as_instances_come_and_go() {
     let env = env("app-first");
     let registry = env.registry_url(&env.addr, "");
     let old = provider(&registry, "it-old", RegisterMode::Interface).await;
-    let r = consumer(&registry, MigrationStep::ApplicationFirst, &[]).await;
+    let r = Arc::new(consumer(&registry, MigrationStep::ApplicationFirst, &[]).await);
     let old_address = old.url().address();
     assert_eq!(
         providers_at(&r, 1, "interface").await,
         std::slice::from_ref(&old_address)
     );
 
+    // Calls run all along: a switch of level must not fail one.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let caller = {
+        let (r, stop) = (r.clone(), stop.clone());
+        tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u32, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match r.call_dubbo::<_, i32>("add", &["int", "int"], &(20, 22)).await {
+                    Ok(42) => ok += 1,
+                    other => failed.push(format!("{other:?}")),
+                }
+            }
+            (ok, failed)
+        })
+    };
+
     // A Dubbo 3 provider appears: 1 instance / 2 interface-level providers ≥ 0.0.
     let new = provider(&registry, "it-new", RegisterMode::All).await;
     let new_address = new.url().address();
     assert_eq!(providers_at(&r, 1, "application").await, [new_address]);
-    assert_eq!(add(&r).await, 42);
 
-    // It leaves: back to interface level.
-    new.shutdown(Duration::ZERO).await.unwrap();
+    // It leaves gracefully (unregistered, then drained): back to interface level.
+    new.shutdown(Duration::from_millis(500)).await.unwrap();
     assert_eq!(providers_at(&r, 1, "interface").await, [old_address]);
-    assert_eq!(add(&r).await, 42);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = caller.await.unwrap();
+    assert!(ok > 0);
+    assert!(
+        failed.is_empty(),
+        "{} calls failed across the switches: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(3)]
+    );
     r.shutdown().await;
     old.shutdown(Duration::ZERO).await.unwrap();
 }

@@ -69,6 +69,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "triple")]
+mod channel;
 mod config;
 mod discovery;
 mod metadata_service;
@@ -79,6 +81,8 @@ mod signal;
 mod stamp;
 mod transport;
 
+#[cfg(feature = "triple")]
+pub use channel::GrpcChannel;
 pub use config::{ConfigError, ReferenceConfig};
 #[cfg(feature = "triple")]
 pub use provider::TripleService;

@@ -443,6 +443,20 @@ impl Reference {
         ReferenceBuilder::default()
     }
 
+    /// A tonic channel over this reference's providers: give it to any tonic-generated
+    /// client (`GreeterClient::new(reference.grpc_channel())`) and each call is routed and
+    /// balanced by zkdubbo; see [`GrpcChannel`](crate::GrpcChannel).
+    #[cfg(feature = "triple")]
+    pub fn grpc_channel(&self) -> crate::GrpcChannel {
+        let directories = self
+            .inner
+            .directories
+            .iter()
+            .map(|d| Arc::clone(d) as Arc<dyn Directory>)
+            .collect();
+        crate::GrpcChannel::new(self.inner.consumer.clone(), directories)
+    }
+
     /// The consumer URL (what is registered under `consumers` and subscribed with).
     pub fn consumer_url(&self) -> &Url {
         &self.inner.consumer

@@ -1,0 +1,320 @@
+//! [`GrpcChannel`]: a tonic channel whose provider is picked per call by zkdubbo, so that a
+//! plain tonic-generated client (`GreeterClient::new(channel)`) uses Dubbo discovery, routers,
+//! configurators and load balancing.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::{FutureExt, StreamExt};
+use http_body_util::BodyExt;
+use tonic::body::Body;
+use tonic::transport::{Channel, Endpoint};
+use zkdubbo_cluster::ClusterBase;
+use zkdubbo_common::sync::lock;
+use zkdubbo_common::{Invocation, Url, keys};
+use zkdubbo_directory::Directory;
+
+/// The largest request body kept to send again to another provider.
+const REPLAY_LIMIT: usize = 64 * 1024;
+/// How long connecting to one provider may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A [`tower_service::Service`] for tonic clients, backed by a [`Reference`](crate::Reference):
+/// each call is routed as a Dubbo call of the method its path names (routers, configurators,
+/// the load balancer, sticky, outlier ejection), sent to the chosen Triple provider over a
+/// channel kept per provider, with the reference's group and version as Triple headers.
+///
+/// Failover respects gRPC: a call is sent again to another provider (up to the reference's
+/// `retries`) only when the provider could not be reached, or answered `UNAVAILABLE` before
+/// any response message, and only when the whole request was read before sending (a unary
+/// or finished client-streaming request of at most 64 KiB). A business status is never
+/// retried, nor a call whose request is still streaming. No provider at all is
+/// `UNAVAILABLE` with the directory's reason.
+///
+/// ```no_run
+/// # async fn run(reference: zkdubbo::Reference) -> Result<(), Box<dyn std::error::Error>> {
+/// let channel = reference.grpc_channel();
+/// // let mut greeter = GreeterClient::new(channel);   // any tonic-generated client
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct GrpcChannel {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bases: Vec<ClusterBase>,
+    consumer: Url,
+    retries: u32,
+    channels: Mutex<HashMap<String, Channel>>,
+}
+
+impl std::fmt::Debug for GrpcChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcChannel")
+            .field("consumer", &self.inner.consumer.service_key())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GrpcChannel {
+    /// A channel over `directories` (tried in order: the first registry that lists a
+    /// provider serves the call) for `consumer`.
+    pub(crate) fn new(consumer: Url, directories: Vec<Arc<dyn Directory>>) -> GrpcChannel {
+        let retries = consumer.param_as(keys::RETRIES, 2u32);
+        GrpcChannel {
+            inner: Arc::new(Inner {
+                bases: directories
+                    .into_iter()
+                    .map(|d| ClusterBase::new("grpc-channel", d))
+                    .collect(),
+                consumer,
+                retries,
+                channels: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+}
+
+/// The request body read before sending: all of it (replayable), or its first frames.
+struct Prefix {
+    frames: Vec<Bytes>,
+    complete: bool,
+}
+
+impl Prefix {
+    /// Read what `body` has ready now, up to [`REPLAY_LIMIT`]: a unary request is there in
+    /// full; a stream stops at its first frame not yet written.
+    fn read(body: &mut Body) -> Result<Prefix, tonic::Status> {
+        let mut frames = Vec::new();
+        let mut size = 0;
+        loop {
+            if size > REPLAY_LIMIT {
+                return Ok(Prefix {
+                    frames,
+                    complete: false,
+                });
+            }
+            match body.frame().now_or_never() {
+                None => {
+                    return Ok(Prefix {
+                        frames,
+                        complete: false,
+                    });
+                }
+                Some(None) => return Ok(Prefix { frames, complete: true }),
+                Some(Some(Err(status))) => return Err(status),
+                Some(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        size += data.len();
+                        frames.push(data);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The whole request again.
+    fn replay(&self) -> Body {
+        let mut all = BytesMut::with_capacity(self.frames.iter().map(Bytes::len).sum());
+        for f in &self.frames {
+            all.extend_from_slice(f);
+        }
+        Body::new(http_body_util::Full::new(all.freeze()).map_err(|never| match never {}))
+    }
+
+    /// The frames read, then the rest of `body`.
+    fn then(self, body: Body) -> Body {
+        let prefix = futures::stream::iter(
+            self.frames
+                .into_iter()
+                .map(|b| Ok::<_, tonic::Status>(http_body::Frame::data(b))),
+        );
+        let rest = http_body_util::BodyStream::new(body);
+        Body::new(http_body_util::StreamBody::new(prefix.chain(rest)))
+    }
+}
+
+/// A trailers-only gRPC answer with `code` and `message`.
+fn status_response(code: tonic::Code, message: &str) -> http::Response<Body> {
+    tonic::Status::new(code, message.to_owned()).into_http()
+}
+
+/// The `grpc-status` of a trailers-only answer (headers that end the stream), if any.
+fn trailers_only_status(response: &http::Response<Body>) -> Option<tonic::Code> {
+    let code = response
+        .headers()
+        .get("grpc-status")?
+        .to_str()
+        .ok()?
+        .parse::<i32>()
+        .ok()?;
+    Some(tonic::Code::from_i32(code))
+}
+
+impl Inner {
+    /// The channel of the provider at `address`, connected now (a provider that cannot be
+    /// reached is found before the request is sent).
+    async fn channel(&self, address: &str) -> Result<Channel, BoxError> {
+        if let Some(c) = lock(&self.channels).get(address) {
+            return Ok(c.clone());
+        }
+        let endpoint = Endpoint::from_shared(format!("http://{address}"))?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tcp_nodelay(true);
+        let channel = endpoint.connect().await?;
+        lock(&self.channels).insert(address.to_owned(), channel.clone());
+        Ok(channel)
+    }
+
+    fn forget(&self, address: &str) {
+        lock(&self.channels).remove(address);
+    }
+
+    async fn call(self: Arc<Self>, request: http::Request<Body>) -> Result<http::Response<Body>, BoxError> {
+        let method = request.uri().path().rsplit('/').next().unwrap_or_default().to_owned();
+        let inv = Invocation::new(&method);
+        let (mut parts, mut body) = request.into_parts();
+        for (header, value) in [
+            ("tri-service-group", self.consumer.group()),
+            ("tri-service-version", self.consumer.version()),
+        ] {
+            if let Some(v) = value.and_then(|v| http::HeaderValue::from_str(v).ok()) {
+                parts.headers.insert(header, v);
+            }
+        }
+        let prefix = match Prefix::read(&mut body) {
+            Ok(p) => p,
+            Err(status) => return Ok(status.into_http()),
+        };
+        let mut body = Some(body);
+        let mut prefix = Some(prefix);
+        let mut tried: Vec<Arc<str>> = Vec::new();
+        let mut last_error = String::new();
+        for attempt in 0..=self.retries {
+            let Some((address, identity)) = self.pick(&inv, &tried) else {
+                let reason = if last_error.is_empty() {
+                    self.no_provider(&inv)
+                } else {
+                    format!("{} (last: {last_error})", self.no_provider(&inv))
+                };
+                return Ok(status_response(tonic::Code::Unavailable, &reason));
+            };
+            tried.push(identity);
+            let channel = match self.channel(&address).await {
+                Ok(c) => c,
+                Err(e) => {
+                    last_error = format!("{address}: {e}");
+                    tracing::debug!(%address, error = %e, attempt, "provider unreachable; trying another");
+                    continue;
+                }
+            };
+            let replayable = prefix.as_ref().is_some_and(|p| p.complete);
+            let this_body = match (&prefix, replayable) {
+                (Some(p), true) => p.replay(),
+                _ => match (prefix.take(), body.take()) {
+                    (Some(p), Some(b)) => p.then(b),
+                    // A streaming request already went to a provider: it cannot be sent again.
+                    _ => return Ok(status_response(tonic::Code::Unavailable, &last_error)),
+                },
+            };
+            let request = http::Request::from_parts(clone_parts(&parts), this_body);
+            let mut channel = channel;
+            let sent = async {
+                futures::future::poll_fn(|cx| tower_service::Service::poll_ready(&mut channel, cx)).await?;
+                tower_service::Service::call(&mut channel, request).await
+            };
+            match sent.await {
+                Ok(response) => {
+                    let unavailable = trailers_only_status(&response) == Some(tonic::Code::Unavailable);
+                    if unavailable && replayable && attempt < self.retries {
+                        last_error = format!("{address} answered UNAVAILABLE");
+                        continue;
+                    }
+                    return Ok(response);
+                }
+                Err(e) => {
+                    self.forget(&address);
+                    last_error = format!("{address}: {e}");
+                    if !replayable {
+                        return Ok(status_response(tonic::Code::Unavailable, &last_error));
+                    }
+                    tracing::debug!(%address, error = %e, attempt, "call failed before an answer; trying another provider");
+                }
+            }
+        }
+        Ok(status_response(tonic::Code::Unavailable, &last_error))
+    }
+
+    /// The address and identity of the provider for `inv`, not among `tried`: from the first
+    /// directory that lists Triple providers.
+    fn pick(&self, inv: &Invocation, tried: &[Arc<str>]) -> Option<(String, Arc<str>)> {
+        for base in &self.bases {
+            let Ok(listed) = base.list(inv) else { continue };
+            let providers = listed.providers();
+            // Only Triple providers speak gRPC: others count as tried.
+            let mut skip: Vec<Arc<str>> = tried.to_vec();
+            skip.extend(
+                providers
+                    .iter()
+                    .filter(|m| m.url().protocol() != "tri")
+                    .map(|m| Arc::from(m.identity())),
+            );
+            if providers.iter().all(|m| skip.iter().any(|s| **s == *m.identity())) {
+                continue;
+            }
+            let i = base.select(inv, &listed, &skip)?;
+            let m = &providers[i];
+            if skip.iter().any(|s| **s == *m.identity()) {
+                continue;
+            }
+            return Some((m.url().address(), Arc::from(m.identity())));
+        }
+        None
+    }
+
+    fn no_provider(&self, inv: &Invocation) -> String {
+        let reasons: Vec<String> = self
+            .bases
+            .iter()
+            .map(|b| match b.list(inv) {
+                Ok(_) => format!("{}: no Triple provider left to try", b.url()),
+                Err(e) => e.to_string(),
+            })
+            .collect();
+        reasons.join("; ")
+    }
+}
+
+/// A copy of a request head (its extensions are not carried over).
+fn clone_parts(parts: &http::request::Parts) -> http::request::Parts {
+    let mut builder = http::Request::builder()
+        .method(parts.method.clone())
+        .uri(parts.uri.clone())
+        .version(parts.version);
+    if let Some(headers) = builder.headers_mut() {
+        *headers = parts.headers.clone();
+    }
+    let (parts, ()) = builder.body(()).unwrap_or_default().into_parts();
+    parts
+}
+
+impl tower_service::Service<http::Request<Body>> for GrpcChannel {
+    type Response = http::Response<Body>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        Box::pin(self.inner.clone().call(request))
+    }
+}

@@ -1,0 +1,135 @@
+//! A tonic client over zkdubbo discovery: `tonic::client::Grpc` (what every tonic-generated
+//! client is made of) on a `GrpcChannel`, calling zkdubbo Triple providers picked per call,
+//! failing over when a provider is gone, and keeping the gRPC status of a failed call.
+
+#![cfg(feature = "triple")]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::uri::PathAndQuery;
+use zkdubbo::prost::Message;
+use zkdubbo::registry::MemoryRegistry;
+use zkdubbo::{GrpcChannel, Reference, ServiceBuilder, TripleService};
+use zkdubbo_triple::codec::BytesCodec;
+use zkdubbo_triple::greeter::{self, GreeterReply, GreeterRequest};
+use zkdubbo_triple::{Methods, Status};
+
+/// The Greeter answering `<tag>: <name>`, to see which provider answered.
+fn tagged(tag: &'static str) -> Methods {
+    Methods::new().unary(greeter::SAY_HELLO, move |req: GreeterRequest, _metadata| async move {
+        Ok::<_, Status>(GreeterReply {
+            message: format!("{tag}: {}", req.name),
+        })
+    })
+}
+
+async fn provider(registry: &Arc<MemoryRegistry>, methods: Methods) -> TripleService {
+    ServiceBuilder::new(greeter::INTERFACE)
+        .registry_instance(registry.clone())
+        .host("127.0.0.1")
+        .param("warmup", "0")
+        .method(greeter::SAY_HELLO)
+        .serve_triple(methods, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// One unary call as a generated client makes it.
+async fn say_hello(channel: GrpcChannel, name: &str) -> Result<GreeterReply, Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.map_err(|e| Status::unknown(e.to_string()))?;
+    let path = PathAndQuery::from_static("/org.apache.dubbo.samples.Greeter/sayHello");
+    let request = Bytes::from(GreeterRequest { name: name.into() }.encode_to_vec());
+    let reply: tonic::Response<Bytes> = grpc.unary(tonic::Request::new(request), path, BytesCodec).await?;
+    GreeterReply::decode(reply.into_inner()).map_err(|e| Status::internal(e.to_string()))
+}
+
+async fn reference(registry: &Arc<MemoryRegistry>, providers: usize) -> Reference {
+    let r = Reference::builder()
+        .interface(greeter::INTERFACE)
+        .registry_instance(registry.clone())
+        .loadbalance("roundrobin")
+        .build()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while r.directories()[0].snapshot().providers().len() < providers {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    r
+}
+
+#[tokio::test]
+async fn a_tonic_client_calls_the_providers_zkdubbo_picks_and_fails_over() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let a = provider(&registry, tagged("a")).await;
+    let b = provider(&registry, tagged("b")).await;
+    let r = reference(&registry, 2).await;
+    let channel = r.grpc_channel();
+
+    // Round robin through the channel: both providers answer.
+    let mut seen = BTreeSet::new();
+    for i in 0..6 {
+        let reply = say_hello(channel.clone(), &format!("n{i}")).await.unwrap();
+        let (tag, name) = reply.message.split_once(": ").unwrap();
+        assert_eq!(name, format!("n{i}"));
+        seen.insert(tag.to_owned());
+    }
+    assert_eq!(seen, BTreeSet::from(["a".to_owned(), "b".to_owned()]));
+
+    // A provider crashes (still listed): every unary call still succeeds, on the other one.
+    let (a_registration, a_server) = a.into_parts();
+    a_server.shutdown().await.unwrap();
+    for i in 0..10 {
+        let reply = say_hello(channel.clone(), &format!("after{i}")).await.unwrap();
+        assert!(reply.message.starts_with("b: "), "{}", reply.message);
+    }
+    drop(a_registration);
+    r.shutdown().await;
+    b.shutdown(Duration::ZERO).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_status_from_the_handler_arrives_intact_and_is_not_retried() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let methods = Methods::new().unary(greeter::SAY_HELLO, move |_req: GreeterRequest, _metadata| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move { Err::<GreeterReply, _>(Status::permission_denied("not you")) }
+    });
+    let p1 = provider(&registry, methods.clone()).await;
+    let p2 = provider(&registry, methods).await;
+    let r = reference(&registry, 2).await;
+    let status = say_hello(r.grpc_channel(), "x").await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    assert_eq!(status.message(), "not you");
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "a business status is not retried"
+    );
+    r.shutdown().await;
+    p1.shutdown(Duration::ZERO).await.unwrap();
+    p2.shutdown(Duration::ZERO).await.unwrap();
+}
+
+#[tokio::test]
+async fn no_provider_is_unavailable_with_the_reason() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let r = Reference::builder()
+        .interface(greeter::INTERFACE)
+        .registry_instance(registry.clone())
+        .check(false)
+        .build()
+        .await
+        .unwrap();
+    let status = say_hello(r.grpc_channel(), "x").await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    assert!(status.message().contains(greeter::INTERFACE), "{}", status.message());
+    r.shutdown().await;
+}

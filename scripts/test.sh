@@ -44,12 +44,13 @@ else
     cargo test --workspace --locked --exclude zkdubbo-integration-tests --exclude zkdubbo-cli \
         --exclude zkdubbo-hessian --exclude zkdubbo-dubbo --exclude zkdubbo-discovery --exclude zkdubbo
     cargo test --locked -p zkdubbo-discovery --lib --doc --test props --test migration
-    cargo test --locked -p zkdubbo --lib --doc --test dubbo --test outlier --test reference
+    cargo test --locked -p zkdubbo --lib --doc --test dubbo --test outlier --test reference --test grpc_channel
     cargo test --locked -p zkdubbo-hessian --lib --doc --test props
     cargo test --locked -p zkdubbo-dubbo --lib --doc --test wire
     cargo test --locked -p zkdubbo-cli --bins --test cli --test pick --test call --test rules --test apps
     cargo test --locked -p zkdubbo-integration-tests --lib --test registry_zk --test registry_zk_cache \
-        --test directory_zk --test dubbo_zk --test config_center_zk --test governance_zk --test discovery_zk
+        --test directory_zk --test dubbo_zk --test config_center_zk --test governance_zk --test discovery_zk \
+        --test grpc_channel_zk
     ZKDUBBO_WATCH=children cargo test --locked -p zkdubbo-integration-tests --test registry_zk \
         --test registry_zk_cache --test directory_zk --test config_center_zk --test governance_zk
 fi

@@ -16,7 +16,10 @@ use tonic::transport::{Channel, Endpoint};
 use zkdubbo_cluster::ClusterBase;
 use zkdubbo_common::sync::lock;
 use zkdubbo_common::{Invocation, Url, keys};
-use zkdubbo_directory::Directory;
+use zkdubbo_directory::{Directory, Member};
+
+/// The protocol of providers that speak gRPC.
+const TRI: &str = "tri";
 
 /// The largest request body kept to send again to another provider.
 const REPLAY_LIMIT: usize = 64 * 1024;
@@ -120,13 +123,19 @@ impl Prefix {
         }
     }
 
-    /// The whole request again.
+    /// The whole request again (a unary request is one frame: shared, not copied).
     fn replay(&self) -> Body {
-        let mut all = BytesMut::with_capacity(self.frames.iter().map(Bytes::len).sum());
-        for f in &self.frames {
-            all.extend_from_slice(f);
-        }
-        Body::new(http_body_util::Full::new(all.freeze()).map_err(|never| match never {}))
+        let all = match self.frames.as_slice() {
+            [one] => one.clone(),
+            frames => {
+                let mut all = BytesMut::with_capacity(frames.iter().map(Bytes::len).sum());
+                for f in frames {
+                    all.extend_from_slice(f);
+                }
+                all.freeze()
+            }
+        };
+        Body::new(http_body_util::Full::new(all).map_err(|never| match never {}))
     }
 
     /// The frames read, then the rest of `body`.
@@ -159,27 +168,26 @@ fn trailers_only_status(response: &http::Response<Body>) -> Option<tonic::Code> 
 }
 
 impl Inner {
-    /// The channel of the provider at `address`, connected now (a provider that cannot be
-    /// reached is found before the request is sent).
-    async fn channel(&self, address: &str) -> Result<Channel, BoxError> {
-        if let Some(c) = lock(&self.channels).get(address) {
+    /// The channel of `member`, connected now (a provider that cannot be reached is found
+    /// before the request is sent).
+    async fn channel(&self, member: &Member) -> Result<Channel, BoxError> {
+        if let Some(c) = lock(&self.channels).get(member.identity()) {
             return Ok(c.clone());
         }
-        let endpoint = Endpoint::from_shared(format!("http://{address}"))?
+        let endpoint = Endpoint::from_shared(format!("http://{}", member.url().address()))?
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true);
         let channel = endpoint.connect().await?;
-        lock(&self.channels).insert(address.to_owned(), channel.clone());
+        lock(&self.channels).insert(member.identity().to_owned(), channel.clone());
         Ok(channel)
     }
 
-    fn forget(&self, address: &str) {
-        lock(&self.channels).remove(address);
+    fn forget(&self, member: &Member) {
+        lock(&self.channels).remove(member.identity());
     }
 
     async fn call(self: Arc<Self>, request: http::Request<Body>) -> Result<http::Response<Body>, BoxError> {
-        let method = request.uri().path().rsplit('/').next().unwrap_or_default().to_owned();
-        let inv = Invocation::new(&method);
+        let inv = Invocation::new(request.uri().path().rsplit('/').next().unwrap_or_default());
         let (mut parts, mut body) = request.into_parts();
         for (header, value) in [
             ("tri-service-group", self.consumer.group()),
@@ -198,7 +206,7 @@ impl Inner {
         let mut tried: Vec<Arc<str>> = Vec::new();
         let mut last_error = String::new();
         for attempt in 0..=self.retries {
-            let Some((address, identity)) = self.pick(&inv, &tried) else {
+            let Some(member) = self.pick(&inv, &tried) else {
                 let reason = if last_error.is_empty() {
                     self.no_provider(&inv)
                 } else {
@@ -206,12 +214,13 @@ impl Inner {
                 };
                 return Ok(status_response(tonic::Code::Unavailable, &reason));
             };
-            tried.push(identity);
-            let channel = match self.channel(&address).await {
+            let channel = match self.channel(&member).await {
                 Ok(c) => c,
                 Err(e) => {
+                    let address = member.url().address();
                     last_error = format!("{address}: {e}");
                     tracing::debug!(%address, error = %e, attempt, "provider unreachable; trying another");
+                    tried.push(Arc::from(member.identity()));
                     continue;
                 }
             };
@@ -234,14 +243,17 @@ impl Inner {
                 Ok(response) => {
                     let unavailable = trailers_only_status(&response) == Some(tonic::Code::Unavailable);
                     if unavailable && replayable && attempt < self.retries {
-                        last_error = format!("{address} answered UNAVAILABLE");
+                        last_error = format!("{} answered UNAVAILABLE", member.url().address());
+                        tried.push(Arc::from(member.identity()));
                         continue;
                     }
                     return Ok(response);
                 }
                 Err(e) => {
-                    self.forget(&address);
+                    self.forget(&member);
+                    let address = member.url().address();
                     last_error = format!("{address}: {e}");
+                    tried.push(Arc::from(member.identity()));
                     if !replayable {
                         return Ok(status_response(tonic::Code::Unavailable, &last_error));
                     }
@@ -252,29 +264,30 @@ impl Inner {
         Ok(status_response(tonic::Code::Unavailable, &last_error))
     }
 
-    /// The address and identity of the provider for `inv`, not among `tried`: from the first
-    /// directory that lists Triple providers.
-    fn pick(&self, inv: &Invocation, tried: &[Arc<str>]) -> Option<(String, Arc<str>)> {
+    /// The provider for `inv`, not among `tried`: from the first directory that lists a
+    /// Triple provider for it.
+    fn pick(&self, inv: &Invocation, tried: &[Arc<str>]) -> Option<Arc<Member>> {
         for base in &self.bases {
             let Ok(listed) = base.list(inv) else { continue };
             let providers = listed.providers();
+            let is_tri = |m: &Member| m.url().protocol() == TRI;
             // Only Triple providers speak gRPC: others count as tried.
-            let mut skip: Vec<Arc<str>> = tried.to_vec();
-            skip.extend(
-                providers
-                    .iter()
-                    .filter(|m| m.url().protocol() != "tri")
-                    .map(|m| Arc::from(m.identity())),
-            );
-            if providers.iter().all(|m| skip.iter().any(|s| **s == *m.identity())) {
+            let skip: std::borrow::Cow<'_, [Arc<str>]> = if providers.iter().all(|m| is_tri(m)) {
+                std::borrow::Cow::Borrowed(tried)
+            } else {
+                let mut skip = tried.to_vec();
+                skip.extend(providers.iter().filter(|m| !is_tri(m)).map(|m| Arc::from(m.identity())));
+                std::borrow::Cow::Owned(skip)
+            };
+            let usable = |m: &Member| !skip.iter().any(|s| **s == *m.identity());
+            if !providers.iter().any(|m| usable(m)) {
                 continue;
             }
             let i = base.select(inv, &listed, &skip)?;
-            let m = &providers[i];
-            if skip.iter().any(|s| **s == *m.identity()) {
-                continue;
+            let member = &providers[i];
+            if usable(member) {
+                return Some(Arc::clone(member));
             }
-            return Some((m.url().address(), Arc::from(m.identity())));
         }
         None
     }

@@ -22,12 +22,25 @@ struct Row {
     calls_per_s: f64,
     p50_us: f64,
     p99_us: f64,
+    /// CPU time of the process (client and server) per call: steadier than calls/s on a
+    /// shared machine.
+    cpu_us: f64,
+}
+
+/// CPU time of this process so far (utime + stime of `/proc/self/stat`, in clock ticks of
+/// 10 ms).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    fields.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
 }
 
 impl Row {
     fn mean(&self, other: &Row) -> Row {
         Row {
             calls_per_s: (self.calls_per_s + other.calls_per_s) / 2.0,
+            cpu_us: (self.cpu_us + other.cpu_us) / 2.0,
             p50_us: (self.p50_us + other.p50_us) / 2.0,
             p99_us: (self.p99_us + other.p99_us) / 2.0,
         }
@@ -65,6 +78,7 @@ where
         assert_eq!(call(service.clone(), request.clone()).await.message, "Hello, bench!");
     }
     let start = Instant::now();
+    let ticks = cpu_ticks();
     let workers: Vec<_> = (0..in_flight)
         .map(|_| {
             let (service, request) = (service.clone(), request.clone());
@@ -84,12 +98,14 @@ where
         all.extend(w.await.unwrap());
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu_s = (cpu_ticks() - ticks) as f64 / 100.0;
     all.sort_unstable();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64 / 1e3;
     Row {
         calls_per_s: all.len() as f64 / elapsed,
         p50_us: pct(0.50),
         p99_us: pct(0.99),
+        cpu_us: cpu_s * 1e6 / all.len() as f64,
     }
 }
 
@@ -124,8 +140,10 @@ fn main() {
             .await
             .unwrap();
 
-        println!("| in flight | plain tonic calls/s | p50 µs | p99 µs | GrpcChannel calls/s | p50 µs | p99 µs | overhead (calls/s) |");
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| in flight | plain tonic calls/s | p50 µs | p99 µs | CPU µs/call | GrpcChannel calls/s | p50 µs | p99 µs | CPU µs/call | overhead calls/s | overhead CPU/call |"
+        );
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for in_flight in [1, 16, 64] {
             // Plain, zkdubbo, zkdubbo, plain: drift over the run (caches, the allocator, the
             // server's state) falls on both sides alike.
@@ -135,14 +153,17 @@ fn main() {
             let p2 = drive(plain.clone(), in_flight, time).await;
             let (p, z) = (p1.mean(&p2), z1.mean(&z2));
             println!(
-                "| {in_flight} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:+.1} % |",
+                "| {in_flight} | {:.0} | {:.0} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {:+.1} % | {:+.1} % |",
                 p.calls_per_s,
                 p.p50_us,
                 p.p99_us,
+                p.cpu_us,
                 z.calls_per_s,
                 z.p50_us,
                 z.p99_us,
-                (p.calls_per_s / z.calls_per_s - 1.0) * 100.0
+                z.cpu_us,
+                (p.calls_per_s / z.calls_per_s - 1.0) * 100.0,
+                (z.cpu_us / p.cpu_us - 1.0) * 100.0
             );
         }
         reference.shutdown().await;

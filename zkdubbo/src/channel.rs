@@ -28,6 +28,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What `loadbalance=consistenthash` hashes for a call through a [`GrpcChannel`]: put it in
+/// the request's extensions (`request.extensions_mut().insert(HashKey("user-42".into()))`);
+/// calls with equal keys go to the same provider while it is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashKey(pub String);
+
 /// A [`tower_service::Service`] for tonic clients, backed by a [`Reference`](crate::Reference):
 /// each call is routed as a Dubbo call of the method its path names (routers, configurators,
 /// the load balancer, sticky, outlier ejection), sent to the chosen Triple provider over a
@@ -187,7 +193,10 @@ impl Inner {
     }
 
     async fn call(self: Arc<Self>, request: http::Request<Body>) -> Result<http::Response<Body>, BoxError> {
-        let inv = Invocation::new(request.uri().path().rsplit('/').next().unwrap_or_default());
+        let mut inv = Invocation::new(request.uri().path().rsplit('/').next().unwrap_or_default());
+        if let Some(HashKey(key)) = request.extensions().get::<HashKey>() {
+            inv = inv.with_argument(key.as_str());
+        }
         let (mut parts, mut body) = request.into_parts();
         for (header, value) in [
             ("tri-service-group", self.consumer.group()),

@@ -82,7 +82,7 @@ mod stamp;
 mod transport;
 
 #[cfg(feature = "triple")]
-pub use channel::GrpcChannel;
+pub use channel::{GrpcChannel, HashKey};
 pub use config::{ConfigError, ReferenceConfig};
 #[cfg(feature = "triple")]
 pub use provider::TripleService;

@@ -493,16 +493,41 @@ impl Reference {
     }
 
     /// Call `method` with a prost message and decode the reply (Triple / gRPC services).
-    #[cfg(feature = "triple")]
     ///
     /// # Errors
     /// The cluster's [`RpcError`]; a reply that does not decode is a business error.
+    #[cfg(feature = "triple")]
     pub async fn call<Req, Resp>(&self, method: &str, request: &Req) -> Result<Resp, RpcError>
     where
         Req: prost::Message,
         Resp: prost::Message + Default,
     {
-        let inv = zkdubbo_triple::message_invocation(method, request);
+        self.call_message(method, zkdubbo_triple::message_invocation(method, request))
+            .await
+    }
+
+    /// [`Reference::call`] with `key` as what `loadbalance=consistenthash` hashes: a protobuf
+    /// request has no Dubbo argument list, so without a key every call hashes alike. Calls
+    /// with equal keys go to the same provider while it is there (Dubbo's `hash.arguments`
+    /// applies to the key as the first argument).
+    ///
+    /// # Errors
+    /// As [`Reference::call`].
+    #[cfg(feature = "triple")]
+    pub async fn call_hashed<Req, Resp>(&self, method: &str, request: &Req, key: &str) -> Result<Resp, RpcError>
+    where
+        Req: prost::Message,
+        Resp: prost::Message + Default,
+    {
+        let inv = zkdubbo_triple::message_invocation(method, request).with_argument(key);
+        self.call_message(method, inv).await
+    }
+
+    #[cfg(feature = "triple")]
+    async fn call_message<Resp>(&self, method: &str, inv: Invocation) -> Result<Resp, RpcError>
+    where
+        Resp: prost::Message + Default,
+    {
         let response = self.invoke(&inv).await?;
         zkdubbo_triple::decode_reply(&response).map_err(|e| {
             e.with_context(format!(

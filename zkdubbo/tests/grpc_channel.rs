@@ -133,3 +133,52 @@ async fn no_provider_is_unavailable_with_the_reason() {
     assert!(status.message().contains(greeter::INTERFACE), "{}", status.message());
     r.shutdown().await;
 }
+
+#[tokio::test]
+async fn consistent_hashing_follows_the_key_of_each_call() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let providers = vec![
+        provider(&registry, tagged("a")).await,
+        provider(&registry, tagged("b")).await,
+        provider(&registry, tagged("c")).await,
+    ];
+    let r = Reference::builder()
+        .interface(greeter::INTERFACE)
+        .registry_instance(registry.clone())
+        .loadbalance("consistenthash")
+        .build()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while r.directories()[0].snapshot().providers().len() < 3 {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let channel = r.grpc_channel();
+    let mut tags = BTreeSet::new();
+    for k in 0..24 {
+        let key = format!("user-{k}");
+        let mut seen = BTreeSet::new();
+        for _ in 0..3 {
+            let request = GreeterRequest { name: key.clone() };
+            let reply: GreeterReply = r.call_hashed(greeter::SAY_HELLO, &request, &key).await.unwrap();
+            seen.insert(reply.message.split(':').next().unwrap().to_owned());
+            // The same key through a tonic client on the channel lands on the same provider.
+            let mut grpc = tonic::client::Grpc::new(channel.clone());
+            grpc.ready().await.unwrap();
+            let mut tonic_request = tonic::Request::new(Bytes::from(request.encode_to_vec()));
+            tonic_request.extensions_mut().insert(zkdubbo::HashKey(key.clone()));
+            let path = PathAndQuery::from_static("/org.apache.dubbo.samples.Greeter/sayHello");
+            let reply: tonic::Response<Bytes> = grpc.unary(tonic_request, path, BytesCodec).await.unwrap();
+            let reply = GreeterReply::decode(reply.into_inner()).unwrap();
+            seen.insert(reply.message.split(':').next().unwrap().to_owned());
+        }
+        assert_eq!(seen.len(), 1, "{key} went to {seen:?}");
+        tags.extend(seen);
+    }
+    assert!(tags.len() >= 2, "24 keys all hashed to {tags:?}");
+    r.shutdown().await;
+    for p in providers {
+        p.shutdown(Duration::ZERO).await.unwrap();
+    }
+}

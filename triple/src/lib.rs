@@ -51,6 +51,9 @@ pub use client::{
     DEFAULT_TIMEOUT_MS, PROTOCOL, TripleConfig, TripleInvoker, TripleInvokerFactory, code_name, decode_reply,
     invoke_message, message_invocation,
 };
+/// The consumer parameter that makes requests compressed (Dubbo's `dubbo.rpc.tri.compressor`;
+/// `gzip`, or `identity`, the default). Replies are accepted gzip-compressed always.
+pub const COMPRESSOR_KEY: &str = "dubbo.rpc.tri.compressor";
 /// The protobuf runtime the messages are built with (re-exported for [`prost::Message`]).
 pub use prost;
 pub use server::{

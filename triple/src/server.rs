@@ -60,7 +60,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
-use crate::codec::{FRAME_HEADER_LEN, decode_unary_request, encode_frame};
+use crate::codec::{ACCEPT_ENCODING, Encoding, FRAME_HEADER_LEN, decode_unary_request_with, encode_frame_with};
 use crate::timeout::parse_grpc_timeout;
 
 /// The content type the server answers with unless told otherwise (what Dubbo 3 sends).
@@ -650,20 +650,23 @@ impl Shared {
             tracing::debug!(interface, method, "call for an unknown service");
             return self.status_response(Status::unimplemented(format!("service {interface} not found")));
         };
-        let encoding = parts
-            .headers
-            .get("grpc-encoding")
-            .filter(|e| e.as_bytes() != b"identity");
-        if let Some(encoding) = encoding {
-            let mut response = self.status_response(Status::unimplemented(format!(
-                "grpc-encoding {} is not supported",
-                String::from_utf8_lossy(encoding.as_bytes())
-            )));
-            response
-                .headers_mut()
-                .insert("grpc-accept-encoding", HeaderValue::from_static("identity"));
-            return response;
-        }
+        let encoding = match parts.headers.get("grpc-encoding") {
+            None => Encoding::Identity,
+            Some(value) => match Encoding::from_header(value.as_bytes()) {
+                Some(e) => e,
+                None => {
+                    return self.status_response(Status::unimplemented(format!(
+                        "grpc-encoding {} is not supported (gzip and identity are)",
+                        String::from_utf8_lossy(value.as_bytes())
+                    )));
+                }
+            },
+        };
+        // The reply is compressed as the request was, when the client accepts it.
+        let reply_encoding = match parts.headers.get("grpc-accept-encoding") {
+            Some(accepted) if encoding.accepted_by(accepted.as_bytes()) => encoding,
+            _ => Encoding::Identity,
+        };
         let deadline = parts
             .headers
             .get("grpc-timeout")
@@ -693,7 +696,7 @@ impl Shared {
                 return self.status_response(Status::cancelled(format!("cannot read the request body: {e}")));
             }
         };
-        let message = match decode_unary_request(body) {
+        let message = match decode_unary_request_with(body, encoding, self.max_message_size) {
             Ok(message) if message.len() <= self.max_message_size => message,
             Ok(message) => {
                 return self.status_response(Status::resource_exhausted(format!(
@@ -741,8 +744,16 @@ impl Shared {
             None => call.await,
         };
         match outcome {
-            Ok(Ok(reply)) => match encode_frame(&reply) {
-                Ok(frame) => self.ok_response(frame),
+            Ok(Ok(reply)) => match encode_frame_with(&reply, reply_encoding) {
+                Ok(frame) => {
+                    let mut response = self.ok_response(frame);
+                    if reply_encoding != Encoding::Identity {
+                        response
+                            .headers_mut()
+                            .insert("grpc-encoding", HeaderValue::from_static(reply_encoding.as_str()));
+                    }
+                    response
+                }
                 Err(status) => self.status_response(status),
             },
             Ok(Err(status)) => {
@@ -763,9 +774,9 @@ impl Shared {
             data: Some(frame),
             trailers: Some(trailers),
         });
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, self.content_type.clone());
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, self.content_type.clone());
+        headers.insert("grpc-accept-encoding", HeaderValue::from_static(ACCEPT_ENCODING));
         response
     }
 
@@ -774,6 +785,7 @@ impl Shared {
         let mut response = http::Response::new(GrpcBody::empty());
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, self.content_type.clone());
+        headers.insert("grpc-accept-encoding", HeaderValue::from_static(ACCEPT_ENCODING));
         if let Err(e) = status.add_header(headers) {
             tracing::warn!(error = %e, "cannot encode a gRPC status; answering INTERNAL");
             headers.insert("grpc-status", HeaderValue::from_static("13"));

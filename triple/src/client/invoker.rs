@@ -106,7 +106,15 @@ impl TripleInvoker {
         request.set_timeout(timeout);
 
         let mut grpc = Grpc::new(CheckContentType { inner: channel })
-            .max_decoding_message_size(self.connection.config.max_message_size);
+            .max_decoding_message_size(self.connection.config.max_message_size)
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        if self
+            .url
+            .param(crate::COMPRESSOR_KEY)
+            .is_some_and(|c| c.eq_ignore_ascii_case("gzip"))
+        {
+            grpc = grpc.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+        }
         let call = async {
             grpc.ready().await.map_err(Status::from_error)?;
             grpc.unary(request, path, BytesCodec).await

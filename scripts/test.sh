@@ -50,7 +50,7 @@ else
     cargo test --locked -p zkdubbo-cli --bins --test cli --test pick --test call --test rules --test apps
     cargo test --locked -p zkdubbo-integration-tests --lib --test registry_zk --test registry_zk_cache \
         --test directory_zk --test dubbo_zk --test config_center_zk --test governance_zk --test discovery_zk \
-        --test grpc_channel_zk
+        --test grpc_channel_zk --test triple_gzip
     ZKDUBBO_WATCH=children cargo test --locked -p zkdubbo-integration-tests --test registry_zk \
         --test registry_zk_cache --test directory_zk --test config_center_zk --test governance_zk
 fi

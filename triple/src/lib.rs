@@ -44,6 +44,7 @@ mod client;
 pub mod codec;
 #[cfg(feature = "samples")]
 pub mod greeter;
+mod routes;
 mod server;
 mod timeout;
 

@@ -61,6 +61,7 @@ use tonic::Status;
 use tonic::metadata::MetadataMap;
 
 use crate::codec::{ACCEPT_ENCODING, Encoding, FRAME_HEADER_LEN, decode_unary_request_with, encode_frame_with};
+use crate::routes::{ServerBody, TonicRoute};
 use crate::timeout::parse_grpc_timeout;
 
 /// The content type the server answers with unless told otherwise (what Dubbo 3 sends).
@@ -220,6 +221,7 @@ impl Handler for Methods {
 /// Configures and binds a [`TripleServer`]; see the [crate docs](crate).
 pub struct TripleServerBuilder {
     services: HashMap<String, Arc<dyn Handler>>,
+    tonic: HashMap<String, TonicRoute>,
     content_type: String,
     max_message_size: usize,
     shutdown_grace: Duration,
@@ -256,6 +258,7 @@ impl Default for TripleServerBuilder {
     fn default() -> Self {
         TripleServerBuilder {
             services: HashMap::new(),
+            tonic: HashMap::new(),
             content_type: DEFAULT_CONTENT_TYPE.to_owned(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
@@ -276,6 +279,27 @@ impl TripleServerBuilder {
     /// interface again replaces the handler.
     pub fn service(mut self, interface: impl Into<String>, handler: impl Handler) -> Self {
         self.services.insert(interface.into(), Arc::new(handler));
+        self
+    }
+
+    /// Serve a service tonic generated (`GreeterServer::new(my_greeter)`) under its
+    /// `NamedService::NAME` (`/<NAME>/<method>`), beside the zkdubbo handlers on the same port.
+    /// Its calls are handed to it as they come — streaming, compression and all — so tonic's
+    /// behaviour, not this server's, applies to them.
+    pub fn tonic_service<S>(mut self, service: S) -> Self
+    where
+        S: tower_service::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = Infallible,
+            > + tonic::server::NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.tonic.insert(S::NAME.to_owned(), crate::routes::route(service));
         self
     }
 
@@ -371,6 +395,7 @@ impl TripleServerBuilder {
             limits: self.limits,
             shared: Arc::new(Shared {
                 services: self.services,
+                tonic: self.tonic,
                 content_type,
                 max_message_size: self.max_message_size,
                 accepted: AtomicU64::new(0),
@@ -565,6 +590,8 @@ impl ServerHandle {
 
 struct Shared {
     services: HashMap<String, Arc<dyn Handler>>,
+    /// Services tonic generated, by their `NamedService::NAME`.
+    tonic: HashMap<String, TonicRoute>,
     content_type: HeaderValue,
     max_message_size: usize,
     accepted: AtomicU64,
@@ -619,13 +646,25 @@ struct TripleService {
 }
 
 impl hyper::service::Service<Request<Incoming>> for TripleService {
-    type Response = http::Response<GrpcBody>;
+    type Response = http::Response<ServerBody<GrpcBody>>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let shared = Arc::clone(&self.shared);
-        Box::pin(async move { Ok(shared.handle(request).await) })
+        let tonic = request
+            .uri()
+            .path()
+            .strip_prefix('/')
+            .and_then(|p| p.split_once('/'))
+            .and_then(|(service, _)| shared.tonic.get(service))
+            .cloned();
+        Box::pin(async move {
+            Ok(match tonic {
+                Some(route) => route(request.map(tonic::body::Body::new)).await.map(ServerBody::Tonic),
+                None => shared.handle(request).await.map(ServerBody::Grpc),
+            })
+        })
     }
 }
 

@@ -1,0 +1,82 @@
+//! Services tonic generated, served by the Triple server beside zkdubbo handlers: a request
+//! whose path names such a service (`/<NamedService::NAME>/<method>`) is handed to it as it
+//! came, streaming included, and its response is sent back as it goes.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame};
+use tonic::Status;
+
+/// A tonic service, type-erased: one call, answered.
+pub(crate) type TonicRoute = Arc<
+    dyn Fn(http::Request<tonic::body::Body>) -> Pin<Box<dyn Future<Output = http::Response<tonic::body::Body>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// `service` as a route: a clone of it per call (tonic's generated servers are cheap to
+/// clone: an `Arc` of the implementation).
+pub(crate) fn route<S>(service: S) -> TonicRoute
+where
+    S: tower_service::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    Arc::new(move |request| {
+        let mut service = service.clone();
+        Box::pin(async move {
+            // Generated servers are always ready; the error type is `Infallible`.
+            match futures::future::poll_fn(|cx| service.poll_ready(cx)).await {
+                Ok(()) => {}
+                Err(never) => match never {},
+            }
+            match service.call(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        })
+    })
+}
+
+/// The server's response body: zkdubbo's single-message body, or a tonic service's.
+pub(crate) enum ServerBody<G> {
+    /// A zkdubbo handler's answer.
+    Grpc(G),
+    /// A tonic service's (possibly streaming) answer.
+    Tonic(tonic::body::Body),
+}
+
+impl<G: Body<Data = Bytes, Error = Infallible> + Unpin> Body for ServerBody<G> {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        match self.get_mut() {
+            ServerBody::Grpc(body) => match Pin::new(body).poll_frame(cx) {
+                Poll::Ready(Some(Err(never))) => match never {},
+                Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+            ServerBody::Tonic(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ServerBody::Grpc(body) => body.is_end_stream(),
+            ServerBody::Tonic(body) => body.is_end_stream(),
+        }
+    }
+}

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use zkdubbo_common::Url;
-use zkdubbo_triple::{Handler, ServerHandle, TripleServer};
+use zkdubbo_triple::{Handler, ServerHandle, TripleServer, TripleServerBuilder};
 
 use super::{Exported, ProviderError, ServiceBuilder};
 
@@ -16,24 +16,65 @@ impl ServiceBuilder {
     /// # Errors
     /// [`ProviderError::Server`] when binding fails, else as [`ServiceBuilder::register`]
     /// (the server is stopped again).
-    pub async fn serve_triple(
+    pub async fn serve_triple(self, handler: impl Handler, bind: SocketAddr) -> Result<TripleService, ProviderError> {
+        let server = TripleServer::builder().service(self.interface.clone(), handler);
+        self.serve_on(server, bind).await
+    }
+
+    /// Serve a service tonic generated (`GreeterServer::new(my_greeter)`) over Triple on `bind`
+    /// and register it, as [`ServiceBuilder::serve_triple`] does: the interface given to
+    /// [`ServiceBuilder::new`] must be the service's `NamedService::NAME` (the proto's full
+    /// service name, what Dubbo 3 uses for Triple + protobuf). Its calls are tonic's to serve:
+    /// streaming included. Name its methods with [`ServiceBuilder::method`] (tonic's servers do
+    /// not list them) so that they are registered.
+    ///
+    /// # Errors
+    /// [`ProviderError::Config`] when the interface is not the service's name, else as
+    /// [`ServiceBuilder::serve_triple`].
+    pub async fn serve_tonic<S>(self, service: S, bind: SocketAddr) -> Result<TripleService, ProviderError>
+    where
+        S: tower_service::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + tonic::server::NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        if self.interface != S::NAME {
+            return Err(ProviderError::Config(format!(
+                "interface {} is not the tonic service's name {}: consumers would call /{}/<method>, which it does not serve",
+                self.interface,
+                S::NAME,
+                self.interface
+            )));
+        }
+        let server = TripleServer::builder().tonic_service(service);
+        self.serve_on(server, bind).await
+    }
+
+    /// Bind `server` (with the MetadataService V2 when this application's metadata is local),
+    /// register, and run it in the background.
+    async fn serve_on(
         mut self,
-        handler: impl Handler,
+        mut server: TripleServerBuilder,
         bind: SocketAddr,
     ) -> Result<TripleService, ProviderError> {
-        let mut builder = TripleServer::builder().service(self.interface.clone(), handler);
         if self.register_mode.instance() && self.metadata_type == zkdubbo_discovery::StorageType::Local {
             let application = self
                 .params
                 .get(zkdubbo_common::keys::APPLICATION)
                 .cloned()
                 .unwrap_or_default();
-            builder = builder.service(
+            server = server.service(
                 crate::metadata_service::V2_INTERFACE,
                 crate::metadata_service::v2_service(&application),
             );
         }
-        let server = builder.bind(bind).await?;
+        let server = server.bind(bind).await?;
         if self.port.is_none() {
             self.port = Some(server.local_addr().port());
         }

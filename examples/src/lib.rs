@@ -70,3 +70,19 @@ impl ProviderArgs {
         Ok(service)
     }
 }
+
+/// The code tonic-prost-build generated from `proto/` (clients and servers), as a tonic user
+/// has it.
+pub mod proto {
+    /// `proto/greeter.proto`: the Dubbo samples' Greeter.
+    pub mod greeter {
+        #![allow(missing_docs, clippy::all, clippy::pedantic)]
+        tonic::include_proto!("org.apache.dubbo.samples");
+    }
+
+    /// `proto/counter.proto`: a server-streaming Counter.
+    pub mod counter {
+        #![allow(missing_docs, clippy::all, clippy::pedantic)]
+        tonic::include_proto!("org.zkdubbo.examples");
+    }
+}

@@ -9,14 +9,8 @@
 use clap::Parser;
 use zkdubbo::Reference;
 
-/// The code tonic-prost-build generated from `proto/greeter.proto`.
-mod greeter {
-    #![allow(missing_docs, clippy::all, clippy::pedantic)]
-    tonic::include_proto!("org.apache.dubbo.samples");
-}
-
-use greeter::GreeterRequest;
-use greeter::greeter_client::GreeterClient;
+use zkdubbo_examples::proto::greeter::GreeterRequest;
+use zkdubbo_examples::proto::greeter::greeter_client::GreeterClient;
 
 /// Call the Greeter through a tonic-generated client over zkdubbo discovery.
 #[derive(Parser, Debug)]

@@ -25,7 +25,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # Every crate a user can depend on must package (metadata, versions on path dependencies).
 cargo package --no-verify --locked --allow-dirty --quiet \
     -p zkdubbo -p zkdubbo-common -p zkdubbo-registry -p zkdubbo-directory -p zkdubbo-loadbalance \
-    -p zkdubbo-cluster -p zkdubbo-triple -p zkdubbo-hessian -p zkdubbo-dubbo -p zkdubbo-governance -p zkdubbo-discovery -p zkdubbo-cli
+    -p zkdubbo-cluster -p zkdubbo-triple -p zkdubbo-hessian -p zkdubbo-dubbo -p zkdubbo-governance -p zkdubbo-discovery -p zkdubbo-build \
+    -p zkdubbo-cli
 if [[ "$local_zk" == 1 ]]; then
     cargo test --workspace --locked
     # The registry follows lists with persistent watches by default; the registry and fault

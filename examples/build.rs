@@ -1,10 +1,8 @@
 //! Generates the tonic clients and servers of `proto/` (the Greeter, for
-//! `tonic-greeter-consumer`; a streaming Counter for the tests), with protox (no `protoc`
-//! binary needed) and tonic-prost-build, as a tonic user's build does.
+//! `tonic-greeter-consumer`; the streaming Counter of `counter-provider`/`counter-consumer`),
+//! with their zkdubbo bindings, as a zkdubbo user's build does: `zkdubbo-build` runs protox
+//! (no `protoc` binary needed) and tonic-prost-build.
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    println!("cargo:rerun-if-changed=proto");
-    let descriptors = protox::compile(["proto/greeter.proto", "proto/counter.proto"], ["proto"])?;
-    tonic_prost_build::configure().compile_fds(descriptors)?;
-    Ok(())
+fn main() -> Result<(), zkdubbo_build::Error> {
+    zkdubbo_build::compile_protos(&["proto/greeter.proto", "proto/counter.proto"], &["proto"])
 }

@@ -58,7 +58,19 @@ impl ProviderArgs {
     /// # Errors
     /// When `--zk` is not a ZooKeeper address.
     pub fn builder(&self, interface: &str, application: &str) -> anyhow::Result<zkdubbo::ServiceBuilder> {
-        let mut service = zkdubbo::ServiceBuilder::new(interface)
+        self.configure(zkdubbo::ServiceBuilder::new(interface), application)
+    }
+
+    /// `service` with these settings, registered by `application`.
+    ///
+    /// # Errors
+    /// When `--zk` is not a ZooKeeper address.
+    pub fn configure(
+        &self,
+        service: zkdubbo::ServiceBuilder,
+        application: &str,
+    ) -> anyhow::Result<zkdubbo::ServiceBuilder> {
+        let mut service = service
             .registry(registry_url(&self.zk, Some(self.session_timeout_ms))?)
             .weight(self.weight)
             .param("warmup", self.warmup_ms.to_string())

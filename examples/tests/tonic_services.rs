@@ -11,8 +11,7 @@ use futures::Stream;
 use tonic::{Request, Response, Status};
 use zkdubbo::registry::MemoryRegistry;
 use zkdubbo::{Reference, ServiceBuilder, TripleService};
-use zkdubbo_examples::proto::counter::counter_client::CounterClient;
-use zkdubbo_examples::proto::counter::counter_server::{Counter, CounterServer};
+use zkdubbo_examples::proto::counter::counter_server::Counter;
 use zkdubbo_examples::proto::counter::{CountReply, CountRequest};
 use zkdubbo_examples::proto::greeter::greeter_client::GreeterClient;
 use zkdubbo_examples::proto::greeter::greeter_server::{Greeter, GreeterServer};
@@ -120,17 +119,24 @@ async fn a_generated_client_calls_a_generated_server_through_zkdubbo() {
 }
 
 #[tokio::test]
-async fn a_server_streaming_call_goes_through_the_channel() {
+async fn the_generated_bindings_serve_register_and_call_a_streaming_service() {
+    use zkdubbo_examples::proto::counter::counter_zkdubbo;
+    assert_eq!(counter_zkdubbo::INTERFACE, "org.zkdubbo.examples.Counter");
+    assert_eq!(counter_zkdubbo::METHODS, ["Count"]);
     let registry = Arc::new(MemoryRegistry::new());
-    let server = serve(
-        &registry,
-        "org.zkdubbo.examples.Counter",
-        "Count",
-        CounterServer::new(MyCounter),
-    )
-    .await;
-    let r = reference(&registry, "org.zkdubbo.examples.Counter").await;
-    let mut client = CounterClient::new(r.grpc_channel());
+    let builder = counter_zkdubbo::service_builder()
+        .registry_instance(registry.clone())
+        .host("127.0.0.1");
+    let server = counter_zkdubbo::serve(builder, MyCounter, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(server.url().param("methods"), Some("Count"), "methods= from the proto");
+    let r = counter_zkdubbo::reference()
+        .registry_instance(registry.clone())
+        .build()
+        .await
+        .unwrap();
+    let mut client = counter_zkdubbo::client(&r);
     let mut stream = client.count(CountRequest { n: 50 }).await.unwrap().into_inner();
     let mut got = Vec::new();
     while let Some(reply) = stream.message().await.unwrap() {

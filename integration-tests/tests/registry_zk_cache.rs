@@ -33,8 +33,9 @@ async fn the_cache_file_serves_a_cold_start_then_live_lists_take_over() {
             !n.is_empty_marker()
         })
         .await;
-        // Debounced write.
-        within("cache file written", Duration::from_secs(3), async {
+        // Debounced write (200 ms). The bound is only liveness (3 s once ran out in a CI
+        // rehearsal with child watches, not reproduced in 15 runs since).
+        within("cache file written", Duration::from_secs(15), async {
             loop {
                 let entries = zkdubbo_registry::cache::read_file(&file).unwrap_or_default();
                 if entries

@@ -60,19 +60,12 @@ async fn reference(registry: &Arc<MemoryRegistry>, interface: &str) -> Reference
     r
 }
 
-async fn serve<S>(registry: &Arc<MemoryRegistry>, interface: &str, method: &str, service: S) -> TripleService
-where
-    S: tower_service::Service<
-            http::Request<tonic::body::Body>,
-            Response = http::Response<tonic::body::Body>,
-            Error = std::convert::Infallible,
-        > + tonic::server::NamedService
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+async fn serve<S: zkdubbo::triple::TonicService>(
+    registry: &Arc<MemoryRegistry>,
+    interface: &str,
+    method: &str,
+    service: S,
+) -> TripleService {
     ServiceBuilder::new(interface)
         .registry_instance(registry.clone())
         .host("127.0.0.1")

@@ -57,6 +57,7 @@ pub use client::{
 pub const COMPRESSOR_KEY: &str = "dubbo.rpc.tri.compressor";
 /// The protobuf runtime the messages are built with (re-exported for [`prost::Message`]).
 pub use prost;
+pub use routes::TonicService;
 pub use server::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_CONTENT_TYPE, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_MESSAGE_SIZE,

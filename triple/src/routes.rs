@@ -12,6 +12,36 @@ use bytes::Bytes;
 use http_body::{Body, Frame};
 use tonic::Status;
 
+/// What tonic generates for a service (`GreeterServer<T>`): a cloneable tower `Service` of
+/// HTTP requests that never fails, with the service's name. Implemented for every such type.
+pub trait TonicService:
+    tower_service::Service<
+        http::Request<tonic::body::Body>,
+        Response = http::Response<tonic::body::Body>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + tonic::server::NamedService
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> TonicService for S where
+    S: tower_service::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + tonic::server::NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// A tonic service, type-erased: one call, answered.
 pub(crate) type TonicRoute = Arc<
     dyn Fn(http::Request<tonic::body::Body>) -> Pin<Box<dyn Future<Output = http::Response<tonic::body::Body>> + Send>>
@@ -21,18 +51,7 @@ pub(crate) type TonicRoute = Arc<
 
 /// `service` as a route: a clone of it per call (tonic's generated servers are cheap to
 /// clone: an `Arc` of the implementation).
-pub(crate) fn route<S>(service: S) -> TonicRoute
-where
-    S: tower_service::Service<
-            http::Request<tonic::body::Body>,
-            Response = http::Response<tonic::body::Body>,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+pub(crate) fn route<S: TonicService>(service: S) -> TonicRoute {
     Arc::new(move |request| {
         let mut service = service.clone();
         Box::pin(async move {

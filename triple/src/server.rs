@@ -61,7 +61,7 @@ use tonic::Status;
 use tonic::metadata::MetadataMap;
 
 use crate::codec::{ACCEPT_ENCODING, Encoding, FRAME_HEADER_LEN, decode_unary_request_with, encode_frame_with};
-use crate::routes::{ServerBody, TonicRoute};
+use crate::routes::{ServerBody, TonicRoute, TonicService};
 use crate::timeout::parse_grpc_timeout;
 
 /// The content type the server answers with unless told otherwise (what Dubbo 3 sends).
@@ -286,19 +286,7 @@ impl TripleServerBuilder {
     /// `NamedService::NAME` (`/<NAME>/<method>`), beside the zkdubbo handlers on the same port.
     /// Its calls are handed to it as they come — streaming, compression and all — so tonic's
     /// behaviour, not this server's, applies to them.
-    pub fn tonic_service<S>(mut self, service: S) -> Self
-    where
-        S: tower_service::Service<
-                http::Request<tonic::body::Body>,
-                Response = http::Response<tonic::body::Body>,
-                Error = Infallible,
-            > + tonic::server::NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    pub fn tonic_service<S: TonicService>(mut self, service: S) -> Self {
         self.tonic.insert(S::NAME.to_owned(), crate::routes::route(service));
         self
     }

@@ -196,6 +196,23 @@ impl ServiceBuilder {
         self
     }
 
+    /// The application whose MetadataService this provider's server must serve: set when it
+    /// publishes its instance with local metadata.
+    fn local_metadata_application(&self) -> Option<String> {
+        (self.register_mode.instance() && self.metadata_type == StorageType::Local)
+            .then(|| self.params.get(keys::APPLICATION).cloned().unwrap_or_default())
+    }
+
+    /// Register the address a server is bound to, unless a port or host was set.
+    fn bound_to(&mut self, addr: std::net::SocketAddr) {
+        if self.port.is_none() {
+            self.port = Some(addr.port());
+        }
+        if self.host.is_none() {
+            self.host = Some(zkdubbo_common::host::register_host(addr.ip()));
+        }
+    }
+
     /// The URL that will be registered; `timestamp` is now (providers warm up from it).
     ///
     /// # Errors

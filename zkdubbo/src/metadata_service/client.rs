@@ -58,6 +58,19 @@ impl Endpoint {
     }
 }
 
+/// Call `inv` once on a fresh invoker of `url` from `factory` (the factory shares connections
+/// per address; the invoker is released after). Errors name the method and the address.
+pub(crate) async fn call_once(
+    factory: &dyn zkdubbo_common::InvokerFactory,
+    url: &Url,
+    inv: &zkdubbo_common::Invocation,
+) -> Result<zkdubbo_common::Response, String> {
+    let invoker = factory.create(url).map_err(|e| e.to_string())?;
+    let response = invoker.invoke(inv).await;
+    invoker.destroy();
+    response.map_err(|e| format!("{} on {}: {e}", inv.method(), url.address()))
+}
+
 /// Calls the MetadataService an instance names, as Java's `MetadataUtils.referMetadataService`
 /// chooses it: V2 over Triple when the instance says `meta-v=2.0.0` and serves it over `tri`,
 /// else V1 over dubbo://.

@@ -105,13 +105,9 @@ impl Client {
         instance: &ServiceInstance,
         revision: &str,
     ) -> Result<MetadataInfo, String> {
-        use zkdubbo_common::InvokerFactory;
         let url = endpoint.url(PROTOCOL, INTERFACE, instance, VERSION);
-        let invoker = self.factory.create(&url).map_err(|e| e.to_string())?;
         let inv = value_invocation(METHOD, &TYPES, &[Value::from(revision)]).map_err(|e| e.to_string())?;
-        let response = invoker.invoke(&inv).await;
-        invoker.destroy();
-        let response = response.map_err(|e| format!("getMetadataInfo on {}: {e}", url.address()))?;
+        let response = super::client::call_once(&self.factory, &url, &inv).await?;
         let info: Option<MetadataInfo> =
             reply(&response).map_err(|e| format!("getMetadataInfo on {}: {e}", url.address()))?;
         info.ok_or_else(|| format!("{} has no metadata of revision {revision}", url.address()))

@@ -137,15 +137,12 @@ impl Client {
         instance: &ServiceInstance,
         revision: &str,
     ) -> Result<MetadataInfo, String> {
-        use zkdubbo_common::InvokerFactory;
         let url = endpoint.url("tri", INTERFACE, instance, VERSION);
-        let invoker = self.factory.create(&url).map_err(|e| e.to_string())?;
         let request = MetadataRequest {
             revision: revision.to_owned(),
         };
-        let response = invoker.invoke(&message_invocation(METHOD, &request)).await;
-        invoker.destroy();
-        let response = response.map_err(|e| format!("GetMetadataInfo on {}: {e}", url.address()))?;
+        let inv = message_invocation(METHOD, &request);
+        let response = super::client::call_once(&self.factory, &url, &inv).await?;
         let info: MetadataInfoV2 =
             decode_reply(&response).map_err(|e| format!("GetMetadataInfo on {}: {e}", url.address()))?;
         Ok(info.into())

@@ -65,21 +65,11 @@ impl ServiceBuilder {
             self.params.get(zkdubbo_common::keys::VERSION).map(String::as_str),
         );
         let port = DubboPort::serve(&interface, service, bind, config).await?;
-        if self.register_mode.instance() && self.metadata_type == zkdubbo_discovery::StorageType::Local {
+        if let Some(application) = self.local_metadata_application() {
             // Before the instance names it: consumers may call it as soon as they see it.
-            let application = self
-                .params
-                .get(zkdubbo_common::keys::APPLICATION)
-                .cloned()
-                .unwrap_or_default();
             port.serve_metadata(&application);
         }
-        if self.port.is_none() {
-            self.port = Some(port.local_addr.port());
-        }
-        if self.host.is_none() {
-            self.host = Some(zkdubbo_common::host::register_host(port.local_addr.ip()));
-        }
+        self.bound_to(port.local_addr);
         match self.register().await {
             Ok(exported) => Ok(DubboService {
                 exported,

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use zkdubbo_common::Url;
-use zkdubbo_triple::{Handler, ServerHandle, TripleServer, TripleServerBuilder};
+use zkdubbo_triple::{Handler, ServerHandle, TonicService, TripleServer, TripleServerBuilder};
 
 use super::{Exported, ProviderError, ServiceBuilder};
 
@@ -31,19 +31,11 @@ impl ServiceBuilder {
     /// # Errors
     /// [`ProviderError::Config`] when the interface is not the service's name, else as
     /// [`ServiceBuilder::serve_triple`].
-    pub async fn serve_tonic<S>(self, service: S, bind: SocketAddr) -> Result<TripleService, ProviderError>
-    where
-        S: tower_service::Service<
-                http::Request<tonic::body::Body>,
-                Response = http::Response<tonic::body::Body>,
-                Error = std::convert::Infallible,
-            > + tonic::server::NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    pub async fn serve_tonic<S: TonicService>(
+        self,
+        service: S,
+        bind: SocketAddr,
+    ) -> Result<TripleService, ProviderError> {
         if self.interface != S::NAME {
             return Err(ProviderError::Config(format!(
                 "interface {} is not the tonic service's name {}: consumers would call /{}/<method>, which it does not serve",
@@ -63,24 +55,14 @@ impl ServiceBuilder {
         mut server: TripleServerBuilder,
         bind: SocketAddr,
     ) -> Result<TripleService, ProviderError> {
-        if self.register_mode.instance() && self.metadata_type == zkdubbo_discovery::StorageType::Local {
-            let application = self
-                .params
-                .get(zkdubbo_common::keys::APPLICATION)
-                .cloned()
-                .unwrap_or_default();
+        if let Some(application) = self.local_metadata_application() {
             server = server.service(
                 crate::metadata_service::V2_INTERFACE,
                 crate::metadata_service::v2_service(&application),
             );
         }
         let server = server.bind(bind).await?;
-        if self.port.is_none() {
-            self.port = Some(server.local_addr().port());
-        }
-        if self.host.is_none() {
-            self.host = Some(zkdubbo_common::host::register_host(server.local_addr().ip()));
-        }
+        self.bound_to(server.local_addr());
         let server = server.spawn();
         match self.register().await {
             Ok(exported) => Ok(TripleService { exported, server }),

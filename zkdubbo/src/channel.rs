@@ -44,7 +44,9 @@ pub struct HashKey(pub String);
 /// any response message, and only when the whole request was read before sending (a unary
 /// or finished client-streaming request of at most 64 KiB). A business status is never
 /// retried, nor a call whose request is still streaming. No provider at all is
-/// `UNAVAILABLE` with the directory's reason.
+/// `UNAVAILABLE` with the directory's reason. Unless the client set a deadline, the
+/// reference's `timeout` (or `<method>.timeout`) is sent as `grpc-timeout`, which bounds the
+/// call (`DEADLINE_EXCEEDED`, not retried).
 ///
 /// ```no_run
 /// # async fn run(reference: zkdubbo::Reference) -> Result<(), Box<dyn std::error::Error>> {
@@ -198,6 +200,20 @@ impl Inner {
             inv = inv.with_argument(key.as_str());
         }
         let (mut parts, mut body) = request.into_parts();
+        // The reference's timeout (`timeout`, `<method>.timeout`), unless the client set one, as
+        // grpc-timeout: the provider gives up then, and tonic's channel bounds the call by it.
+        let timeout = match parts.headers.get("grpc-timeout") {
+            Some(_) => None,
+            None => {
+                let ms = self.consumer.method_param_as(inv.method(), keys::TIMEOUT, 0u64);
+                (ms > 0 && ms < 100_000_000).then(|| {
+                    if let Ok(v) = http::HeaderValue::from_str(&format!("{ms}m")) {
+                        parts.headers.insert("grpc-timeout", v);
+                    }
+                    Duration::from_millis(ms)
+                })
+            }
+        };
         for (header, value) in [
             ("tri-service-group", self.consumer.group()),
             ("tri-service-version", self.consumer.version()),
@@ -258,6 +274,15 @@ impl Inner {
                     }
                     return Ok(response);
                 }
+                // The deadline (tonic's channel enforces grpc-timeout): the call was sent, so
+                // it is not sent again.
+                Err(e) if is_timeout(&e) => {
+                    let after = timeout.map_or_else(|| "its deadline".to_owned(), |t| format!("{} ms", t.as_millis()));
+                    return Ok(status_response(
+                        tonic::Code::DeadlineExceeded,
+                        &format!("no answer from {} within {after}", member.url().address()),
+                    ));
+                }
                 Err(e) => {
                     self.forget(&member);
                     let address = member.url().address();
@@ -312,6 +337,18 @@ impl Inner {
             .collect();
         reasons.join("; ")
     }
+}
+
+/// Whether `e` (or what caused it) is tonic's expired deadline.
+fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// A copy of a request head (its extensions are not carried over).

@@ -182,3 +182,47 @@ async fn consistent_hashing_follows_the_key_of_each_call() {
         p.shutdown(Duration::ZERO).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn the_references_timeout_bounds_a_call_and_reaches_the_provider() {
+    let registry = Arc::new(MemoryRegistry::new());
+    let seen = Arc::new(std::sync::Mutex::new(None::<String>));
+    let recorded = seen.clone();
+    // Answers after 2 s, recording the grpc-timeout it was given.
+    let slow = Methods::new().unary(
+        greeter::SAY_HELLO,
+        move |req: GreeterRequest, metadata: tonic::metadata::MetadataMap| {
+            *recorded.lock().unwrap() = metadata
+                .get("grpc-timeout")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            async move {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                Ok::<_, Status>(GreeterReply { message: req.name })
+            }
+        },
+    );
+    let p = provider(&registry, slow).await;
+    let r = Reference::builder()
+        .interface(greeter::INTERFACE)
+        .registry_instance(registry.clone())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = say_hello(r.grpc_channel(), "late").await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status:?}");
+    assert!(status.message().contains("300 ms"), "{}", status.message());
+    assert_eq!(
+        seen.lock().unwrap().as_deref(),
+        Some("300m"),
+        "the provider got the deadline"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the call did not wait for the slow answer"
+    );
+    r.shutdown().await;
+    p.shutdown(Duration::ZERO).await.unwrap();
+}

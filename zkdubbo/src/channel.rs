@@ -258,7 +258,13 @@ impl Inner {
                     _ => return Ok(status_response(tonic::Code::Unavailable, &last_error)),
                 },
             };
-            let request = http::Request::from_parts(clone_parts(&parts), this_body);
+            // The head is copied only when another attempt could follow; else it goes as it is.
+            let head = if replayable && attempt < self.retries {
+                clone_parts(&parts)
+            } else {
+                std::mem::replace(&mut parts, empty_parts())
+            };
+            let request = http::Request::from_parts(head, this_body);
             let mut channel = channel;
             let sent = async {
                 futures::future::poll_fn(|cx| tower_service::Service::poll_ready(&mut channel, cx)).await?;
@@ -349,6 +355,11 @@ fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
         cause = c.source();
     }
     false
+}
+
+/// An empty request head, left behind when the real one is sent for the last time.
+fn empty_parts() -> http::request::Parts {
+    http::Request::new(()).into_parts().0
 }
 
 /// A copy of a request head (its extensions are not carried over).

@@ -21,6 +21,5 @@ cargo test --release --locked -p zkdubbo-dubbo --lib descriptor
 cargo test --release --locked -p zkdubbo-directory --test parser_props
 cargo test --release --locked -p zkdubbo-registry --test cache_props
 cargo test --release --locked -p zkdubbo-common --lib -- url encoding params
-cargo test --release --locked -p zkdubbo-triple --test frame_props
 cargo test --release --locked -p zkdubbo-discovery --test props
 echo "fuzz.sh: done in $(( $(date +%s) - start )) s, $cases cases per property, no failure" >&2

@@ -20,7 +20,7 @@
 
 use tonic::Status;
 
-use crate::server::Methods;
+use crate::Methods;
 
 /// The service interface: `org.apache.dubbo.samples.Greeter`.
 pub const INTERFACE: &str = "org.apache.dubbo.samples.Greeter";

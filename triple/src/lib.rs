@@ -6,7 +6,8 @@
 //!   through [`invoke_message`] / [`TripleInvoker::call`]. They talk to Dubbo 3 (Java, Go) and
 //!   dubbo-python Triple providers as well as to [`TripleServer`].
 //! * Provider side: [`TripleServer`] serves [`Handler`]s (closures, or [`Methods`] with one
-//!   typed closure per method) per interface.
+//!   typed closure per method, unary or streaming) per interface, and services tonic
+//!   generated, on tonic's gRPC machinery.
 //! * `greeter` (feature `samples`): the standard Dubbo sample service,
 //!   `org.apache.dubbo.samples.Greeter`.
 //!
@@ -40,10 +41,12 @@
 
 #![forbid(unsafe_code)]
 
+mod call;
 mod client;
 pub mod codec;
 #[cfg(feature = "samples")]
 pub mod greeter;
+mod handler;
 mod routes;
 mod server;
 mod timeout;
@@ -53,16 +56,17 @@ pub use client::{
     invoke_message, message_invocation,
 };
 /// The consumer parameter that makes requests compressed (Dubbo's `dubbo.rpc.tri.compressor`;
-/// `gzip`, or `identity`, the default). Replies are accepted gzip-compressed always.
+/// `gzip`, `zstd`, or `identity`, the default). Replies are accepted gzip- or
+/// zstd-compressed always.
 pub const COMPRESSOR_KEY: &str = "dubbo.rpc.tri.compressor";
+pub use handler::{Handler, HandlerFuture, MessageStream, Methods, StreamingMethod};
 /// The protobuf runtime the messages are built with (re-exported for [`prost::Message`]).
 pub use prost;
 pub use routes::TonicService;
 pub use server::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_CONTENT_TYPE, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_SHUTDOWN_GRACE, Handler, HandlerFuture, Methods, ServerHandle,
-    TripleServer, TripleServerBuilder,
+    DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_SHUTDOWN_GRACE, ServerHandle, TripleServer, TripleServerBuilder,
 };
-/// gRPC status codes and metadata as tonic defines them.
-pub use tonic::{Code, Status, metadata::MetadataMap};
+/// gRPC status codes, metadata and compression encodings as tonic defines them.
+pub use tonic::{Code, Status, codec::CompressionEncoding, metadata::MetadataMap};

@@ -6,11 +6,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-
-use bytes::Bytes;
-use http_body::{Body, Frame};
-use tonic::Status;
 
 /// What tonic generates for a service (`GreeterServer<T>`): a cloneable tower `Service` of
 /// HTTP requests that never fails, with the service's name. Implemented for every such type.
@@ -66,36 +61,4 @@ pub(crate) fn route<S: TonicService>(service: S) -> TonicRoute {
             }
         })
     })
-}
-
-/// The server's response body: zkdubbo's single-message body, or a tonic service's.
-pub(crate) enum ServerBody<G> {
-    /// A zkdubbo handler's answer.
-    Grpc(G),
-    /// A tonic service's (possibly streaming) answer.
-    Tonic(tonic::body::Body),
-}
-
-impl<G: Body<Data = Bytes, Error = Infallible> + Unpin> Body for ServerBody<G> {
-    type Data = Bytes;
-    type Error = Status;
-
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        match self.get_mut() {
-            ServerBody::Grpc(body) => match Pin::new(body).poll_frame(cx) {
-                Poll::Ready(Some(Err(never))) => match never {},
-                Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
-                Poll::Ready(None) => Poll::Ready(None),
-                Poll::Pending => Poll::Pending,
-            },
-            ServerBody::Tonic(body) => Pin::new(body).poll_frame(cx),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            ServerBody::Grpc(body) => body.is_end_stream(),
-            ServerBody::Tonic(body) => body.is_end_stream(),
-        }
-    }
 }

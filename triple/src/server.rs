@@ -1,10 +1,11 @@
-//! The provider side: a Triple (gRPC over HTTP/2 cleartext) server for unary calls.
+//! The provider side: a Triple (gRPC over HTTP/2 cleartext) server.
 //!
 //! Calls arrive as `POST /<interface>/<method>`; the interface selects a [`Handler`]
 //! registered with [`TripleServerBuilder::service`], which gets the method name, the
 //! request message bytes and the request metadata, and answers with the reply message bytes
-//! or a [`Status`]. [`Methods`] builds such a handler from one closure per method, either on
-//! raw bytes or on prost messages.
+//! or a [`Status`]. [`Methods`] builds such a handler from one closure per method, on raw
+//! bytes or on prost messages, unary or streaming. Services tonic generated are served beside
+//! them ([`TripleServerBuilder::tonic_service`]).
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -28,46 +29,43 @@
 //! # }
 //! ```
 //!
-//! The server is deliberately tolerant of what Dubbo clients send: any `application/grpc` or
-//! `application/grpc+<suffix>` request content type, and a trailing empty DATA frame or
-//! zero-length gRPC message after the request message (dubbo-python does this).
+//! gRPC itself (framing, compression, message size limits, statuses) is tonic's: the server
+//! is the accept loop, the connection limits and graceful shutdown around hyper's HTTP/2, as
+//! tonic's own server is. It is deliberately tolerant of what Dubbo clients send: any
+//! `application/grpc` or `application/grpc+<suffix>` request content type, and a trailing empty
+//! DATA frame or zero-length gRPC message after a unary request (dubbo-python does this).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::FutureExt;
-use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
-use http_body::{Body, Frame};
-use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use http::HeaderValue;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use prost::Message;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
-use tonic::Status;
-use tonic::metadata::MetadataMap;
+use tonic::codec::CompressionEncoding;
 
-use crate::codec::{ACCEPT_ENCODING, Encoding, FRAME_HEADER_LEN, decode_unary_request_with, encode_frame_with};
-use crate::routes::{ServerBody, TonicRoute, TonicService};
-use crate::timeout::parse_grpc_timeout;
+use crate::call::{Shared, TripleService, is_grpc_content_type};
+use crate::handler::Handler;
+use crate::routes::{TonicRoute, TonicService};
+
+#[cfg(doc)]
+use crate::{Methods, Status};
 
 /// The content type the server answers with unless told otherwise (what Dubbo 3 sends).
 pub const DEFAULT_CONTENT_TYPE: &str = "application/grpc+proto";
 
-/// Default largest request message accepted: 4 MiB, as gRPC.
+/// Default largest request message accepted: 4 MiB, as gRPC. A larger one is answered
+/// `OUT_OF_RANGE` (tonic's answer; one that only grows past it when decompressed,
+/// `RESOURCE_EXHAUSTED`).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
 /// Default most connections served at once; at the limit the server stops accepting until
@@ -100,124 +98,6 @@ pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Default time given to in-flight calls on graceful shutdown before connections are dropped.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// The future a [`Handler`] returns: the encoded reply message, or the status to answer with.
-pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Bytes, Status>> + Send + 'static>>;
-
-/// Serves the methods of one service interface.
-///
-/// Implemented by [`Methods`] and by every closure
-/// `Fn(String /* method */, Bytes /* request message */, MetadataMap) -> impl Future<Output = Result<Bytes, Status>>`.
-/// A handler should answer `UNIMPLEMENTED` for a method it does not know.
-pub trait Handler: Send + Sync + 'static {
-    /// Serve one call of `method` with the request message bytes and the request metadata.
-    fn call(&self, method: &str, request: Bytes, metadata: MetadataMap) -> HandlerFuture;
-}
-
-impl<F, Fut> Handler for F
-where
-    F: Fn(String, Bytes, MetadataMap) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Bytes, Status>> + Send + 'static,
-{
-    fn call(&self, method: &str, request: Bytes, metadata: MetadataMap) -> HandlerFuture {
-        Box::pin(self(method.to_owned(), request, metadata))
-    }
-}
-
-type MethodFn = Arc<dyn Fn(Bytes, MetadataMap) -> HandlerFuture + Send + Sync>;
-
-/// A [`Handler`] made of one closure per method; unknown methods get `UNIMPLEMENTED`.
-///
-/// ```
-/// use zkdubbo_triple::{Methods, Status};
-/// use zkdubbo_triple::greeter::{GreeterReply, GreeterRequest};
-///
-/// let methods = Methods::new()
-///     .unary("sayHello", |req: GreeterRequest, _metadata| async move {
-///         if req.name.is_empty() {
-///             return Err(Status::invalid_argument("name is required"));
-///         }
-///         Ok(GreeterReply { message: format!("Hello, {}!", req.name) })
-///     })
-///     .raw("ping", |request, _metadata| async move { Ok(request) });
-/// assert_eq!(methods.method_names(), vec!["ping", "sayHello"]);
-/// ```
-#[derive(Clone, Default)]
-pub struct Methods {
-    methods: HashMap<String, MethodFn>,
-}
-
-impl Methods {
-    /// No methods yet.
-    pub fn new() -> Self {
-        Methods::default()
-    }
-
-    /// Serve `method` with a closure on the raw request message bytes.
-    pub fn raw<F, Fut>(mut self, method: impl Into<String>, handler: F) -> Self
-    where
-        F: Fn(Bytes, MetadataMap) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Bytes, Status>> + Send + 'static,
-    {
-        let f: MethodFn = Arc::new(move |request, metadata| Box::pin(handler(request, metadata)));
-        self.methods.insert(method.into(), f);
-        self
-    }
-
-    /// Serve `method` with a closure on prost messages: the request is decoded as `Req`
-    /// (`INVALID_ARGUMENT` if it cannot be) and the reply encoded from `Resp`.
-    pub fn unary<Req, Resp, F, Fut>(mut self, method: impl Into<String>, handler: F) -> Self
-    where
-        Req: Message + Default + 'static,
-        Resp: Message + 'static,
-        F: Fn(Req, MetadataMap) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Resp, Status>> + Send + 'static,
-    {
-        let handler = Arc::new(handler);
-        let f: MethodFn = Arc::new(move |request: Bytes, metadata| {
-            let decoded = Req::decode(request).map_err(|e| {
-                Status::invalid_argument(format!(
-                    "cannot decode the request as {}: {e}",
-                    std::any::type_name::<Req>()
-                ))
-            });
-            let handler = Arc::clone(&handler);
-            Box::pin(async move {
-                let reply = handler(decoded?, metadata).await?;
-                Ok(Bytes::from(reply.encode_to_vec()))
-            })
-        });
-        self.methods.insert(method.into(), f);
-        self
-    }
-
-    /// The names of the methods served, sorted (what a provider registers as `methods`).
-    pub fn method_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.methods.keys().map(String::as_str).collect();
-        names.sort_unstable();
-        names
-    }
-}
-
-impl fmt::Debug for Methods {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Methods")
-            .field("methods", &self.method_names())
-            .finish()
-    }
-}
-
-impl Handler for Methods {
-    fn call(&self, method: &str, request: Bytes, metadata: MetadataMap) -> HandlerFuture {
-        match self.methods.get(method) {
-            Some(f) => f(request, metadata),
-            None => {
-                let status = Status::unimplemented(format!("method {method} not found"));
-                Box::pin(async move { Err(status) })
-            }
-        }
-    }
-}
-
 /// Configures and binds a [`TripleServer`]; see the [crate docs](crate).
 pub struct TripleServerBuilder {
     services: HashMap<String, Arc<dyn Handler>>,
@@ -228,6 +108,7 @@ pub struct TripleServerBuilder {
     limits: ConnectionLimits,
     body_timeout: Duration,
     max_in_flight_bytes: usize,
+    send_compressed: Option<CompressionEncoding>,
 }
 
 /// The bounds of a server's connections.
@@ -264,6 +145,7 @@ impl Default for TripleServerBuilder {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
+            send_compressed: None,
             limits: ConnectionLimits {
                 max_connections: DEFAULT_MAX_CONNECTIONS,
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
@@ -298,10 +180,18 @@ impl TripleServerBuilder {
         self
     }
 
-    /// The largest request message accepted, [`DEFAULT_MAX_MESSAGE_SIZE`] by default; larger
-    /// requests are answered `RESOURCE_EXHAUSTED`.
+    /// The largest request message accepted, [`DEFAULT_MAX_MESSAGE_SIZE`] by default (before
+    /// and after decompression); larger ones are refused as [`DEFAULT_MAX_MESSAGE_SIZE`] says.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
+        self
+    }
+
+    /// Compress replies with `encoding` (`Gzip` or `Zstd`) for clients that accept it. Gzip
+    /// and zstd requests are read always, and a reply is compressed as its request was when
+    /// the client accepts that; this makes replies to plain requests compressed too.
+    pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+        self.send_compressed = Some(encoding);
         self
     }
 
@@ -333,8 +223,10 @@ impl TripleServerBuilder {
         self
     }
 
-    /// How long a request body has to arrive once its headers have, [`DEFAULT_BODY_TIMEOUT`]
-    /// by default (a call's own `grpc-timeout` applies when shorter).
+    /// How long the request of a call with one request message (unary, server-streaming) has
+    /// to arrive once its headers have, [`DEFAULT_BODY_TIMEOUT`] by default (a call's own
+    /// `grpc-timeout` applies when shorter; streaming requests last as long as the client
+    /// streams).
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.body_timeout = timeout;
         self
@@ -386,10 +278,11 @@ impl TripleServerBuilder {
                 tonic: self.tonic,
                 content_type,
                 max_message_size: self.max_message_size,
+                send_compressed: self.send_compressed,
                 accepted: AtomicU64::new(0),
                 body_timeout: self.body_timeout,
                 max_in_flight_bytes: self.max_in_flight_bytes,
-                in_flight_bytes: std::sync::atomic::AtomicUsize::new(0),
+                in_flight_bytes: AtomicUsize::new(0),
             }),
         })
     }
@@ -576,346 +469,9 @@ impl ServerHandle {
     }
 }
 
-struct Shared {
-    services: HashMap<String, Arc<dyn Handler>>,
-    /// Services tonic generated, by their `NamedService::NAME`.
-    tonic: HashMap<String, TonicRoute>,
-    content_type: HeaderValue,
-    max_message_size: usize,
-    accepted: AtomicU64,
-    body_timeout: Duration,
-    max_in_flight_bytes: usize,
-    in_flight_bytes: std::sync::atomic::AtomicUsize,
-}
-
-/// Bytes counted in flight until dropped.
-struct HeldBytes<'a>(&'a std::sync::atomic::AtomicUsize, usize);
-
-impl Drop for HeldBytes<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(self.1, Ordering::AcqRel);
-    }
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared").finish_non_exhaustive()
-    }
-}
-
-/// Whether `value` is `application/grpc`, `application/grpc+<suffix>` or either with
-/// `;parameters` (case-insensitive), as the gRPC spec allows.
-pub(crate) fn is_grpc_content_type(value: &[u8]) -> bool {
-    const PREFIX: &[u8] = b"application/grpc";
-    let essence = value.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
-    if essence.len() < PREFIX.len() || !essence[..PREFIX.len()].eq_ignore_ascii_case(PREFIX) {
-        return false;
-    }
-    match &essence[PREFIX.len()..] {
-        [] => true,
-        [b'+', suffix @ ..] => !suffix.is_empty() && suffix.iter().all(|b| b.is_ascii_graphic()),
-        _ => false,
-    }
-}
-
-/// Request headers that describe the transport, not the call: not passed to handlers.
-const TRANSPORT_HEADERS: &[&str] = &[
-    "te",
-    "content-type",
-    "content-length",
-    "connection",
-    "grpc-encoding",
-    "grpc-accept-encoding",
-];
-
-#[derive(Clone)]
-struct TripleService {
-    shared: Arc<Shared>,
-}
-
-impl hyper::service::Service<Request<Incoming>> for TripleService {
-    type Response = http::Response<ServerBody<GrpcBody>>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
-
-    fn call(&self, request: Request<Incoming>) -> Self::Future {
-        let shared = Arc::clone(&self.shared);
-        let tonic = request
-            .uri()
-            .path()
-            .strip_prefix('/')
-            .and_then(|p| p.split_once('/'))
-            .and_then(|(service, _)| shared.tonic.get(service))
-            .cloned();
-        Box::pin(async move {
-            Ok(match tonic {
-                Some(route) => route(request.map(tonic::body::Body::new)).await.map(ServerBody::Tonic),
-                None => shared.handle(request).await.map(ServerBody::Grpc),
-            })
-        })
-    }
-}
-
-impl Shared {
-    async fn handle(&self, request: Request<Incoming>) -> http::Response<GrpcBody> {
-        let (parts, body) = request.into_parts();
-        if parts.method != Method::POST {
-            return plain_response(StatusCode::METHOD_NOT_ALLOWED, "gRPC calls must use POST");
-        }
-        let request_ct = parts.headers.get(header::CONTENT_TYPE);
-        if !request_ct.is_some_and(|ct| is_grpc_content_type(ct.as_bytes())) {
-            return plain_response(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "content-type must be application/grpc or application/grpc+<suffix>",
-            );
-        }
-        let path = parts.uri.path();
-        let Some((interface, method)) = path.strip_prefix('/').and_then(|p| p.rsplit_once('/')) else {
-            return self.status_response(Status::unimplemented(format!("malformed gRPC path {path}")));
-        };
-        let Some(handler) = self.services.get(interface) else {
-            tracing::debug!(interface, method, "call for an unknown service");
-            return self.status_response(Status::unimplemented(format!("service {interface} not found")));
-        };
-        let encoding = match parts.headers.get("grpc-encoding") {
-            None => Encoding::Identity,
-            Some(value) => match Encoding::from_header(value.as_bytes()) {
-                Some(e) => e,
-                None => {
-                    return self.status_response(Status::unimplemented(format!(
-                        "grpc-encoding {} is not supported (gzip and identity are)",
-                        String::from_utf8_lossy(value.as_bytes())
-                    )));
-                }
-            },
-        };
-        // The reply is compressed as the request was, when the client accepts it.
-        let reply_encoding = match parts.headers.get("grpc-accept-encoding") {
-            Some(accepted) if encoding.accepted_by(accepted.as_bytes()) => encoding,
-            _ => Encoding::Identity,
-        };
-        let deadline = parts
-            .headers
-            .get("grpc-timeout")
-            .and_then(|v| parse_grpc_timeout(v.as_bytes()));
-
-        let limit = self.max_message_size.saturating_add(2 * FRAME_HEADER_LEN);
-        let body_deadline = deadline.map_or(self.body_timeout, |d| d.min(self.body_timeout));
-        let collected = match tokio::time::timeout(body_deadline, Limited::new(body, limit).collect()).await {
-            Ok(c) => c,
-            Err(_) => {
-                tracing::debug!(interface, method, ?body_deadline, "request body not received in time");
-                return self.status_response(Status::deadline_exceeded(format!(
-                    "the request body did not arrive within {body_deadline:?}"
-                )));
-            }
-        };
-        let body = match collected {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return self.status_response(Status::resource_exhausted(format!(
-                    "request larger than the {} bytes allowed",
-                    self.max_message_size
-                )));
-            }
-            Err(e) => {
-                tracing::debug!(interface, method, error = %e, "cannot read the request body");
-                return self.status_response(Status::cancelled(format!("cannot read the request body: {e}")));
-            }
-        };
-        let message = match decode_unary_request_with(body, encoding, self.max_message_size) {
-            Ok(message) if message.len() <= self.max_message_size => message,
-            Ok(message) => {
-                return self.status_response(Status::resource_exhausted(format!(
-                    "request message of {} bytes, at most {} allowed",
-                    message.len(),
-                    self.max_message_size
-                )));
-            }
-            Err(status) => return self.status_response(status),
-        };
-
-        // Requests held by calls being served are bounded, all connections together.
-        let held = self.in_flight_bytes.fetch_add(message.len(), Ordering::AcqRel) + message.len();
-        let _held = HeldBytes(&self.in_flight_bytes, message.len());
-        if held > self.max_in_flight_bytes {
-            tracing::warn!(
-                interface,
-                method,
-                held,
-                limit = self.max_in_flight_bytes,
-                "triple server at its in-flight memory budget; answering RESOURCE_EXHAUSTED"
-            );
-            return self.status_response(Status::resource_exhausted(format!(
-                "the provider holds {held} request bytes in flight, over its budget of {}",
-                self.max_in_flight_bytes
-            )));
-        }
-
-        let mut headers = parts.headers;
-        for name in TRANSPORT_HEADERS {
-            headers.remove(*name);
-        }
-        let metadata = MetadataMap::from_headers(headers);
-        let call = AssertUnwindSafe(handler.call(method, message, metadata)).catch_unwind();
-        let outcome = match deadline {
-            Some(deadline) => match tokio::time::timeout(deadline, call).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    tracing::debug!(interface, method, ?deadline, "call exceeded its grpc-timeout");
-                    return self.status_response(Status::deadline_exceeded(format!(
-                        "{interface}/{method} did not finish within {deadline:?}"
-                    )));
-                }
-            },
-            None => call.await,
-        };
-        match outcome {
-            Ok(Ok(reply)) => match encode_frame_with(&reply, reply_encoding) {
-                Ok(frame) => {
-                    let mut response = self.ok_response(frame);
-                    if reply_encoding != Encoding::Identity {
-                        response
-                            .headers_mut()
-                            .insert("grpc-encoding", HeaderValue::from_static(reply_encoding.as_str()));
-                    }
-                    response
-                }
-                Err(status) => self.status_response(status),
-            },
-            Ok(Err(status)) => {
-                tracing::debug!(interface, method, code = ?status.code(), message = status.message(), "call failed");
-                self.status_response(status)
-            }
-            Err(_) => {
-                tracing::error!(interface, method, "triple handler panicked");
-                self.status_response(Status::internal(format!("{interface}/{method} panicked")))
-            }
-        }
-    }
-
-    fn ok_response(&self, frame: Bytes) -> http::Response<GrpcBody> {
-        let mut trailers = HeaderMap::new();
-        trailers.insert("grpc-status", HeaderValue::from_static("0"));
-        let mut response = http::Response::new(GrpcBody {
-            data: Some(frame),
-            trailers: Some(trailers),
-        });
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, self.content_type.clone());
-        headers.insert("grpc-accept-encoding", HeaderValue::from_static(ACCEPT_ENCODING));
-        response
-    }
-
-    /// A "trailers-only" response: the status travels in the HEADERS frame that ends the stream.
-    fn status_response(&self, status: Status) -> http::Response<GrpcBody> {
-        let mut response = http::Response::new(GrpcBody::empty());
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, self.content_type.clone());
-        headers.insert("grpc-accept-encoding", HeaderValue::from_static(ACCEPT_ENCODING));
-        if let Err(e) = status.add_header(headers) {
-            tracing::warn!(error = %e, "cannot encode a gRPC status; answering INTERNAL");
-            headers.insert("grpc-status", HeaderValue::from_static("13"));
-        }
-        response
-    }
-}
-
-fn plain_response(code: StatusCode, text: &'static str) -> http::Response<GrpcBody> {
-    let mut response = http::Response::new(GrpcBody {
-        data: Some(Bytes::from_static(text.as_bytes())),
-        trailers: None,
-    });
-    *response.status_mut() = code;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    response
-}
-
-/// A response body of at most one DATA frame followed by optional trailers.
-struct GrpcBody {
-    data: Option<Bytes>,
-    trailers: Option<HeaderMap>,
-}
-
-impl GrpcBody {
-    fn empty() -> Self {
-        GrpcBody {
-            data: None,
-            trailers: None,
-        }
-    }
-}
-
-impl Body for GrpcBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let this = self.get_mut();
-        if let Some(data) = this.data.take() {
-            return Poll::Ready(Some(Ok(Frame::data(data))));
-        }
-        Poll::Ready(this.trailers.take().map(|t| Ok(Frame::trailers(t))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.data.is_none() && self.trailers.is_none()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn grpc_content_types() {
-        for ok in [
-            "application/grpc",
-            "application/grpc+proto",
-            "application/grpc+json",
-            "Application/GRPC+proto; charset=utf-8",
-            "application/grpc;foo=bar",
-        ] {
-            assert!(is_grpc_content_type(ok.as_bytes()), "{ok}");
-        }
-        for bad in [
-            "",
-            "text/html",
-            "application/grpc+",
-            "application/grpcweb",
-            "application/grpc-web",
-            "application/json",
-        ] {
-            assert!(!is_grpc_content_type(bad.as_bytes()), "{bad}");
-        }
-    }
-
-    #[tokio::test]
-    async fn methods_dispatch_and_unknown_method() {
-        let methods = Methods::new().raw("echo", |req, _| async move { Ok(req) });
-        let out = methods
-            .call("echo", Bytes::from_static(b"x"), MetadataMap::new())
-            .await
-            .unwrap();
-        assert_eq!(&out[..], b"x");
-        let err = methods
-            .call("nope", Bytes::new(), MetadataMap::new())
-            .await
-            .unwrap_err();
-        assert_eq!(err.code(), tonic::Code::Unimplemented);
-    }
-
-    #[tokio::test]
-    async fn typed_method_rejects_undecodable_requests() {
-        let methods = crate::greeter::service();
-        let err = methods
-            .call("sayHello", Bytes::from_static(b"\xff\xff"), MetadataMap::new())
-            .await
-            .unwrap_err();
-        assert_eq!(err.code(), tonic::Code::InvalidArgument);
-    }
 
     #[tokio::test]
     async fn bind_rejects_a_non_grpc_content_type() {

@@ -2,6 +2,8 @@
 //! accepted (Dubbo 3 answers `application/grpc+proto`, grpc-go/tonic `application/grpc`) and
 //! that anything else is a clear transport error.
 
+mod common;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
@@ -15,7 +17,6 @@ use prost::Message;
 use tokio::net::TcpListener;
 use zkdubbo_common::{Invocation, InvokerFactory, RpcError, Url};
 use zkdubbo_triple::TripleInvokerFactory;
-use zkdubbo_triple::codec::encode_frame;
 use zkdubbo_triple::greeter::{self, GreeterReply, GreeterRequest};
 
 /// An HTTP/2 server that answers every request with `content_type`, a reply header
@@ -34,7 +35,7 @@ async fn fake_server(content_type: &'static str, grpc: bool) -> SocketAddr {
                     let mut trailers = HeaderMap::new();
                     trailers.insert("grpc-status", HeaderValue::from_static("0"));
                     vec![
-                        Ok(Frame::data(encode_frame(&reply.encode_to_vec()).unwrap())),
+                        Ok(Frame::data(common::frame(&reply.encode_to_vec()))),
                         Ok(Frame::trailers(trailers)),
                     ]
                 } else {

@@ -1,12 +1,13 @@
 //! Client ↔ server over 127.0.0.1: the Greeter sample, raw bytes, attachments, status
 //! mapping, timeouts, connection sharing, and what dubbo-python's client sends.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use prost::Message;
 use zkdubbo_common::{Invocation, Invoker, InvokerFactory, RemoteStatus, RpcError, Url};
-use zkdubbo_triple::codec::encode_frame;
 use zkdubbo_triple::greeter::{self, GreeterReply, GreeterRequest};
 use zkdubbo_triple::{MetadataMap, Methods, ServerHandle, Status, TripleInvokerFactory, TripleServer, invoke_message};
 
@@ -390,7 +391,7 @@ async fn trailing_empty_data_frame_and_empty_grpc_frame_are_tolerated() {
         let _ = connection.await;
     });
     let message = GreeterRequest { name: "python".into() }.encode_to_vec();
-    let frame = encode_frame(&message).unwrap();
+    let request_frame = common::frame(&message);
 
     for extra_grpc_frame in [false, true] {
         let mut client = client.clone().ready().await.unwrap();
@@ -405,9 +406,9 @@ async fn trailing_empty_data_frame_and_empty_grpc_frame_are_tolerated() {
         .body(())
         .unwrap();
         let (response, mut stream) = client.send_request(request, false).unwrap();
-        stream.send_data(frame.clone(), false).unwrap();
+        stream.send_data(request_frame.clone(), false).unwrap();
         if extra_grpc_frame {
-            stream.send_data(encode_frame(b"").unwrap(), false).unwrap();
+            stream.send_data(common::frame(b""), false).unwrap();
         }
         stream.send_data(Bytes::new(), true).unwrap();
 
@@ -476,7 +477,7 @@ async fn server_enforces_the_grpc_timeout_it_receives() {
         .unwrap();
     let started = Instant::now();
     let (response, mut stream) = client.send_request(request, false).unwrap();
-    stream.send_data(encode_frame(b"5000").unwrap(), true).unwrap();
+    stream.send_data(common::frame(b"5000"), true).unwrap();
     let response = response.await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     assert_eq!(response.headers()["grpc-status"], "4");

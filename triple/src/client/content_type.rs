@@ -11,7 +11,7 @@ use tonic::body::Body;
 use tonic::transport::Channel;
 
 use super::*;
-use crate::server::is_grpc_content_type;
+use crate::call::is_grpc_content_type;
 
 /// The provider answered something that is not gRPC.
 #[derive(Debug)]

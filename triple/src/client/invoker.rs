@@ -11,6 +11,7 @@ use http::uri::PathAndQuery;
 use prost::Message;
 use tonic::Status;
 use tonic::client::Grpc;
+use tonic::codec::CompressionEncoding;
 use tonic::metadata::{AsciiMetadataValue, BinaryMetadataValue, KeyAndValueRef, MetadataKey, MetadataMap};
 use zkdubbo_common::{Invocation, Url, limits};
 use zkdubbo_common::{InvokeFuture, Invoker, Response, RpcError};
@@ -107,13 +108,10 @@ impl TripleInvoker {
 
         let mut grpc = Grpc::new(CheckContentType { inner: channel })
             .max_decoding_message_size(self.connection.config.max_message_size)
-            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
-        if self
-            .url
-            .param(crate::COMPRESSOR_KEY)
-            .is_some_and(|c| c.eq_ignore_ascii_case("gzip"))
-        {
-            grpc = grpc.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd);
+        if let Some(encoding) = self.send_encoding() {
+            grpc = grpc.send_compressed(encoding);
         }
         let call = async {
             grpc.ready().await.map_err(Status::from_error)?;
@@ -154,6 +152,19 @@ impl TripleInvoker {
 
     /// Attachments as metadata (keys lower-cased, invalid ones skipped), plus the headers Dubbo
     /// 3 providers use to find the exported service's group and version.
+    /// How requests are compressed: the URL's [`COMPRESSOR_KEY`](crate::COMPRESSOR_KEY)
+    /// (`identity` or an encoding not known: not at all).
+    fn send_encoding(&self) -> Option<CompressionEncoding> {
+        let name = self.url.param(crate::COMPRESSOR_KEY)?;
+        if name.eq_ignore_ascii_case("gzip") {
+            Some(CompressionEncoding::Gzip)
+        } else if name.eq_ignore_ascii_case("zstd") {
+            Some(CompressionEncoding::Zstd)
+        } else {
+            None
+        }
+    }
+
     pub(crate) fn fill_metadata(&self, metadata: &mut MetadataMap, attachments: &BTreeMap<String, String>) {
         let url_headers = [
             ("tri-service-group", self.url.group()),

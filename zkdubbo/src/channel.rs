@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures::channel::oneshot;
 use futures::{FutureExt, StreamExt};
 use http_body_util::BodyExt;
 use tonic::body::Body;
@@ -146,16 +147,69 @@ impl Prefix {
         Body::new(http_body_util::Full::new(all).map_err(|never| match never {}))
     }
 
-    /// The frames read, then the rest of `body`.
-    fn then(self, body: Body) -> Body {
+    /// The frames read, then the rest of `body`, failing with `CANCELLED` once `answer`
+    /// drops: a client that drops a streaming call's answer while its requests could still
+    /// come cancels the call, at the provider too (HTTP/2 keeps a stream open while either
+    /// side is; the failing request resets it).
+    fn then(self, body: Body, answer: oneshot::Receiver<()>) -> Body {
         let prefix = futures::stream::iter(
             self.frames
                 .into_iter()
                 .map(|b| Ok::<_, tonic::Status>(http_body::Frame::data(b))),
         );
         let rest = http_body_util::BodyStream::new(body);
-        Body::new(http_body_util::StreamBody::new(prefix.chain(rest)))
+        let frames = http_body_util::StreamBody::new(prefix.chain(rest));
+        Body::new(Cancellable {
+            frames: Body::new(frames),
+            answer: Some(answer),
+        })
     }
+}
+
+/// A streaming request's body, cancelled when its answer is dropped ([`Prefix::then`]).
+struct Cancellable {
+    frames: Body,
+    /// Resolves when the answer's body drops; `None` once it has.
+    answer: Option<oneshot::Receiver<()>>,
+}
+
+impl http_body::Body for Cancellable {
+    type Data = Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, tonic::Status>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.frames).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        match self.answer.as_mut().map(|answer| Pin::new(answer).poll(cx)) {
+            Some(Poll::Ready(_)) => {
+                self.answer = None;
+                Poll::Ready(Some(Err(tonic::Status::cancelled(
+                    "the client dropped the call's answer",
+                ))))
+            }
+            _ => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.frames.is_end_stream()
+    }
+}
+
+/// An answer's body that failed: a handler's status travels in trailers, so a failing body is
+/// the transport's failure. tonic reports a connection lost mid-answer as `UNKNOWN`; it is
+/// `UNAVAILABLE` (gRPC's code for it), naming the provider. A stream partly delivered is not
+/// sent again.
+fn broken_off(status: tonic::Status, address: &str) -> tonic::Status {
+    if status.code() != tonic::Code::Unknown {
+        return status;
+    }
+    tracing::debug!(%address, error = %status.message(), "an answer broke off");
+    tonic::Status::unavailable(format!("the answer from {address} broke off: {}", status.message()))
 }
 
 /// A trailers-only gRPC answer with `code` and `message`.
@@ -250,10 +304,15 @@ impl Inner {
                 }
             };
             let replayable = prefix.as_ref().is_some_and(|p| p.complete);
+            let mut answer_guard: Option<oneshot::Sender<()>> = None;
             let this_body = match (&prefix, replayable) {
                 (Some(p), true) => p.replay(),
                 _ => match (prefix.take(), body.take()) {
-                    (Some(p), Some(b)) => p.then(b),
+                    (Some(p), Some(b)) => {
+                        let (dropped, answer) = oneshot::channel();
+                        answer_guard = Some(dropped);
+                        p.then(b, answer)
+                    }
                     // A streaming request already went to a provider: it cannot be sent again.
                     _ => return Ok(status_response(tonic::Code::Unavailable, &last_error)),
                 },
@@ -278,7 +337,14 @@ impl Inner {
                         tried.push(Arc::from(member.identity()));
                         continue;
                     }
-                    return Ok(response);
+                    let address: Arc<str> = Arc::from(member.url().address());
+                    return Ok(response.map(|body| {
+                        Body::new(body.map_err(move |e| {
+                            // Dropped with the answer: a streaming request then fails.
+                            let _answer = &answer_guard;
+                            broken_off(e, &address)
+                        }))
+                    }));
                 }
                 // The deadline (tonic's channel enforces grpc-timeout): the call was sent, so
                 // it is not sent again.

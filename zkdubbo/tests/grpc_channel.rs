@@ -226,3 +226,63 @@ async fn the_references_timeout_bounds_a_call_and_reaches_the_provider() {
     r.shutdown().await;
     p.shutdown(Duration::ZERO).await.unwrap();
 }
+
+/// Fires its sender when dropped: the sentinel of a stream the provider let go of.
+struct OnDrop(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        if let Some(fire) = self.0.take() {
+            let _ = fire.send(());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bidirectional_stream_goes_through_and_a_dropped_one_ends_at_the_provider() {
+    use futures::{SinkExt, StreamExt};
+    use zkdubbo_triple::MessageStream;
+
+    let (fire, dropped) = tokio::sync::oneshot::channel();
+    let fire = Arc::new(std::sync::Mutex::new(Some(fire)));
+    let methods = Methods::new().bidi_streaming("chat", move |requests: MessageStream<GreeterRequest>, _metadata| {
+        let guard = OnDrop(fire.lock().unwrap().take());
+        async move {
+            Ok(requests.map(move |request| {
+                let _alive = &guard;
+                request.map(|r| GreeterReply {
+                    message: format!("re: {}", r.name),
+                })
+            }))
+        }
+    });
+    let registry = Arc::new(MemoryRegistry::new());
+    let service = provider(&registry, methods).await;
+    let r = reference(&registry, 1).await;
+    let mut grpc = tonic::client::Grpc::new(r.grpc_channel());
+    grpc.ready().await.unwrap();
+    let (mut tx, rx) = futures::channel::mpsc::channel::<Bytes>(1);
+    let path = PathAndQuery::from_static("/org.apache.dubbo.samples.Greeter/chat");
+    let mut replies = grpc
+        .streaming(tonic::Request::new(rx), path, BytesCodec)
+        .await
+        .unwrap()
+        .into_inner();
+    // Each reply before the next request: the channel holds nothing back.
+    for name in ["a", "b", "c"] {
+        tx.send(Bytes::from(GreeterRequest { name: name.into() }.encode_to_vec()))
+            .await
+            .unwrap();
+        let reply = GreeterReply::decode(replies.message().await.unwrap().unwrap()).unwrap();
+        assert_eq!(reply.message, format!("re: {name}"));
+    }
+    // The client goes away while its requests could still come: the provider lets go.
+    drop(replies);
+    tokio::time::timeout(Duration::from_secs(10), dropped)
+        .await
+        .expect("the provider dropped the stream of a cancelled call")
+        .unwrap();
+    drop(tx);
+    r.shutdown().await;
+    service.shutdown(Duration::ZERO).await.unwrap();
+}

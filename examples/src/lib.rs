@@ -92,9 +92,76 @@ pub mod proto {
         tonic::include_proto!("org.apache.dubbo.samples");
     }
 
-    /// `proto/counter.proto`: a server-streaming Counter.
+    /// `proto/counter.proto`: a Counter with one method of each kind.
     pub mod counter {
         #![allow(missing_docs, clippy::all, clippy::pedantic)]
         tonic::include_proto!("org.zkdubbo.examples");
+    }
+}
+
+/// The Counter of `proto/counter.proto`, implemented once for `counter-provider` and the tests.
+pub mod counter {
+    use std::pin::Pin;
+
+    use futures::{Stream, StreamExt};
+    use tonic::{Request, Response, Status, Streaming};
+
+    use crate::proto::counter::counter_server::Counter;
+    use crate::proto::counter::{CountReply, CountRequest, Number};
+
+    /// The most numbers one `Count` answers.
+    pub const MAX_COUNT: u32 = 10_000;
+
+    /// A boxed stream of replies, as the generated trait wants them.
+    pub type Replies<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+    /// The Counter: `Count` answers 0..n (`INVALID_ARGUMENT` past [`MAX_COUNT`]), `Double`
+    /// doubles (`OUT_OF_RANGE` on overflow), `Sum` totals, `Running` answers each running total.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct Numbers;
+
+    #[tonic::async_trait]
+    impl Counter for Numbers {
+        type CountStream = Replies<CountReply>;
+        type RunningStream = Replies<Number>;
+
+        async fn count(&self, request: Request<CountRequest>) -> Result<Response<Self::CountStream>, Status> {
+            let n = request.into_inner().n;
+            if n > MAX_COUNT {
+                return Err(Status::invalid_argument(format!(
+                    "at most {MAX_COUNT} numbers, not {n}"
+                )));
+            }
+            let replies = futures::stream::iter((0..n).map(|i| Ok(CountReply { i })));
+            Ok(Response::new(Box::pin(replies)))
+        }
+
+        async fn double(&self, request: Request<Number>) -> Result<Response<Number>, Status> {
+            let value = request.into_inner().value;
+            let doubled = value
+                .checked_mul(2)
+                .ok_or_else(|| Status::out_of_range(format!("{value} doubled overflows")))?;
+            Ok(Response::new(Number { value: doubled }))
+        }
+
+        async fn sum(&self, request: Request<Streaming<Number>>) -> Result<Response<Number>, Status> {
+            let mut numbers = request.into_inner();
+            let mut total = 0i64;
+            while let Some(number) = numbers.message().await? {
+                total = total.saturating_add(number.value);
+            }
+            Ok(Response::new(Number { value: total }))
+        }
+
+        async fn running(&self, request: Request<Streaming<Number>>) -> Result<Response<Self::RunningStream>, Status> {
+            let totals = request.into_inner().scan(0i64, |total, number| {
+                let item = number.map(|n| {
+                    *total = total.saturating_add(n.value);
+                    Number { value: *total }
+                });
+                futures::future::ready(Some(item))
+            });
+            Ok(Response::new(Box::pin(totals)))
+        }
     }
 }

@@ -3,16 +3,14 @@
 //! a generated client on `Reference::grpc_channel()`; a server-streaming call; a status set by
 //! the handler arriving intact.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::Stream;
 use tonic::{Request, Response, Status};
 use zkdubbo::registry::MemoryRegistry;
 use zkdubbo::{Reference, ServiceBuilder, TripleService};
-use zkdubbo_examples::proto::counter::counter_server::Counter;
-use zkdubbo_examples::proto::counter::{CountReply, CountRequest};
+use zkdubbo_examples::counter::Numbers;
+use zkdubbo_examples::proto::counter::CountRequest;
 use zkdubbo_examples::proto::greeter::greeter_client::GreeterClient;
 use zkdubbo_examples::proto::greeter::greeter_server::{Greeter, GreeterServer};
 use zkdubbo_examples::proto::greeter::{GreeterReply, GreeterRequest};
@@ -29,19 +27,6 @@ impl Greeter for MyGreeter {
         Ok(Response::new(GreeterReply {
             message: format!("Hello, {name}! (tonic)"),
         }))
-    }
-}
-
-struct MyCounter;
-
-#[tonic::async_trait]
-impl Counter for MyCounter {
-    type CountStream = Pin<Box<dyn Stream<Item = Result<CountReply, Status>> + Send>>;
-
-    async fn count(&self, request: Request<CountRequest>) -> Result<Response<Self::CountStream>, Status> {
-        let n = request.into_inner().n;
-        let replies = futures::stream::iter((0..n).map(|i| Ok(CountReply { i })));
-        Ok(Response::new(Box::pin(replies)))
     }
 }
 
@@ -115,15 +100,19 @@ async fn a_generated_client_calls_a_generated_server_through_zkdubbo() {
 async fn the_generated_bindings_serve_register_and_call_a_streaming_service() {
     use zkdubbo_examples::proto::counter::counter_zkdubbo;
     assert_eq!(counter_zkdubbo::INTERFACE, "org.zkdubbo.examples.Counter");
-    assert_eq!(counter_zkdubbo::METHODS, ["Count"]);
+    assert_eq!(counter_zkdubbo::METHODS, ["Count", "Double", "Sum", "Running"]);
     let registry = Arc::new(MemoryRegistry::new());
     let builder = counter_zkdubbo::service_builder()
         .registry_instance(registry.clone())
         .host("127.0.0.1");
-    let server = counter_zkdubbo::serve(builder, MyCounter, "127.0.0.1:0".parse().unwrap())
+    let server = counter_zkdubbo::serve(builder, Numbers, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    assert_eq!(server.url().param("methods"), Some("Count"), "methods= from the proto");
+    assert_eq!(
+        server.url().param("methods"),
+        Some("Count,Double,Running,Sum"),
+        "methods= from the proto"
+    );
     let r = counter_zkdubbo::reference()
         .registry_instance(registry.clone())
         .build()

@@ -1,18 +1,16 @@
-//! A proto-defined service served and registered by zkdubbo: `proto/counter.proto`'s
-//! server-streaming Counter, implemented on the server trait tonic-prost-build generated and
-//! registered through the bindings zkdubbo-build generated (`methods=Count`).
+//! A proto-defined service served and registered by zkdubbo: `proto/counter.proto`'s Counter
+//! (one method of each of gRPC's four kinds), implemented on the server trait
+//! tonic-prost-build generated (`zkdubbo_examples::counter::Numbers`) and registered through
+//! the bindings zkdubbo-build generated (`methods=Count,Double,Sum,Running`).
 //!
 //! ```sh
 //! cargo run -p zkdubbo-examples --bin counter-provider -- --zk 127.0.0.1:2181 --port 50061
 //! ```
 
-use std::pin::Pin;
-
 use clap::Parser;
-use tonic::{Request, Response, Status};
 use zkdubbo_examples::ProviderArgs;
-use zkdubbo_examples::proto::counter::counter_server::Counter;
-use zkdubbo_examples::proto::counter::{CountReply, CountRequest, counter_zkdubbo};
+use zkdubbo_examples::counter::Numbers;
+use zkdubbo_examples::proto::counter::counter_zkdubbo;
 
 /// Serve the Counter and register it until interrupted.
 #[derive(Parser, Debug)]
@@ -25,21 +23,6 @@ struct Args {
     /// The application name.
     #[arg(long, default_value = "counter-provider")]
     application: String,
-}
-
-/// Count(n): the numbers 0..n, one message each.
-struct Numbers;
-
-#[tonic::async_trait]
-impl Counter for Numbers {
-    type CountStream = Pin<Box<dyn futures::Stream<Item = Result<CountReply, Status>> + Send>>;
-
-    async fn count(&self, request: Request<CountRequest>) -> Result<Response<Self::CountStream>, Status> {
-        let n = request.into_inner().n.min(10_000);
-        Ok(Response::new(Box::pin(futures::stream::iter(
-            (0..n).map(|i| Ok(CountReply { i })),
-        ))))
-    }
 }
 
 #[tokio::main]

@@ -16,6 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream, StreamExt};
+use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use http_body::{Body as HttpBody, Frame};
 use hyper::body::Incoming;
@@ -127,8 +128,12 @@ impl Shared {
         };
         let call = CallInfo {
             handler: Arc::clone(handler),
-            name: Arc::from(format!("{interface}/{method}")),
-            method: Arc::from(method),
+            // A clone of the request's own bytes: nothing allocated per call.
+            path: request
+                .uri()
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/")),
             shared: Arc::clone(&self),
             deadline: request
                 .headers()
@@ -202,19 +207,26 @@ impl Drop for HeldBytes {
 #[derive(Clone)]
 struct CallInfo {
     handler: Arc<dyn Handler>,
-    /// `interface/method`, for logs and statuses.
-    name: Arc<str>,
-    method: Arc<str>,
+    /// `/interface/method`.
+    path: PathAndQuery,
     shared: Arc<Shared>,
     /// When the client's `grpc-timeout` runs out.
     deadline: Option<Instant>,
 }
 
 impl CallInfo {
+    /// `interface/method`, for logs and statuses.
+    fn name(&self) -> &str {
+        self.path.path().trim_start_matches('/')
+    }
+
+    fn method(&self) -> &str {
+        self.name().rsplit('/').next().unwrap_or_default()
+    }
+
     async fn serve(self, request: Request<Incoming>) -> http::Response<Body> {
         let mut grpc = self.shared.grpc(request.headers());
         let deadline = self.deadline;
-        let name = Arc::clone(&self.name);
         // A call with one request message has it whole within the body timeout; a streaming
         // request lasts as long as the client streams.
         let single = |request: Request<Incoming>| {
@@ -222,7 +234,7 @@ impl CallInfo {
             request.map(|body| DeadlineBody::new(body, timeout))
         };
         let served = async {
-            match self.handler.streaming(&self.method) {
+            match self.handler.streaming(self.method()) {
                 None => grpc.unary(self.clone(), single(request)).await,
                 Some(StreamingMethod(StreamKind::Server(f))) => {
                     grpc.server_streaming(ServerStreaming(self.clone(), f), single(request))
@@ -239,9 +251,10 @@ impl CallInfo {
             Some(at) => match tokio::time::timeout_at(at, served).await {
                 Ok(response) => response,
                 Err(_) => {
-                    tracing::debug!(call = %name, "call exceeded its grpc-timeout");
+                    tracing::debug!(call = self.name(), "call exceeded its grpc-timeout");
                     status_response(Status::deadline_exceeded(format!(
-                        "{name} did not answer within the call's grpc-timeout"
+                        "{} did not answer within the call's grpc-timeout",
+                        self.name()
                     )))
                 }
             },
@@ -253,12 +266,12 @@ impl CallInfo {
         match AssertUnwindSafe(future).catch_unwind().await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(status)) => {
-                tracing::debug!(call = %self.name, code = ?status.code(), message = status.message(), "call failed");
+                tracing::debug!(call = self.name(), code = ?status.code(), message = status.message(), "call failed");
                 Err(status)
             }
             Err(_) => {
-                tracing::error!(call = %self.name, "triple handler panicked");
-                Err(Status::internal(format!("{} panicked", self.name)))
+                tracing::error!(call = self.name(), "triple handler panicked");
+                Err(Status::internal(format!("{} panicked", self.name())))
             }
         }
     }
@@ -266,12 +279,13 @@ impl CallInfo {
     /// Replies as the handler streams them, ended by a panic (`INTERNAL`) or the deadline
     /// (`DEADLINE_EXCEEDED`).
     fn replies(&self, replies: MessageStream<Bytes>) -> MessageStream<Bytes> {
-        let name = Arc::clone(&self.name);
+        let name: Arc<str> = Arc::from(self.name());
+        let panicked = Arc::clone(&name);
         let replies = AssertUnwindSafe(replies).catch_unwind().map(move |item| match item {
             Ok(item) => item,
             Err(_) => {
-                tracing::error!(call = %name, "triple stream panicked");
-                Err(Status::internal(format!("{name} panicked while streaming")))
+                tracing::error!(call = %panicked, "triple stream panicked");
+                Err(Status::internal(format!("{panicked} panicked while streaming")))
             }
         });
         match self.deadline {
@@ -279,7 +293,7 @@ impl CallInfo {
             Some(at) => Box::pin(DeadlineStream {
                 inner: Box::pin(replies),
                 sleep: Some(Box::pin(tokio::time::sleep_until(at))),
-                name: Arc::clone(&self.name),
+                name,
             }),
         }
     }
@@ -305,7 +319,7 @@ impl UnaryService<Bytes> for CallInfo {
         Box::pin(async move {
             let (metadata, _, message) = request.into_parts();
             let _held = this.shared.hold(message.len())?;
-            let future = this.handler.call(&this.method, message, call_metadata(metadata));
+            let future = this.handler.call(this.method(), message, call_metadata(metadata));
             this.guarded(future).await.map(tonic::Response::new)
         })
     }

@@ -337,12 +337,11 @@ impl Inner {
                         tried.push(Arc::from(member.identity()));
                         continue;
                     }
-                    let address: Arc<str> = Arc::from(member.url().address());
                     return Ok(response.map(|body| {
                         Body::new(body.map_err(move |e| {
                             // Dropped with the answer: a streaming request then fails.
                             let _answer = &answer_guard;
-                            broken_off(e, &address)
+                            broken_off(e, &member.url().address())
                         }))
                     }));
                 }

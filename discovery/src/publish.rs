@@ -155,6 +155,11 @@ impl InstancePublisher {
         self.storage
     }
 
+    /// The registry the instance is published in.
+    pub fn registry(&self) -> &Arc<dyn Registry> {
+        &self.registry
+    }
+
     /// The application.
     pub fn application(&self) -> &str {
         &self.application

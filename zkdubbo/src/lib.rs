@@ -86,9 +86,9 @@ pub use channel::{GrpcChannel, HashKey};
 pub use config::{ConfigError, ReferenceConfig};
 #[cfg(feature = "triple")]
 pub use provider::TripleService;
+pub use provider::{DEFAULT_UNHEALTHY_AFTER, Exported, ProviderError, ServiceBuilder};
 #[cfg(feature = "dubbo")]
 pub use provider::{DubboPort, DubboService};
-pub use provider::{Exported, ProviderError, ServiceBuilder};
 pub use reference::{DEFAULT_READY_TIMEOUT, Reference, ReferenceBuilder, ReferenceError};
 pub use signal::shutdown_signal;
 pub use stamp::RELEASE;

@@ -14,11 +14,16 @@ use self::overrides::Governed;
 
 #[cfg(feature = "dubbo")]
 mod dubbo;
+#[cfg(feature = "triple")]
+mod health;
 mod overrides;
 #[cfg(feature = "triple")]
 mod triple;
 #[cfg(feature = "dubbo")]
 pub use dubbo::{DubboPort, DubboService};
+/// Default time a registry may be unreachable before a provider's health reports NOT_SERVING
+/// ([`ServiceBuilder::unhealthy_after`]).
+pub const DEFAULT_UNHEALTHY_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 #[cfg(feature = "triple")]
 pub use triple::TripleService;
 
@@ -77,6 +82,10 @@ pub struct ServiceBuilder {
     registry_instances: Vec<Arc<dyn Registry>>,
     register_mode: RegisterMode,
     metadata_type: StorageType,
+    /// How long a registry may be unreachable before a Triple provider's health says
+    /// NOT_SERVING.
+    #[cfg_attr(not(feature = "triple"), allow(dead_code))]
+    unhealthy_after: std::time::Duration,
 }
 
 impl fmt::Debug for ServiceBuilder {
@@ -107,7 +116,18 @@ impl ServiceBuilder {
             registry_instances: Vec::new(),
             register_mode: RegisterMode::default(),
             metadata_type: StorageType::Remote,
+            unhealthy_after: DEFAULT_UNHEALTHY_AFTER,
         }
+    }
+
+    /// How long a registry this service is registered in may be unreachable before the
+    /// provider's `grpc.health.v1.Health` reports NOT_SERVING ([`DEFAULT_UNHEALTHY_AFTER`] by
+    /// default; Triple providers serve the health service, SERVING while registered and
+    /// NOT_SERVING from the start of [`TripleService::shutdown`](crate::TripleService::shutdown)).
+    /// Set it below the registry's session timeout to report before consumers lose the node.
+    pub fn unhealthy_after(mut self, grace: std::time::Duration) -> Self {
+        self.unhealthy_after = grace;
+        self
     }
 
     /// How an application instance publishes its metadata (Dubbo's `metadata-type`):
@@ -198,12 +218,14 @@ impl ServiceBuilder {
 
     /// The application whose MetadataService this provider's server must serve: set when it
     /// publishes its instance with local metadata.
+    #[cfg(any(feature = "triple", feature = "dubbo"))]
     fn local_metadata_application(&self) -> Option<String> {
         (self.register_mode.instance() && self.metadata_type == StorageType::Local)
             .then(|| self.params.get(keys::APPLICATION).cloned().unwrap_or_default())
     }
 
     /// Register the address a server is bound to, unless a port or host was set.
+    #[cfg(any(feature = "triple", feature = "dubbo"))]
     fn bound_to(&mut self, addr: std::net::SocketAddr) {
         if self.port.is_none() {
             self.port = Some(addr.port());
@@ -335,6 +357,20 @@ impl Exported {
     /// The registered URL.
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// The registries the service is registered in (interface nodes or application
+    /// instances), each once.
+    #[cfg(feature = "triple")]
+    pub(crate) fn registries(&self) -> Vec<Arc<dyn Registry>> {
+        let mut all: Vec<Arc<dyn Registry>> = Vec::new();
+        let held = self.registrations.iter().map(|r| r.registry());
+        for registry in held.chain(self.instances.iter().map(|p| p.registry())) {
+            if !all.iter().any(|r| Arc::ptr_eq(r, registry)) {
+                all.push(Arc::clone(registry));
+            }
+        }
+        all
     }
 
     /// Unregister from every registry, then close the registries this service opened.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use zkdubbo_common::Url;
 use zkdubbo_triple::{Handler, ServerHandle, TonicService, TripleServer, TripleServerBuilder};
 
+use super::health::Health;
 use super::{Exported, ProviderError, ServiceBuilder};
 
 impl ServiceBuilder {
@@ -61,11 +62,20 @@ impl ServiceBuilder {
                 crate::metadata_service::v2_service(&application),
             );
         }
-        let server = server.bind(bind).await?;
+        let (mut health, health_service) = Health::new(&self.interface).await;
+        let server = server.tonic_service(health_service).bind(bind).await?;
         self.bound_to(server.local_addr());
         let server = server.spawn();
+        let unhealthy_after = self.unhealthy_after;
         match self.register().await {
-            Ok(exported) => Ok(TripleService { exported, server }),
+            Ok(exported) => {
+                health.follow(exported.registries(), unhealthy_after).await;
+                Ok(TripleService {
+                    exported,
+                    server,
+                    health,
+                })
+            }
             Err(e) => {
                 let _ = server.shutdown().await;
                 Err(e)
@@ -80,6 +90,7 @@ impl ServiceBuilder {
 pub struct TripleService {
     exported: Exported,
     server: ServerHandle,
+    health: Health,
 }
 
 impl TripleService {
@@ -94,17 +105,19 @@ impl TripleService {
     }
 
     /// The registration guard and the server handle, to stop them separately (e.g. to stop
-    /// serving while staying registered, as a crashed process would look to consumers).
+    /// serving while staying registered, as a crashed process would look to consumers). The
+    /// health service keeps the status it has then.
     pub fn into_parts(self) -> (Exported, ServerHandle) {
         (self.exported, self.server)
     }
 
-    /// Unregister everywhere, wait `drain` (consumers see the node go and stop sending), then
-    /// stop the server, letting calls in flight finish.
+    /// Report NOT_SERVING, unregister everywhere, wait `drain` (consumers see the node go and
+    /// stop sending), then stop the server, letting calls in flight finish.
     ///
     /// # Errors
     /// The first unregistration error or the server's error (both steps are always taken).
-    pub async fn shutdown(self, drain: Duration) -> Result<(), ProviderError> {
+    pub async fn shutdown(mut self, drain: Duration) -> Result<(), ProviderError> {
+        self.health.stop().await;
         let unregistered = self.exported.unregister().await;
         tokio::time::sleep(drain).await;
         let stopped = self.server.shutdown().await;

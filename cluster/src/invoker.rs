@@ -92,7 +92,12 @@ impl<S: Strategy> Invoker for ClusterInvoker<S> {
     }
 
     fn invoke<'a>(&'a self, inv: &'a Invocation) -> InvokeFuture<'a> {
-        self.strategy.call(&self.base, inv)
+        Box::pin(async move {
+            let record = self.base.metrics().begin(inv.method());
+            let result = self.strategy.call(&self.base, inv).await;
+            record.end(&result);
+            result
+        })
     }
 }
 

@@ -20,6 +20,7 @@
 mod invoker;
 mod join;
 pub mod merger;
+pub mod metrics;
 mod multi;
 mod names;
 mod outlier;

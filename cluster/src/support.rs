@@ -2,6 +2,7 @@
 //! directory, choosing the load balancer, sticky and re-selection, and calling one provider
 //! with call statistics and the `served-by` attachment.
 
+use crate::metrics::CallMetrics;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,7 @@ pub struct ClusterBase {
     outliers: Outliers,
     sticky: Mutex<Option<Arc<str>>>,
     destroyed: AtomicBool,
+    metrics: CallMetrics,
 }
 
 impl fmt::Debug for ClusterBase {
@@ -54,11 +56,17 @@ impl ClusterBase {
             name,
             available_check: url.param_bool(AVAILABLE_CHECK_KEY, true),
             outliers: Outliers::from_url(&url),
+            metrics: CallMetrics::new(url.service_key()),
             url,
             directory,
             sticky: Mutex::new(None),
             destroyed: AtomicBool::new(false),
         }
+    }
+
+    /// What this cluster's calls report to the metrics recorder.
+    pub(crate) fn metrics(&self) -> &CallMetrics {
+        &self.metrics
     }
 
     /// The strategy's name.
@@ -239,6 +247,8 @@ impl ClusterBase {
         }
         self.outliers
             .record(member.identity(), || member.url().address(), &result);
+        self.metrics
+            .attempt(member.identity(), || member.url().address(), &result);
         result.map(|mut r| {
             r.attachments
                 .entry(SERVED_BY.to_owned())

@@ -21,6 +21,7 @@ mod invoker;
 pub mod keys;
 pub mod limits;
 mod matching;
+pub mod metrics;
 mod no_provider;
 mod params;
 mod rpc_error;

@@ -52,6 +52,7 @@ mod group_view;
 mod inert;
 mod member;
 mod merge;
+pub mod metrics;
 mod refresh;
 mod registry_directory;
 mod route;

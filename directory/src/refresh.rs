@@ -168,6 +168,7 @@ impl Core {
 
     /// Rebuild the snapshot from the latest lists; also returns invokers of providers that left.
     pub(crate) fn rebuild(&mut self, prev: Option<&Snapshot>) -> (Snapshot, Vec<Arc<dyn Invoker>>) {
+        let started = std::time::Instant::now();
         self.refresh += 1;
         self.version += 1;
         let refresh = self.refresh;
@@ -289,6 +290,13 @@ impl Core {
             prev,
         );
         self.report_emptying_rules(&snapshot);
+        crate::metrics::refreshed(
+            &self.consumer.service_key(),
+            &snapshot,
+            started.elapsed(),
+            self.chain.routers().len(),
+            self.configurators.rules().len(),
+        );
         (snapshot, gone)
     }
 

@@ -26,6 +26,30 @@ pub fn registry_url(zk: &str, session_ms: Option<u64>) -> anyhow::Result<String>
     Ok(url.to_string())
 }
 
+/// `--metrics-addr`: serve Prometheus metrics (`GET /metrics`) there.
+#[derive(clap::Args, Debug)]
+pub struct MetricsArgs {
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464).
+    #[arg(long)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+impl MetricsArgs {
+    /// Start the exporter when asked to (before any reference or service is built, so that
+    /// they record into it); keep the returned server for as long as scrapes should work.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn start(&self) -> anyhow::Result<Option<zkdubbo::metrics::MetricsServer>> {
+        let Some(addr) = self.metrics_addr else {
+            return Ok(None);
+        };
+        let server = zkdubbo::metrics::serve_prometheus(addr).await?;
+        eprintln!("metrics at http://{}/metrics", server.local_addr());
+        Ok(Some(server))
+    }
+}
+
 /// The settings both example providers take (`#[command(flatten)]` them).
 #[derive(clap::Args, Debug)]
 pub struct ProviderArgs {
@@ -50,6 +74,8 @@ pub struct ProviderArgs {
     /// or `all` (both).
     #[arg(long, default_value = "interface")]
     pub register_mode: zkdubbo::app_discovery::RegisterMode,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 impl ProviderArgs {

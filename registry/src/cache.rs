@@ -319,6 +319,7 @@ impl CacheFile {
         };
         merged.extend(own);
         let written = write_file(&self.path, &merged);
+        crate::metrics::cache_written(written.is_ok());
         let mut st = self.lock();
         match &written {
             Ok(()) => {

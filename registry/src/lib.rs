@@ -10,6 +10,7 @@ pub mod cache;
 mod config_center;
 mod error;
 mod memory;
+pub mod metrics;
 mod notification;
 mod registration;
 mod zookeeper;

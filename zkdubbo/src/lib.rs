@@ -74,6 +74,7 @@ mod channel;
 mod config;
 mod discovery;
 mod metadata_service;
+pub mod metrics;
 mod provider;
 mod reference;
 mod registries;

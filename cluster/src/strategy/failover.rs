@@ -35,6 +35,7 @@ impl Strategy for FailoverCluster {
                     if base.is_destroyed() {
                         break;
                     }
+                    base.metrics().retried(inv.method());
                     match base.list(inv) {
                         Ok(l) => listed = l,
                         Err(e) => {

@@ -41,6 +41,7 @@ pub(crate) struct Connection {
     /// down, so the load balancer stops picking it at once; cleared when the connection closes
     /// (the endpoint then reconnects on demand).
     endpoint_read_only: Arc<AtomicBool>,
+    _open: zkdubbo_common::metrics::OpenConnection,
 }
 
 impl Connection {
@@ -65,6 +66,7 @@ impl Connection {
             last_read: AtomicU64::new(monotonic_ms()),
             tasks: Mutex::new(Vec::new()),
             endpoint_read_only,
+            _open: zkdubbo_common::metrics::OpenConnection::new("dubbo"),
         });
         let writer = tokio::spawn(write_loop(wr, rx, Arc::downgrade(&conn)));
         let reader = tokio::spawn(read_loop(

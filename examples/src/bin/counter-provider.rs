@@ -29,6 +29,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     zkdubbo_examples::init_logging();
     let args = Args::parse();
+    let _metrics = args.provider.metrics.start().await?;
     // The bindings' builder has the interface and methods= from the proto.
     let builder = args
         .provider

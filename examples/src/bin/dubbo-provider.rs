@@ -36,6 +36,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     zkdubbo_examples::init_logging();
     let args = Args::parse();
+    let _metrics = args.provider.metrics.start().await?;
     let mut service = args.provider.builder(&args.interface, &args.application)?;
     if let Some(v) = &args.version {
         service = service.version(v);

@@ -33,12 +33,15 @@ struct Args {
     /// Pause between calls, in ms.
     #[arg(long, default_value_t = 0)]
     interval_ms: u64,
+    #[command(flatten)]
+    metrics: zkdubbo_examples::MetricsArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     zkdubbo_examples::init_logging();
     let args = Args::parse();
+    let _metrics = args.metrics.start().await?;
     let reference = Reference::builder()
         .interface(&args.interface)
         .registry(zkdubbo_examples::registry_url(&args.zk, None)?)

@@ -298,7 +298,9 @@ pub(crate) async fn retry_loop(inner: Arc<Inner>) {
             backoff.reset();
             continue;
         }
-        match inner.retry_pending().await {
+        let retried = inner.retry_pending().await;
+        crate::metrics::pending(&inner.metrics_label(), inner.pending_operations().len());
+        match retried {
             Ok(()) => {
                 failing = false;
                 backoff.reset();

@@ -148,6 +148,7 @@ impl Inner {
     pub(crate) fn install(&self, client: Client) -> Arc<Conn> {
         let number = self.sessions.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let conn = Arc::new(Conn { client });
+        crate::metrics::session_established(&self.metrics_label());
         tracing::info!(
             registry = %self.registry_name(),
             session = format_args!("{:#x}", conn.session_id()),
@@ -223,6 +224,7 @@ pub(crate) async fn supervise(inner: Arc<Inner>) {
                 SessionState::SyncConnected | SessionState::ConnectedReadOnly => {
                     if disconnected {
                         disconnected = false;
+                        crate::metrics::connected(&inner.metrics_label(), true);
                         tracing::info!(
                             session = format_args!("{:#x}", conn.session_id()),
                             "reconnected within the ZooKeeper session; re-reading every category"
@@ -234,6 +236,7 @@ pub(crate) async fn supervise(inner: Arc<Inner>) {
                 SessionState::Disconnected => {
                     if !disconnected {
                         disconnected = true;
+                        crate::metrics::connected(&inner.metrics_label(), false);
                         tracing::warn!(
                             session = format_args!("{:#x}", conn.session_id()),
                             "disconnected from ZooKeeper; the session may still be recovered"
@@ -241,6 +244,12 @@ pub(crate) async fn supervise(inner: Arc<Inner>) {
                     }
                 }
                 SessionState::AuthFailed | SessionState::Expired | SessionState::Closed => {
+                    let reason = match state {
+                        SessionState::AuthFailed => "auth_failed",
+                        SessionState::Expired => "expired",
+                        _ => "closed",
+                    };
+                    crate::metrics::session_ended(&inner.metrics_label(), reason);
                     tracing::warn!(
                         session = format_args!("{:#x}", conn.session_id()),
                         ?state,
@@ -265,6 +274,7 @@ pub(crate) async fn supervise(inner: Arc<Inner>) {
                              \"client has seen zxid ..., our last zxid is ...\"): starting a new session \
                              now instead of waiting for the old one to expire"
                         );
+                        crate::metrics::session_ended(&inner.metrics_label(), "refused");
                         inner.start_recovery();
                         inner.install(fresh);
                         break;

@@ -241,6 +241,11 @@ impl Inner {
         self.url.to_string()
     }
 
+    /// The registry's label in metrics: its server list (the URL would be unbounded).
+    pub(super) fn metrics_label(&self) -> String {
+        self.url.address()
+    }
+
     pub(super) fn is_shut_down(&self) -> bool {
         self.shut_down.load(Ordering::Acquire)
     }

@@ -226,6 +226,7 @@ impl CategoryWatch {
         } else {
             self.sink.push(n)
         };
+        crate::metrics::notified(&self.inner.metrics_label(), self.category.as_str());
         if accepted {
             self.inner
                 .cache_notified(self.subscription, consumer, self.category, &list);
@@ -256,6 +257,7 @@ impl CategoryWatch {
         } else {
             self.sink.push(n);
         }
+        crate::metrics::notified(&self.inner.metrics_label(), self.category.as_str());
     }
 
     pub(super) fn failing(&self, path: &str, e: Option<&RegistryError>) {

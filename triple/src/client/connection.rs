@@ -23,7 +23,11 @@ pub(crate) enum ChannelState {
     /// Not used yet: the channel is created (lazily connected) by the first call, which runs
     /// inside the tokio runtime the channel's worker needs.
     Idle,
-    Open(Channel),
+    /// The channel, counted in the connections metric while it is open.
+    Open {
+        channel: Channel,
+        _counted: zkdubbo_common::metrics::OpenConnection,
+    },
     Closed,
 }
 
@@ -72,11 +76,14 @@ impl Connection {
     pub(crate) fn channel(&self) -> Option<Channel> {
         let mut state = lock(&self.channel);
         match &*state {
-            ChannelState::Open(channel) => Some(channel.clone()),
+            ChannelState::Open { channel, .. } => Some(channel.clone()),
             ChannelState::Closed => None,
             ChannelState::Idle => {
                 let channel = self.endpoint.connect_lazy();
-                *state = ChannelState::Open(channel.clone());
+                *state = ChannelState::Open {
+                    channel: channel.clone(),
+                    _counted: zkdubbo_common::metrics::OpenConnection::new(crate::PROTOCOL),
+                };
                 Some(channel)
             }
         }

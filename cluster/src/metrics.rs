@@ -1,0 +1,158 @@
+//! What calls report through the [`metrics`] facade. Handles are registered once per method
+//! and provider and kept, so a call costs a map lookup and a few atomic adds; with no recorder
+//! installed they record nothing. Install the recorder (zkdubbo's Prometheus exporter) before
+//! building references: handles made before it stay silent.
+//!
+//! Labels: `service` (the consumer's service key, `group/interface:version`), `method`,
+//! `provider` (`host:port`), `outcome` (`ok`, `business`, `timeout`, `transport`,
+//! `no_provider`, `codec`) — all bounded by what the process calls; no URL is a label.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
+use zkdubbo_common::sync::lock;
+use zkdubbo_common::{RpcError, RpcErrorKind};
+
+/// Calls made through a reference, by `service`, `method`, `outcome`.
+pub const CALLS: &str = "zkdubbo_calls_total";
+/// Duration of calls (all attempts), by `service`, `method`.
+pub const CALL_SECONDS: &str = "zkdubbo_call_duration_seconds";
+/// Calls in flight, by `service`.
+pub const IN_FLIGHT: &str = "zkdubbo_calls_in_flight";
+/// Attempts sent to one provider, by `service`, `provider`, `outcome`.
+pub const PROVIDER_CALLS: &str = "zkdubbo_provider_calls_total";
+/// Attempts after the first (failover and forking), by `service`, `method`.
+pub const RETRIES: &str = "zkdubbo_call_retries_total";
+
+const OUTCOMES: [&str; 6] = ["ok", "business", "timeout", "transport", "no_provider", "codec"];
+
+fn outcome(result: &Result<impl Sized, RpcError>) -> usize {
+    match result {
+        Ok(_) => 0,
+        Err(e) => match e.kind() {
+            RpcErrorKind::Business => 1,
+            RpcErrorKind::Timeout => 2,
+            RpcErrorKind::NoProvider => 4,
+            RpcErrorKind::Codec => 5,
+            _ => 3,
+        },
+    }
+}
+
+struct MethodHandles {
+    calls: [Counter; 6],
+    seconds: Histogram,
+    retries: Counter,
+}
+
+/// The handles of one reference's calls.
+pub(crate) struct CallMetrics {
+    service: String,
+    in_flight: Gauge,
+    methods: RwLock<HashMap<String, Arc<MethodHandles>>>,
+    providers: Mutex<HashMap<String, Arc<[Counter; 6]>>>,
+}
+
+impl CallMetrics {
+    pub(crate) fn new(service: String) -> CallMetrics {
+        CallMetrics {
+            in_flight: gauge!(IN_FLIGHT, "service" => service.clone()),
+            service,
+            methods: RwLock::new(HashMap::new()),
+            providers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn method(&self, method: &str) -> Arc<MethodHandles> {
+        if let Some(h) = self.methods.read().unwrap_or_else(|e| e.into_inner()).get(method) {
+            return Arc::clone(h);
+        }
+        let labels = |outcome: &'static str| {
+            [
+                ("service", self.service.clone()),
+                ("method", method.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ]
+        };
+        let handles = Arc::new(MethodHandles {
+            calls: OUTCOMES.map(|o| counter!(CALLS, &labels(o))),
+            seconds: histogram!(CALL_SECONDS, "service" => self.service.clone(), "method" => method.to_owned()),
+            retries: counter!(RETRIES, "service" => self.service.clone(), "method" => method.to_owned()),
+        });
+        let mut methods = self.methods.write().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(methods.entry(method.to_owned()).or_insert(handles))
+    }
+
+    /// A call of `method` begins: in flight until the returned guard records its end.
+    pub(crate) fn begin(&self, method: &str) -> CallRecord<'_> {
+        self.in_flight.increment(1.0);
+        CallRecord {
+            metrics: self,
+            method: self.method(method),
+            started: Instant::now(),
+            ended: false,
+        }
+    }
+
+    /// An attempt sent to the provider `identity` (at `address`, `host:port`) ended with
+    /// `result`.
+    pub(crate) fn attempt<T>(&self, identity: &str, address: impl FnOnce() -> String, result: &Result<T, RpcError>) {
+        let counters = {
+            let mut providers = lock(&self.providers);
+            match providers.get(identity) {
+                Some(c) => Arc::clone(c),
+                None => {
+                    let provider = address();
+                    let labels = |outcome: &'static str| {
+                        [
+                            ("service", self.service.clone()),
+                            ("provider", provider.clone()),
+                            ("outcome", outcome.to_owned()),
+                        ]
+                    };
+                    let c = Arc::new(OUTCOMES.map(|o| counter!(PROVIDER_CALLS, &labels(o))));
+                    providers.insert(identity.to_owned(), Arc::clone(&c));
+                    c
+                }
+            }
+        };
+        counters[outcome(result)].increment(1);
+    }
+
+    /// One more attempt of a `method` call after its first.
+    pub(crate) fn retried(&self, method: &str) {
+        self.method(method).retries.increment(1);
+    }
+}
+
+/// A call in flight; dropped without [`CallRecord::end`] (the caller gave up), it counts as a
+/// timeout.
+pub(crate) struct CallRecord<'a> {
+    metrics: &'a CallMetrics,
+    method: Arc<MethodHandles>,
+    started: Instant,
+    ended: bool,
+}
+
+impl CallRecord<'_> {
+    pub(crate) fn end<T>(mut self, result: &Result<T, RpcError>) {
+        self.finish(outcome(result));
+    }
+
+    fn finish(&mut self, outcome: usize) {
+        self.ended = true;
+        self.metrics.in_flight.decrement(1.0);
+        self.method.calls[outcome].increment(1);
+        self.method.seconds.record(self.started.elapsed().as_secs_f64());
+    }
+}
+
+impl Drop for CallRecord<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.finish(2);
+        }
+    }
+}

@@ -4,6 +4,8 @@
 
 use std::fmt;
 use std::sync::Arc;
+use tracing::Instrument;
+use zkdubbo_common::trace::TraceContext;
 
 use zkdubbo_common::{Invocation, InvokeFuture, Invoker, Url};
 use zkdubbo_directory::Directory;
@@ -92,12 +94,26 @@ impl<S: Strategy> Invoker for ClusterInvoker<S> {
     }
 
     fn invoke<'a>(&'a self, inv: &'a Invocation) -> InvokeFuture<'a> {
-        Box::pin(async move {
-            let record = self.base.metrics().begin(inv.method());
-            let result = self.strategy.call(&self.base, inv).await;
-            record.end(&result);
-            result
-        })
+        // The call's place in its trace: transports send it as `traceparent`.
+        let trace = TraceContext::for_call();
+        let span = tracing::info_span!(
+            "zkdubbo.call",
+            service = %self.base.url().service_key(),
+            method = inv.method(),
+            trace_id = %trace.trace_id(),
+            cluster = self.base.name(),
+        );
+        Box::pin(
+            trace.scope(
+                async move {
+                    let record = self.base.metrics().begin(inv.method());
+                    let result = self.strategy.call(&self.base, inv).await;
+                    record.end(&result);
+                    result
+                }
+                .instrument(span),
+            ),
+        )
     }
 }
 

@@ -241,7 +241,8 @@ impl ClusterBase {
             ));
         };
         let guard = listed.prepared().stats().get(index).map(|s| s.begin());
-        let result = member.invoker().invoke(inv).await;
+        let span = tracing::debug_span!("zkdubbo.attempt", provider = %member.url().address());
+        let result = tracing::Instrument::instrument(member.invoker().invoke(inv), span).await;
         if let Some(guard) = guard {
             guard.end(result.is_ok());
         }

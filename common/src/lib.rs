@@ -28,6 +28,7 @@ mod rpc_error;
 mod stats;
 pub mod sync;
 pub mod text;
+pub mod trace;
 mod url;
 
 pub use clock::{monotonic_ms, wall_clock_ms};

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tracing::Instrument;
+use zkdubbo_common::trace::{TRACEPARENT, TraceContext};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -93,7 +95,20 @@ impl hyper::service::Service<Request<Incoming>> for TripleService {
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let shared = Arc::clone(&self.shared);
-        Box::pin(async move { Ok(shared.serve(request).await) })
+        // The caller's trace continues in the handler (and in the calls it makes); a call
+        // without a valid `traceparent` begins a trace.
+        let trace = request
+            .headers()
+            .get(TRACEPARENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(TraceContext::parse)
+            .map_or_else(TraceContext::root, |caller| caller.child());
+        let span = tracing::info_span!(
+            "zkdubbo.serve",
+            path = request.uri().path(),
+            trace_id = %trace.trace_id(),
+        );
+        Box::pin(trace.scope(async move { Ok(shared.serve(request).await) }.instrument(span)))
     }
 }
 

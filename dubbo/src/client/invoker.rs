@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use zkdubbo_common::trace::{TRACEPARENT, TraceContext};
 
 use bytes::{Bytes, BytesMut};
 use zkdubbo_common::limits;
@@ -61,13 +62,16 @@ impl DubboInvoker {
         let version = self.url.param("version").filter(|v| !v.is_empty());
         let timeout = timeout_ms.to_string();
         let group = self.url.param("group").filter(|g| !g.is_empty());
-        // What Java sends; the call's own attachments come last and so win.
+        let trace = TraceContext::current().map(|t| t.to_string());
+        // What Java sends, and the call's trace context; the call's own attachments come last
+        // and so win.
         let fixed = [
             Some(("path", self.path.as_str())),
             Some(("interface", self.interface.as_str())),
             version.map(|v| ("version", v)),
             group.map(|g| ("group", g)),
             Some(("timeout", timeout.as_str())),
+            trace.as_deref().map(|t| (TRACEPARENT, t)),
         ];
         let attachments = fixed
             .into_iter()

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use zkdubbo_common::trace::{TRACEPARENT, TraceContext};
 
 use bytes::{Bytes, BytesMut};
 use futures::FutureExt;
@@ -149,7 +150,24 @@ async fn handle(shared: &Shared, frame: Frame, peer: SocketAddr) -> Bytes {
         Ok(c) => c,
         Err(e) => return fail(status::BAD_REQUEST, e),
     };
-    let outcome = std::panic::AssertUnwindSafe(service.call(call)).catch_unwind().await;
+    // The caller's trace continues in the handler (and in the calls it makes).
+    let trace = call
+        .attachments
+        .get(TRACEPARENT)
+        .and_then(|v| TraceContext::parse(v))
+        .map_or_else(TraceContext::root, |caller| caller.child());
+    let span = tracing::info_span!(
+        "zkdubbo.serve",
+        service = call.attachments.get("path").map_or("", String::as_str),
+        method = %call.method,
+        trace_id = %trace.trace_id(),
+    );
+    let outcome = trace
+        .scope(tracing::Instrument::instrument(
+            std::panic::AssertUnwindSafe(service.call(call)).catch_unwind(),
+            span,
+        ))
+        .await;
     let result = match outcome {
         Ok(r) => r,
         Err(_) => Err(exception(

@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tracing::Instrument;
 
 use async_trait::async_trait;
 use tokio::sync::{Notify, watch};
@@ -92,6 +93,35 @@ pub struct ZookeeperRegistry {
 }
 
 impl ZookeeperRegistry {
+    /// [`Registry::subscribe`], inside its span.
+    async fn subscribe_in(&self, consumer: &Url) -> Result<Subscription, RegistryError> {
+        let inner = &self.inner;
+        inner.check_open()?;
+        Self::subscribed_interface(consumer)?;
+        let categories = Category::subscribed_by(consumer);
+        if categories.is_empty() {
+            return Err(RegistryError::InvalidUrl {
+                op: "subscribe",
+                url: consumer.to_string(),
+                reason: format!(
+                    "no known category in {:?}",
+                    consumer.param(keys::CATEGORY).unwrap_or("")
+                ),
+            });
+        }
+        let options = SinkOptions {
+            empty_protection: inner.config.empty_protection,
+        };
+        let (sink, subscription) = subscription_channel_with(consumer.clone(), options);
+        if !self.is_available() {
+            inner.serve_cache(&sink, &categories);
+        }
+        let id = inner.next_subscription.fetch_add(1, Ordering::Relaxed);
+        lock(&inner.subscriptions).insert(id, sink.clone());
+        inner.spawn(drive_subscription(inner.clone(), id, sink, categories));
+        Ok(subscription)
+    }
+
     /// Connect to the ZooKeeper of `registry_url`
     /// (`zookeeper://host:port?backup=...&group=...&session=...&timeout=...`).
     ///
@@ -387,44 +417,33 @@ impl Registry for ZookeeperRegistry {
     }
 
     async fn register(&self, url: &Url) -> Result<(), RegistryError> {
-        self.inner.check_open()?;
-        let node = self.inner.layout.node(url, "register")?;
-        let top = self.inner.layout.service(&node.interface);
-        self.inner.keep(OwnEntry::registration(url, node, top)).await
+        let span =
+            tracing::info_span!("zkdubbo.registry.register", service = %url.service_key(), address = %url.address());
+        async {
+            self.inner.check_open()?;
+            let node = self.inner.layout.node(url, "register")?;
+            let top = self.inner.layout.service(&node.interface);
+            self.inner.keep(OwnEntry::registration(url, node, top)).await
+        }
+        .instrument(span)
+        .await
     }
 
     async fn unregister(&self, url: &Url) -> Result<(), RegistryError> {
-        self.inner.check_open()?;
-        let node = self.inner.layout.node(url, "unregister")?;
-        self.inner.remove(node.leaf, Some(url.clone())).await
+        let span =
+            tracing::info_span!("zkdubbo.registry.unregister", service = %url.service_key(), address = %url.address());
+        async {
+            self.inner.check_open()?;
+            let node = self.inner.layout.node(url, "unregister")?;
+            self.inner.remove(node.leaf, Some(url.clone())).await
+        }
+        .instrument(span)
+        .await
     }
 
     async fn subscribe(&self, consumer: &Url) -> Result<Subscription, RegistryError> {
-        let inner = &self.inner;
-        inner.check_open()?;
-        Self::subscribed_interface(consumer)?;
-        let categories = Category::subscribed_by(consumer);
-        if categories.is_empty() {
-            return Err(RegistryError::InvalidUrl {
-                op: "subscribe",
-                url: consumer.to_string(),
-                reason: format!(
-                    "no known category in {:?}",
-                    consumer.param(keys::CATEGORY).unwrap_or("")
-                ),
-            });
-        }
-        let options = SinkOptions {
-            empty_protection: inner.config.empty_protection,
-        };
-        let (sink, subscription) = subscription_channel_with(consumer.clone(), options);
-        if !self.is_available() {
-            inner.serve_cache(&sink, &categories);
-        }
-        let id = inner.next_subscription.fetch_add(1, Ordering::Relaxed);
-        lock(&inner.subscriptions).insert(id, sink.clone());
-        inner.spawn(drive_subscription(inner.clone(), id, sink, categories));
-        Ok(subscription)
+        let span = tracing::info_span!("zkdubbo.registry.subscribe", service = %consumer.service_key());
+        self.subscribe_in(consumer).instrument(span).await
     }
 
     async fn lookup(&self, consumer: &Url) -> Result<Vec<Url>, RegistryError> {

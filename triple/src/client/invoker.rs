@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+use zkdubbo_common::trace::{TRACEPARENT, TraceContext};
 
 use http::uri::PathAndQuery;
 use prost::Message;
@@ -178,6 +179,12 @@ impl TripleInvoker {
             if let Some(value) = value {
                 insert_metadata(metadata, key, value);
             }
+        }
+        // The call's trace context, unless the caller set one.
+        if let Some(trace) = TraceContext::current()
+            && !attachments.contains_key(TRACEPARENT)
+        {
+            insert_metadata(metadata, TRACEPARENT, &trace.to_string());
         }
         for (key, value) in attachments {
             insert_metadata(metadata, &key.to_ascii_lowercase(), value);

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 use tracing::Instrument;
-use zkdubbo_common::trace::TraceContext;
+use zkdubbo_common::trace;
 
 use zkdubbo_common::{Invocation, InvokeFuture, Invoker, Url};
 use zkdubbo_directory::Directory;
@@ -94,15 +94,16 @@ impl<S: Strategy> Invoker for ClusterInvoker<S> {
     }
 
     fn invoke<'a>(&'a self, inv: &'a Invocation) -> InvokeFuture<'a> {
-        // The call's place in its trace: transports send it as `traceparent`.
-        let trace = TraceContext::for_call();
         let span = tracing::info_span!(
             "zkdubbo.call",
             service = %self.base.url().service_key(),
             method = inv.method(),
-            trace_id = %trace.trace_id(),
             cluster = self.base.name(),
+            trace_id = tracing::field::Empty,
         );
+        // The call's place in its trace: transports send it as `traceparent`.
+        let trace = trace::for_call(&span);
+        span.record("trace_id", tracing::field::display(trace.trace_id()));
         Box::pin(
             trace.scope(
                 async move {

@@ -8,12 +8,58 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::OnceLock;
 
 /// The header (Triple) and attachment (dubbo://) that carries the context.
 pub const TRACEPARENT: &str = "traceparent";
 
 tokio::task_local! {
     static CURRENT: TraceContext;
+}
+
+/// A tracer that owns the contexts of spans — OpenTelemetry through `tracing-opentelemetry`
+/// (zkdubbo's feature `opentelemetry` installs one): zkdubbo then takes each call's and
+/// serve's context from the tracer's span, and hands the caller's context to the provider's.
+pub trait Tracer: Send + Sync + 'static {
+    /// The context of `span` as the tracer knows it; `None` when it does not follow the span
+    /// (not recorded, say): zkdubbo's own context is used then.
+    fn context_of(&self, span: &tracing::Span) -> Option<TraceContext>;
+    /// Make `span` continue `parent`, a caller's context (before it is entered).
+    fn adopt(&self, span: &tracing::Span, parent: TraceContext);
+}
+
+static TRACER: OnceLock<Box<dyn Tracer>> = OnceLock::new();
+
+/// Install the process's [`Tracer`]; the first one stays (the one offered is returned).
+///
+/// # Errors
+/// The tracer offered, when one is installed already.
+pub fn set_tracer(tracer: Box<dyn Tracer>) -> Result<(), Box<dyn Tracer>> {
+    TRACER.set(tracer)
+}
+
+/// The context of a call whose span is `span`: the tracer's for it, else a child of the
+/// context running now, else a new trace.
+pub fn for_call(span: &tracing::Span) -> TraceContext {
+    TRACER
+        .get()
+        .and_then(|t| t.context_of(span))
+        .unwrap_or_else(TraceContext::for_call)
+}
+
+/// The context a provider serves a call in, whose span is `span`, called from `caller` (a
+/// `traceparent` read from the call, if valid): the tracer's, with `span` adopted into the
+/// caller's trace; else a child of the caller's; else a new trace.
+pub fn for_serve(span: &tracing::Span, caller: Option<TraceContext>) -> TraceContext {
+    if let Some(tracer) = TRACER.get() {
+        if let Some(caller) = caller {
+            tracer.adopt(span, caller);
+        }
+        if let Some(own) = tracer.context_of(span) {
+            return own;
+        }
+    }
+    caller.map_or_else(TraceContext::root, |c| c.child())
 }
 
 /// A position in a trace: the trace, and the span that is the parent of what comes next.
@@ -69,6 +115,30 @@ fn nonzero_u64() -> u64 {
 }
 
 impl TraceContext {
+    /// The context of a trace and span given by their ids (as a tracer reports them).
+    pub fn from_ids(trace_id: u128, span_id: u64, sampled: bool) -> TraceContext {
+        TraceContext {
+            trace_id,
+            span_id,
+            sampled,
+        }
+    }
+
+    /// The trace id, as a number.
+    pub fn trace_id_u128(&self) -> u128 {
+        self.trace_id
+    }
+
+    /// The span id, as a number.
+    pub fn span_id(&self) -> u64 {
+        self.span_id
+    }
+
+    /// Whether the trace is sampled (flag `01`).
+    pub fn sampled(&self) -> bool {
+        self.sampled
+    }
+
     /// The first span of a new trace (sampled).
     pub fn root() -> TraceContext {
         TraceContext {

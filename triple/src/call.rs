@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tracing::Instrument;
-use zkdubbo_common::trace::{TRACEPARENT, TraceContext};
+use zkdubbo_common::trace::{self, TRACEPARENT, TraceContext};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -97,17 +97,18 @@ impl hyper::service::Service<Request<Incoming>> for TripleService {
         let shared = Arc::clone(&self.shared);
         // The caller's trace continues in the handler (and in the calls it makes); a call
         // without a valid `traceparent` begins a trace.
-        let trace = request
+        let caller = request
             .headers()
             .get(TRACEPARENT)
             .and_then(|v| v.to_str().ok())
-            .and_then(TraceContext::parse)
-            .map_or_else(TraceContext::root, |caller| caller.child());
+            .and_then(TraceContext::parse);
         let span = tracing::info_span!(
             "zkdubbo.serve",
             path = request.uri().path(),
-            trace_id = %trace.trace_id(),
+            trace_id = tracing::field::Empty,
         );
+        let trace = trace::for_serve(&span, caller);
+        span.record("trace_id", tracing::field::display(trace.trace_id()));
         Box::pin(trace.scope(async move { Ok(shared.serve(request).await) }.instrument(span)))
     }
 }

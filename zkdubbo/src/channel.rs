@@ -16,7 +16,7 @@ use tonic::body::Body;
 use tonic::transport::{Channel, Endpoint};
 use zkdubbo_cluster::ClusterBase;
 use zkdubbo_common::sync::lock;
-use zkdubbo_common::trace::{TRACEPARENT, TraceContext};
+use zkdubbo_common::trace::{self, TRACEPARENT};
 use zkdubbo_common::{Invocation, Url, keys};
 use zkdubbo_directory::{Directory, Member};
 
@@ -453,17 +453,18 @@ impl tower_service::Service<http::Request<Body>> for GrpcChannel {
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         // The call's place in its trace, sent as `traceparent` unless the client set one (an
         // OpenTelemetry interceptor, say).
-        let trace = TraceContext::for_call();
+        let span = tracing::info_span!(
+            "zkdubbo.call",
+            path = request.uri().path(),
+            trace_id = tracing::field::Empty,
+        );
+        let trace = trace::for_call(&span);
+        span.record("trace_id", tracing::field::display(trace.trace_id()));
         if !request.headers().contains_key(TRACEPARENT)
             && let Ok(value) = http::HeaderValue::from_str(&trace.to_string())
         {
             request.headers_mut().insert(TRACEPARENT, value);
         }
-        let span = tracing::info_span!(
-            "zkdubbo.call",
-            path = request.uri().path(),
-            trace_id = %trace.trace_id(),
-        );
         Box::pin(trace.scope(tracing::Instrument::instrument(self.inner.clone().call(request), span)))
     }
 }

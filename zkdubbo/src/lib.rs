@@ -75,6 +75,8 @@ mod config;
 mod discovery;
 mod metadata_service;
 pub mod metrics;
+#[cfg(feature = "opentelemetry")]
+pub mod otel;
 mod provider;
 mod reference;
 mod registries;

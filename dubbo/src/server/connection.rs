@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use zkdubbo_common::trace::{TRACEPARENT, TraceContext};
+use zkdubbo_common::trace::{self, TRACEPARENT, TraceContext};
 
 use bytes::{Bytes, BytesMut};
 use futures::FutureExt;
@@ -151,17 +151,15 @@ async fn handle(shared: &Shared, frame: Frame, peer: SocketAddr) -> Bytes {
         Err(e) => return fail(status::BAD_REQUEST, e),
     };
     // The caller's trace continues in the handler (and in the calls it makes).
-    let trace = call
-        .attachments
-        .get(TRACEPARENT)
-        .and_then(|v| TraceContext::parse(v))
-        .map_or_else(TraceContext::root, |caller| caller.child());
+    let caller = call.attachments.get(TRACEPARENT).and_then(|v| TraceContext::parse(v));
     let span = tracing::info_span!(
         "zkdubbo.serve",
         service = call.attachments.get("path").map_or("", String::as_str),
         method = %call.method,
-        trace_id = %trace.trace_id(),
+        trace_id = tracing::field::Empty,
     );
+    let trace = trace::for_serve(&span, caller);
+    span.record("trace_id", tracing::field::display(trace.trace_id()));
     let outcome = trace
         .scope(tracing::Instrument::instrument(
             std::panic::AssertUnwindSafe(service.call(call)).catch_unwind(),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every check and test of the workspace, from a fresh clone.
 #
-# Installs ZooKeeper and Java from Debian's packages when they are missing (integration tests
-# start their own throwaway servers on 127.0.0.1, or use ZK_ADDR when it is set), then runs
+# Installs ZooKeeper, Java, Chromium and chromedriver from Debian's packages when they are
+# missing (integration tests start their own throwaway servers on 127.0.0.1, or use ZK_ADDR
+# when it is set; the console's tests drive headless Chromium), then runs
 # rustfmt, clippy, the API docs (warnings denied), the packaging of every publishable crate,
 # and the whole test suite.
 #
@@ -18,6 +19,17 @@ if [[ -n "${ZK_ADDR:-}" ]] && ! scripts/zk.sh installed; then
     local_zk=0
 else
     scripts/zk.sh install
+    # `zkdubbo console` is tested in a real browser: Debian's Chromium through chromedriver.
+    if ! command -v chromedriver >/dev/null 2>&1; then
+        sudo=()
+        if [[ "$(id -u)" -ne 0 ]]; then
+            command -v sudo >/dev/null 2>&1 || { echo "test.sh: not root and no sudo: install chromium and chromium-driver" >&2; exit 1; }
+            sudo=(sudo)
+        fi
+        echo "test.sh: installing chromium and chromium-driver with apt-get" >&2
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >&2
+    fi
 fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -39,7 +51,7 @@ else
     own_servers=(fault_injection registry_zk_ensemble registry_zk_recovery harness cluster_multi_registry
         cluster_quickstart scale_quick registry_zk_security soak_smoke registry_zk_watch)
     echo "test.sh: no local ZooKeeper; using ZK_ADDR=$ZK_ADDR. Not run (they start servers of their" \
-        "own or need Java; run scripts/zk.sh install to run them): ${own_servers[*]}, cli/tests/cache," \
+        "own or need Java or Chromium; run scripts/zk.sh install to run them): ${own_servers[*]}, cli/tests/cache, cli/tests/console," \
         "hessian/tests/caucho, dubbo/tests/java_interop, dubbo_zk_frozen, discovery/tests/curator," \
         "zkdubbo/tests/metadata_java" >&2
     cargo test --workspace --locked --exclude zkdubbo-integration-tests --exclude zkdubbo-cli \

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod console;
 mod json;
 mod target;
 
@@ -37,6 +38,9 @@ struct Cli {
 enum Command {
     /// List the interfaces under the root, one per line.
     Services,
+    /// Serve a web page over the registry: services, providers and consumers, live, with
+    /// weight and disable/enable actions (until interrupted).
+    Console(console::ConsoleArgs),
     /// List the Dubbo 3 applications registered instance by instance (`/services`), with
     /// their instance counts.
     Apps(commands::apps::AppsArgs),
@@ -124,6 +128,7 @@ async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Services => commands::services::run(&target, out).await,
+        Command::Console(args) => console::run(&target, &args, &mut std::io::stdout()).await,
         Command::Apps(args) => commands::apps::apps(&target, &args, out).await,
         Command::Instances(args) => commands::apps::instances(&target, &args, out).await,
         Command::Providers(args) => commands::providers::run(&target, &args, out).await,
@@ -136,12 +141,13 @@ async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Pick(args) => commands::pick::run(&args, out),
         Command::Call(args) => commands::call::run(&target, &args, out).await,
         Command::Hessian(HessianCommand::Decode(args)) => commands::hessian::decode(&args, out),
-        Command::Weight(args) => commands::rules::weight(&target, &args, out).await,
-        Command::Disable(args) => commands::rules::disable(&target, &args, true, out).await,
-        Command::Enable(args) => commands::rules::disable(&target, &args, false, out).await,
-        Command::Route(args) => commands::rules::route(&target, &args, out).await,
-        Command::Tag(args) => commands::rules::tag(&target, &args, out).await,
-        Command::Rule(command) => commands::rules::rule(&target, &command, out).await,
+        // Rule writes take a `Send` writer (the console runs them too); stdout's handle is one.
+        Command::Weight(args) => commands::rules::weight(&target, &args, &mut std::io::stdout()).await,
+        Command::Disable(args) => commands::rules::disable(&target, &args, true, &mut std::io::stdout()).await,
+        Command::Enable(args) => commands::rules::disable(&target, &args, false, &mut std::io::stdout()).await,
+        Command::Route(args) => commands::rules::route(&target, &args, &mut std::io::stdout()).await,
+        Command::Tag(args) => commands::rules::tag(&target, &args, &mut std::io::stdout()).await,
+        Command::Rule(command) => commands::rules::rule(&target, &command, &mut std::io::stdout()).await,
         Command::Describe(args) => {
             let registry = target.registry(&target::SessionArgs::default()).await?;
             // `describe` takes a `Send` writer; stdout's handle is one (the lock is re-entrant).

@@ -266,7 +266,7 @@ fn check(key: &str, text: &str) -> anyhow::Result<()> {
 }
 
 /// Print what `edit` did at `path`.
-fn written(out: &mut dyn Write, path: &str, outcome: &Outcome) -> anyhow::Result<()> {
+fn written(out: &mut (dyn Write + Send), path: &str, outcome: &Outcome) -> anyhow::Result<()> {
     match outcome {
         Outcome::Written(t) => writeln!(out, "# wrote {path}:\n{t}")?,
         Outcome::Deleted => writeln!(out, "# deleted {path}")?,
@@ -278,7 +278,7 @@ fn written(out: &mut dyn Write, path: &str, outcome: &Outcome) -> anyhow::Result
 /// Print what `edit` did (or would do) at `path`, and for a dry run what the consumer of
 /// `interface` described by `dry` gets before and after.
 async fn report(
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
     registry: &Arc<ZookeeperRegistry>,
     path: &str,
     interface: Option<&str>,
@@ -356,7 +356,7 @@ async fn registry(target: &Target) -> anyhow::Result<Arc<ZookeeperRegistry>> {
 /// `zkdubbo weight`: the weight item in the service's configurators (what consumers of Dubbo
 /// 2.7+ read through the provider) and the URL-style override dubbo-admin registers beside it
 /// for older consumers.
-pub async fn weight(target: &Target, args: &WeightArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn weight(target: &Target, args: &WeightArgs, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let registry = registry(target).await?;
     let key = args.service.key(&args.interface);
     let result = edit_configurators(&registry, &args.interface, &args.service, &args.dry, out, |current| {
@@ -377,7 +377,7 @@ async fn edit_configurators(
     interface: &str,
     service: &ServiceArgs,
     dry: &DryRunArgs,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
     change: impl Fn(Option<&str>) -> anyhow::Result<Option<String>>,
 ) -> anyhow::Result<()> {
     let key = service.key(interface);
@@ -438,7 +438,12 @@ async fn mirror_weight(registry: &Arc<ZookeeperRegistry>, args: &WeightArgs) -> 
 }
 
 /// `zkdubbo disable` (`disabled` true) and `zkdubbo enable`.
-pub async fn disable(target: &Target, args: &DisableArgs, disabled: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn disable(
+    target: &Target,
+    args: &DisableArgs,
+    disabled: bool,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
     let registry = registry(target).await?;
     let key = args.service.key(&args.interface);
     let result = edit_configurators(&registry, &args.interface, &args.service, &args.dry, out, |current| {
@@ -464,7 +469,7 @@ fn route_key(
 }
 
 /// `zkdubbo route`.
-pub async fn route(target: &Target, args: &RouteArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn route(target: &Target, args: &RouteArgs, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let (node, key, scope) = route_key(args.interface.as_deref(), args.application.as_deref(), &args.service)?;
     let registry = registry(target).await?;
     let path = rule_path(registry.config_root(), &format!("{node}{CONDITION_ROUTER_SUFFIX}"));
@@ -513,7 +518,7 @@ pub async fn route(target: &Target, args: &RouteArgs, out: &mut dyn Write) -> an
 }
 
 /// `zkdubbo tag`.
-pub async fn tag(target: &Target, args: &TagArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn tag(target: &Target, args: &TagArgs, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let registry = registry(target).await?;
     let path = rule_path(
         registry.config_root(),
@@ -540,7 +545,7 @@ pub async fn tag(target: &Target, args: &TagArgs, out: &mut dyn Write) -> anyhow
 }
 
 /// `zkdubbo rule`.
-pub async fn rule(target: &Target, command: &RuleCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn rule(target: &Target, command: &RuleCommand, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let registry = registry(target).await?;
     let root = registry.config_root().to_owned();
     let result = async {

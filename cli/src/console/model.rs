@@ -1,0 +1,255 @@
+//! What the console shows, kept from ZooKeeper notifications: the services under the root and
+//! their providers, consumers and rules. One subscription to every interface feeds it; pages
+//! read it from memory, so a page of 10,000 services costs no ZooKeeper reads.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use zkdubbo_common::Url;
+use zkdubbo_registry::{Category, Notification};
+
+/// Lists as last notified, per service.
+#[derive(Debug, Default)]
+pub struct Model {
+    /// Bumped on every change (the page asks again when it moves).
+    pub version: u64,
+    services: BTreeMap<String, Lists>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Lists {
+    providers: Arc<[Url]>,
+    consumers: Arc<[Url]>,
+    routers: Arc<[Url]>,
+    configurators: Arc<[Url]>,
+}
+
+/// A row of the services page.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ServiceRow {
+    /// The interface.
+    pub name: String,
+    /// Providers registered.
+    pub providers: usize,
+    /// Consumers registered.
+    pub consumers: usize,
+    /// Protocols of the providers.
+    pub protocols: Vec<String>,
+    /// Applications of the providers.
+    pub applications: Vec<String>,
+    /// What an operator should look at.
+    pub warnings: Vec<String>,
+}
+
+/// A provider as the service page shows it.
+#[derive(Debug, Serialize)]
+pub struct ProviderView {
+    /// `host:port`.
+    pub address: String,
+    /// The protocol.
+    pub protocol: String,
+    /// The application.
+    pub application: String,
+    /// The registered weight (Dubbo's default, 100, when none is registered).
+    pub weight: u32,
+    /// Whether the registered URL says `disabled=true`.
+    pub disabled: bool,
+    /// Group and version, as the consumer matches them.
+    pub group: String,
+    /// The version.
+    pub version: String,
+    /// The whole registered URL.
+    pub url: String,
+}
+
+/// A consumer as the service page shows it.
+#[derive(Debug, Serialize)]
+pub struct ConsumerView {
+    /// The consumer's host.
+    pub host: String,
+    /// The application.
+    pub application: String,
+    /// The whole registered URL.
+    pub url: String,
+}
+
+/// The service page.
+#[derive(Debug, Serialize)]
+pub struct ServiceView {
+    /// The interface.
+    pub name: String,
+    /// Its providers, by address.
+    pub providers: Vec<ProviderView>,
+    /// Its consumers.
+    pub consumers: Vec<ConsumerView>,
+    /// URL-style routers (`route://`, ...).
+    pub routers: Vec<String>,
+    /// URL-style configurators (`override://`, ...).
+    pub configurators: Vec<String>,
+    /// The YAML rules of `/dubbo/config` that name the service (filled by the server).
+    pub rules: Vec<RuleView>,
+}
+
+/// A YAML rule node and its text.
+#[derive(Debug, Serialize)]
+pub struct RuleView {
+    /// The node.
+    pub path: String,
+    /// Its text.
+    pub text: String,
+}
+
+impl Model {
+    /// Take in a notification; whether anything changed.
+    pub fn apply(&mut self, n: &Notification) -> bool {
+        let urls: Arc<[Url]> = n.non_empty_urls().to_vec().into();
+        let lists = self.services.entry(n.interface.to_string()).or_default();
+        let slot = match n.category {
+            Category::Providers => &mut lists.providers,
+            Category::Consumers => &mut lists.consumers,
+            Category::Routers => &mut lists.routers,
+            Category::Configurators => &mut lists.configurators,
+        };
+        if slot[..] == urls[..] {
+            return false;
+        }
+        *slot = urls;
+        let empty = lists.providers.is_empty()
+            && lists.consumers.is_empty()
+            && lists.routers.is_empty()
+            && lists.configurators.is_empty();
+        if empty {
+            self.services.remove(&*n.interface);
+        }
+        self.version += 1;
+        true
+    }
+
+    /// Every service, sorted by name.
+    pub fn rows(&self) -> Vec<ServiceRow> {
+        self.services
+            .iter()
+            .map(|(name, lists)| {
+                let mut protocols: Vec<String> = lists.providers.iter().map(|u| u.protocol().to_owned()).collect();
+                protocols.sort();
+                protocols.dedup();
+                let mut applications: Vec<String> = lists
+                    .providers
+                    .iter()
+                    .filter_map(|u| u.param("application").map(str::to_owned))
+                    .collect();
+                applications.sort();
+                applications.dedup();
+                let mut warnings = Vec::new();
+                if lists.providers.is_empty() && !lists.consumers.is_empty() {
+                    warnings.push("no provider".to_owned());
+                } else if !lists.providers.is_empty() && lists.providers.iter().all(|u| u.param_bool("disabled", false))
+                {
+                    warnings.push("every provider disabled".to_owned());
+                }
+                ServiceRow {
+                    name: name.clone(),
+                    providers: lists.providers.len(),
+                    consumers: lists.consumers.len(),
+                    protocols,
+                    applications,
+                    warnings,
+                }
+            })
+            .collect()
+    }
+
+    /// One service's page, if it is known.
+    pub fn service(&self, name: &str) -> Option<ServiceView> {
+        let lists = self.services.get(name)?;
+        let mut providers: Vec<ProviderView> = lists
+            .providers
+            .iter()
+            .map(|u| ProviderView {
+                address: u.address(),
+                protocol: u.protocol().to_owned(),
+                application: u.param_or("application", "").to_owned(),
+                weight: u.param_as("weight", 100u32),
+                disabled: u.param_bool("disabled", false),
+                group: u.group().unwrap_or_default().to_owned(),
+                version: u.version().unwrap_or_default().to_owned(),
+                url: u.to_string(),
+            })
+            .collect();
+        providers.sort_by(|a, b| a.address.cmp(&b.address));
+        Some(ServiceView {
+            name: name.to_owned(),
+            providers,
+            consumers: lists
+                .consumers
+                .iter()
+                .map(|u| ConsumerView {
+                    host: u.host().to_owned(),
+                    application: u.param_or("application", "").to_owned(),
+                    url: u.to_string(),
+                })
+                .collect(),
+            routers: lists.routers.iter().map(Url::to_string).collect(),
+            configurators: lists.configurators.iter().map(Url::to_string).collect(),
+            rules: Vec::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zkdubbo_registry::Source;
+
+    use super::*;
+
+    fn notification(category: Category, urls: &[&str]) -> Notification {
+        Notification {
+            interface: "com.foo.Bar".into(),
+            category,
+            urls: urls
+                .iter()
+                .map(|u| u.parse::<Url>().unwrap())
+                .collect::<Vec<_>>()
+                .into(),
+            version: None,
+            source: Source::Live,
+        }
+    }
+
+    #[test]
+    fn lists_make_rows_and_warnings_and_a_repeat_changes_nothing() {
+        let mut model = Model::default();
+        assert!(model.apply(&notification(
+            Category::Consumers,
+            &["consumer://10.0.0.9/com.foo.Bar?application=web"]
+        )));
+        assert_eq!(model.rows()[0].warnings, ["no provider"]);
+        let providers = ["tri://10.0.0.1:50051/com.foo.Bar?application=a&disabled=true"];
+        assert!(model.apply(&notification(Category::Providers, &providers)));
+        let version = model.version;
+        assert!(
+            !model.apply(&notification(Category::Providers, &providers)),
+            "same list"
+        );
+        assert_eq!(model.version, version);
+        let row = &model.rows()[0];
+        assert_eq!((row.providers, row.consumers), (1, 1));
+        assert_eq!(row.warnings, ["every provider disabled"]);
+        assert_eq!(row.protocols, ["tri"]);
+        let view = model.service("com.foo.Bar").unwrap();
+        assert!(view.providers[0].disabled);
+        assert_eq!(view.providers[0].application, "a");
+        // Every list empty: the service is gone.
+        model.apply(&notification(
+            Category::Providers,
+            &["empty://10.0.0.1/com.foo.Bar?category=providers"],
+        ));
+        model.apply(&notification(
+            Category::Consumers,
+            &["empty://10.0.0.1/com.foo.Bar?category=consumers"],
+        ));
+        assert!(model.rows().is_empty());
+        assert!(model.service("com.foo.Bar").is_none());
+    }
+}

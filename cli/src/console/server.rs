@@ -1,0 +1,277 @@
+//! The console's HTTP side: the page, the JSON API, the event stream and the actions.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::Stream;
+use serde::Deserialize;
+use tokio::sync::watch;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::WatchStream;
+use zkdubbo_registry::Registry;
+
+use super::model::{Model, RuleView};
+use crate::commands::rules::{DisableArgs, DryRunArgs, ServiceArgs, WeightArgs, disable, weight};
+use crate::target::{SessionArgs, Target, observer_url};
+use zkdubbo_governance::{
+    CONDITION_ROUTER_SUFFIX, CONFIGURATORS_SUFFIX, TAG_ROUTER_SUFFIX, rule_path, service_rule_key,
+};
+use zkdubbo_registry::ConfigCenter;
+
+const PAGE: &str = include_str!("page.html");
+
+/// Arguments of `zkdubbo console`.
+#[derive(clap::Args, Debug)]
+pub struct ConsoleArgs {
+    /// Address to serve the page on (keep it on loopback unless others must reach it).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Show, never write: no actions on the page, and the API refuses them.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Writes need this token (the page asks for it), sent as `Authorization: Bearer <T>`.
+    #[arg(long, env = "ZKDUBBO_CONSOLE_TOKEN")]
+    pub token: Option<String>,
+}
+
+struct Console {
+    target: Target,
+    registry: Arc<zkdubbo_registry::ZookeeperRegistry>,
+    model: RwLock<Model>,
+    version: watch::Sender<u64>,
+    read_only: bool,
+    token: Option<String>,
+}
+
+/// Follow the registry and serve the console until interrupted.
+pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Write + Send)) -> anyhow::Result<()> {
+    let registry = target.registry(&SessionArgs::default()).await?;
+    let mut subscription = registry
+        .subscribe(&observer_url("*", "providers,consumers,routers,configurators"))
+        .await?;
+    let console = Arc::new(Console {
+        target: target.clone(),
+        registry: Arc::clone(&registry),
+        model: RwLock::new(Model::default()),
+        version: watch::channel(0).0,
+        read_only: args.read_only,
+        token: args.token.clone().filter(|t| !t.is_empty()),
+    });
+    let follower = {
+        let console = Arc::clone(&console);
+        tokio::spawn(async move {
+            while let Some(n) = subscription.next().await {
+                let version = {
+                    let mut model = console.model.write().unwrap_or_else(|e| e.into_inner());
+                    model.apply(&n).then_some(model.version)
+                };
+                if let Some(v) = version {
+                    console.version.send_replace(v);
+                }
+            }
+        })
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener.local_addr()?;
+    writeln!(
+        out,
+        "zkdubbo console at http://{local}/ for ZooKeeper {}{}",
+        target.zk, target.root
+    )?;
+    out.flush()?;
+    if !local.ip().is_loopback() && console.token.is_none() && !console.read_only {
+        tracing::warn!(%local, "the console accepts writes from the network without a token: pass --token or --read-only");
+    }
+    let app = Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/api/config", get(config))
+        .route("/api/services", get(services))
+        .route("/api/services/{name}", get(service))
+        .route("/api/events", get(events))
+        .route("/api/weight", post(set_weight))
+        .route("/api/disable", post(set_disabled))
+        .with_state(Arc::clone(&console));
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(zkdubbo::shutdown_signal());
+    let result = served.await;
+    follower.abort();
+    registry.shutdown().await;
+    result.map_err(Into::into)
+}
+
+async fn config(State(console): State<Arc<Console>>) -> Response {
+    Json(serde_json::json!({
+        "read_only": console.read_only,
+        "token_required": console.token.is_some(),
+        "registry": format!("{}{}", console.target.zk, console.target.root),
+    }))
+    .into_response()
+}
+
+async fn services(State(console): State<Arc<Console>>) -> Response {
+    let model = console.model.read().unwrap_or_else(|e| e.into_inner());
+    Json(serde_json::json!({ "version": model.version, "services": model.rows() })).into_response()
+}
+
+async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) -> Response {
+    let view = {
+        let model = console.model.read().unwrap_or_else(|e| e.into_inner());
+        model.service(&name)
+    };
+    let Some(mut view) = view else {
+        return (StatusCode::NOT_FOUND, format!("no service {name}")).into_response();
+    };
+    // The YAML rules of the service (dubbo-admin's), for each group and version it is
+    // provided in.
+    let mut keys: Vec<String> = view
+        .providers
+        .iter()
+        .map(|p| service_rule_key(&name, non_empty(&p.version), non_empty(&p.group)))
+        .collect();
+    keys.push(service_rule_key(&name, None, None));
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        for suffix in [CONFIGURATORS_SUFFIX, CONDITION_ROUTER_SUFFIX, TAG_ROUTER_SUFFIX] {
+            let path = rule_path(console.registry.config_root(), &format!("{key}{suffix}"));
+            match console.registry.read_node(&path).await {
+                Ok(Some((text, _))) => view.rules.push(RuleView { path, text }),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(%path, error = %e, "cannot read a rule"),
+            }
+        }
+    }
+    Json(view).into_response()
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// The model's version at each change (at most one event per 200 ms: a burst of registrations
+/// is one reload of the page's data).
+async fn events(State(console): State<Arc<Console>>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let versions = WatchStream::new(console.version.subscribe())
+        .throttle(Duration::from_millis(200))
+        .map(|v| Ok(Event::default().event("change").data(v.to_string())));
+    Sse::new(versions).keep_alive(KeepAlive::default())
+}
+
+/// A write's body: the service, the provider and what to set.
+#[derive(Debug, Deserialize)]
+struct Change {
+    service: String,
+    address: String,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    weight: Option<u32>,
+    #[serde(default)]
+    disabled: Option<bool>,
+}
+
+impl Change {
+    fn service_args(&self) -> ServiceArgs {
+        ServiceArgs {
+            group: self.group.clone(),
+            version: self.version.clone(),
+        }
+    }
+}
+
+/// Whether a write may go ahead: `Err` is the refusal's status and reason.
+fn allowed(console: &Console, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
+    if console.read_only {
+        return Err((StatusCode::FORBIDDEN, "the console is read-only"));
+    }
+    if let Some(token) = &console.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(token.as_str()) {
+            return Err((StatusCode::UNAUTHORIZED, "a valid token is needed to write"));
+        }
+    }
+    Ok(())
+}
+
+/// The outcome of a write, logged with who asked and what it changed (the report holds the
+/// rule before and after).
+fn answer(who: SocketAddr, what: &str, result: anyhow::Result<()>, report: Vec<u8>) -> Response {
+    let report = String::from_utf8_lossy(&report).into_owned();
+    match result {
+        Ok(()) => {
+            tracing::info!(%who, what, change = %report, "console write");
+            (StatusCode::OK, report).into_response()
+        }
+        Err(e) => {
+            tracing::warn!(%who, what, error = %e, "console write refused");
+            (StatusCode::BAD_REQUEST, format!("{e:#}")).into_response()
+        }
+    }
+}
+
+async fn set_weight(
+    State(console): State<Arc<Console>>,
+    ConnectInfo(who): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(change): Json<Change>,
+) -> Response {
+    if let Err(refused) = allowed(&console, &headers) {
+        return refused.into_response();
+    }
+    let Some(w) = change.weight else {
+        return (StatusCode::BAD_REQUEST, "weight is missing").into_response();
+    };
+    let args = WeightArgs {
+        interface: change.service.clone(),
+        address: change.address.clone(),
+        weight: w,
+        service: change.service_args(),
+        dry: DryRunArgs::default(),
+    };
+    let mut report = Vec::new();
+    let result = weight(&console.target, &args, &mut report).await;
+    let what = format!("weight {} {} = {w}", change.service, change.address);
+    answer(who, &what, result, report)
+}
+
+async fn set_disabled(
+    State(console): State<Arc<Console>>,
+    ConnectInfo(who): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(change): Json<Change>,
+) -> Response {
+    if let Err(refused) = allowed(&console, &headers) {
+        return refused.into_response();
+    }
+    let disabled = change.disabled.unwrap_or(true);
+    let args = DisableArgs {
+        interface: change.service.clone(),
+        address: change.address.clone(),
+        service: change.service_args(),
+        dry: DryRunArgs::default(),
+    };
+    let mut report = Vec::new();
+    let result = disable(&console.target, &args, disabled, &mut report).await;
+    let what = format!(
+        "{} {} {}",
+        if disabled { "disable" } else { "enable" },
+        change.service,
+        change.address
+    );
+    answer(who, &what, result, report)
+}

@@ -1,0 +1,301 @@
+//! `zkdubbo console` in a real browser (headless Chromium through chromedriver, driven with
+//! fantoccini) over a real ZooKeeper: the services page finds a service, its providers show,
+//! a provider registered elsewhere appears without a reload, a weight set and a provider
+//! disabled through the page land in ZooKeeper as the CLI writes them, markup in a registered
+//! URL is shown as text. Also: `--read-only` and `--token` refuse writes.
+//!
+//! Needs `chromium` and `chromium-driver` (Debian's; the README's test command installs them).
+//! Screenshots go to `target/console-screenshots/` (test artifacts, not committed).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use zkdubbo::registry::{Registry, ZookeeperRegistry};
+use zkdubbo_integration_tests::harness::{shared_server, unique_path};
+
+const SERVICE: &str = "com.example.console.Hello";
+/// An application name that would run script if the page put it in as markup.
+const MARKUP: &str = "<img src=x onerror=\"window.injected=1\">";
+
+/// A child process killed when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `zkdubbo console` on a free port: the process and the page's address.
+fn console(zk: &str, root: &str, extra: &[&str]) -> (Killed, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zkdubbo"))
+        .env_remove("ZK_ADDR")
+        .env_remove("ZKDUBBO_CONSOLE_TOKEN")
+        .env("ZKDUBBO_LOG", "warn")
+        .args(["--zk", zk, "--root", root, "console", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run zkdubbo console");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the console's first line");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (Killed(child), addr)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// chromedriver and a headless Chromium session.
+async fn browser() -> (Killed, Client) {
+    let port = free_port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "chromedriver is not installed: apt-get install chromium chromium-driver (the README's test command does)",
+        );
+    let driver = Killed(driver);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut options = serde_json::json!({
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,900"]
+    });
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        options["binary"] = "/usr/bin/chromium".into();
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".to_owned(), options);
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session");
+    (driver, client)
+}
+
+/// Wait until `check` holds (the page updates by itself), or fail naming `what`.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(Instant::now() < deadline, "the page never showed: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn texts(client: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for element in client.find_all(Locator::Css(css)).await.unwrap_or_default() {
+        out.push(element.text().await.unwrap_or_default());
+    }
+    out
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots");
+    if std::fs::create_dir_all(&dir).is_ok()
+        && let Ok(png) = client.screenshot().await
+    {
+        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+    }
+}
+
+fn provider(address: &str) -> zkdubbo::Url {
+    // Parameter values are raw in a Dubbo URL (the node name encodes the whole URL once).
+    let url: zkdubbo::Url = format!("tri://{address}/{SERVICE}?side=provider&methods=hi")
+        .parse()
+        .unwrap();
+    url.with_params([("application", MARKUP)])
+}
+
+async fn connect(zk: &str, root: &str) -> Arc<ZookeeperRegistry> {
+    ZookeeperRegistry::connect_str(&format!("zookeeper://{zk}?group={root}&file.cache=false"))
+        .await
+        .expect("registry")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
+    let zk = shared_server().expect("a ZooKeeper server for the tests");
+    let root = unique_path("console");
+    let registry = connect(&zk, &root).await;
+    registry.register(&provider("127.0.0.1:20880")).await.unwrap();
+    registry
+        .register(
+            &"tri://127.0.0.1:20990/com.example.console.Other?side=provider"
+                .parse()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let (_console, addr) = console(&zk, &root, &[]);
+    let (_driver, client) = browser().await;
+    client.goto(&format!("http://{addr}/")).await.unwrap();
+
+    // The services page lists both; the search keeps the one asked for.
+    eventually("both services", || async {
+        texts(&client, "tr.service").await.len() == 2
+    })
+    .await;
+    client
+        .find(Locator::Id("search"))
+        .await
+        .unwrap()
+        .send_keys("console.Hello")
+        .await
+        .unwrap();
+    eventually("the search result", || async {
+        let rows = texts(&client, "tr.service").await;
+        rows.len() == 1 && rows[0].contains(SERVICE)
+    })
+    .await;
+    screenshot(&client, "services").await;
+
+    // Its providers, with the markup shown as text and never run.
+    client
+        .find(Locator::Css("tr.service"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the provider", || async {
+        texts(&client, "tr.provider")
+            .await
+            .iter()
+            .any(|r| r.contains("127.0.0.1:20880"))
+    })
+    .await;
+    let row = texts(&client, "tr.provider").await.join("\n");
+    assert!(row.contains(MARKUP), "the application as text: {row}");
+    let injected = client
+        .execute("return window.injected === undefined;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        injected,
+        serde_json::Value::Bool(true),
+        "markup from ZooKeeper ran in the page"
+    );
+
+    // A provider registered elsewhere appears without a reload.
+    let elsewhere = connect(&zk, &root).await;
+    elsewhere.register(&provider("127.0.0.1:20881")).await.unwrap();
+    eventually("the new provider, live", || async {
+        texts(&client, "tr.provider").await.len() == 2
+    })
+    .await;
+    eventually("the count, live", || async {
+        texts(&client, "tr.service td:nth-child(2)").await == ["2"]
+    })
+    .await;
+
+    // A weight set on the page: the configurators node holds it as `zkdubbo weight` writes it.
+    let first = client.find(Locator::Css("tr.provider")).await.unwrap();
+    let weight = first.find(Locator::Css("input.weight")).await.unwrap();
+    weight.clear().await.unwrap();
+    weight.send_keys("7").await.unwrap();
+    first
+        .find(Locator::Css("button.set-weight"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the write's report", || async {
+        texts(&client, "#message").await.concat().contains("weight: 7")
+    })
+    .await;
+    let report = texts(&client, "#message").await.concat();
+    let path = report
+        .lines()
+        .find_map(|l| l.strip_prefix("# wrote ").map(|p| p.trim_end_matches(':').to_owned()))
+        .unwrap_or_else(|| panic!("no path in {report}"));
+    let raw = zookeeper_client::Client::connect(&zk).await.unwrap();
+    let (data, _) = raw.get_data(&path).await.unwrap();
+    let yaml = String::from_utf8(data).unwrap();
+    assert!(yaml.contains("weight: 7") && yaml.contains("127.0.0.1:20880"), "{yaml}");
+
+    // Disabled on the page: the YAML rule the page shows says so.
+    let first = client.find(Locator::Css("tr.provider")).await.unwrap();
+    first
+        .find(Locator::Css("button.toggle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the disable rule", || async {
+        texts(&client, "#rules pre.yaml")
+            .await
+            .iter()
+            .any(|r| r.contains("disabled: true"))
+    })
+    .await;
+    let (data, _) = raw.get_data(&path).await.unwrap();
+    let yaml = String::from_utf8(data).unwrap();
+    assert!(yaml.contains("disabled: true"), "{yaml}");
+    screenshot(&client, "service").await;
+    client.close().await.unwrap();
+}
+
+/// `POST path` with a JSON body and an optional token: the status code.
+async fn post(addr: SocketAddr, path: &str, token: Option<&str>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = format!(r#"{{"service":"{SERVICE}","address":"127.0.0.1:20880","weight":5}}"#);
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    reply.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_and_token_consoles_refuse_writes() {
+    let zk = shared_server().expect("a ZooKeeper server for the tests");
+    let root = unique_path("console-guard");
+    let registry = connect(&zk, &root).await;
+    registry.register(&provider("127.0.0.1:20880")).await.unwrap();
+
+    let (_read_only, addr) = console(&zk, &root, &["--read-only"]);
+    assert_eq!(post(addr, "/api/weight", None).await, 403);
+
+    let (_guarded, addr) = console(&zk, &root, &["--token", "s3cret"]);
+    assert_eq!(post(addr, "/api/weight", None).await, 401);
+    assert_eq!(post(addr, "/api/weight", Some("wrong")).await, 401);
+    assert_eq!(post(addr, "/api/weight", Some("s3cret")).await, 200);
+}

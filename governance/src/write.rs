@@ -133,6 +133,13 @@ pub fn set_disabled(
         doc.insert(s("key"), s(key));
         doc.insert(s("scope"), s("service"));
     }
+    if disabled {
+        // Dubbo applies a general item (as this one) only while the rule's own `enabled` is
+        // true, and a weight written first leaves it false: the disable must take effect.
+        // (Other general items of the node switched off with it come back on; the report
+        // shows the whole rule.)
+        doc.insert(s("enabled"), Value::Bool(true));
+    }
     let items = configs(&mut doc)?;
     items.retain(|item| {
         let params = field(item, "parameters").and_then(Value::as_mapping);
@@ -267,6 +274,23 @@ mod tests {
         // Another provider's weight is kept.
         let third = set_weight(Some(&second), "k", "192.168.1.11:20880", 50).unwrap();
         assert_eq!(parse_configurators(&third).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_disable_after_a_weight_takes_effect() {
+        // The weight's node has `enabled: false` at its top: a general item under it would be
+        // written but never applied.
+        let weighted = set_weight(None, "com.foo.Bar::", "10.0.0.6:20880", 7).unwrap();
+        let disabled = set_disabled(Some(&weighted), "com.foo.Bar::", "10.0.0.5:20880", true)
+            .unwrap()
+            .unwrap();
+        let rules = parse_configurators(&disabled).unwrap();
+        let disable = rules
+            .iter()
+            .find(|r| r.url.param("disabled") == Some("true"))
+            .expect("the disable item");
+        assert_eq!(disable.url.param("enabled"), Some("true"), "{}", disable.url);
+        assert_eq!(rules.len(), 2, "the weight stays");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `zkdubbo console` in a real browser (headless Chromium through chromedriver, driven with
 //! fantoccini) over a real ZooKeeper: the services page finds a service, its providers show,
 //! a provider registered elsewhere appears without a reload, a weight set and a provider
-//! disabled through the page land in ZooKeeper as the CLI writes them, markup in a registered
-//! URL is shown as text. Also: `--read-only` and `--token` refuse writes.
+//! disabled through the page land in ZooKeeper as the CLI writes them, a consumer's view leaves
+//! the disabled provider out and says why, markup in a registered URL is shown as text. Also:
+//! `--read-only` and `--token` refuse writes.
 //!
 //! Needs `chromium` and `chromium-driver` (Debian's; the README's test command installs them).
 //! Screenshots go to `target/console-screenshots/` (test artifacts, not committed).
@@ -262,6 +263,35 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
     let (data, _) = raw.get_data(&path).await.unwrap();
     let yaml = String::from_utf8(data).unwrap();
     assert!(yaml.contains("disabled: true"), "{yaml}");
+    // Described as a consumer: the disabled provider is left out, and the page says why.
+    client
+        .find(Locator::Id("as-host"))
+        .await
+        .unwrap()
+        .send_keys("10.0.0.9")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("as-application"))
+        .await
+        .unwrap()
+        .send_keys("web")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#as-consumer button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("what the consumer gets", || async {
+        let gets = texts(&client, "#described li.gets").await.concat();
+        gets.contains("127.0.0.1:20881") && !gets.contains("127.0.0.1:20880")
+    })
+    .await;
+    let excluded = texts(&client, "#described li.excluded").await.concat();
+    assert!(excluded.contains("127.0.0.1:20880"), "{excluded}");
     screenshot(&client, "service").await;
     client.close().await.unwrap();
 }

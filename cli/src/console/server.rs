@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -19,8 +19,10 @@ use tokio_stream::wrappers::WatchStream;
 use zkdubbo_registry::Registry;
 
 use super::model::{Model, RuleView};
+use crate::commands::describe::DescribeArgs;
 use crate::commands::rules::{DisableArgs, DryRunArgs, ServiceArgs, WeightArgs, disable, weight};
 use crate::target::{SessionArgs, Target, observer_url};
+use zkdubbo::app_discovery::MigrationStep;
 use zkdubbo_governance::{
     CONDITION_ROUTER_SUFFIX, CONFIGURATORS_SUFFIX, TAG_ROUTER_SUFFIX, rule_path, service_rule_key,
 };
@@ -97,6 +99,7 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
         .route("/api/config", get(config))
         .route("/api/services", get(services))
         .route("/api/services/{name}", get(service))
+        .route("/api/describe/{name}", get(describe))
         .route("/api/events", get(events))
         .route("/api/weight", post(set_weight))
         .route("/api/disable", post(set_disabled))
@@ -152,6 +155,54 @@ async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) 
         }
     }
     Json(view).into_response()
+}
+
+/// Who the service is described for (`/api/describe/{name}?host=&application=&method=`).
+#[derive(Debug, Deserialize)]
+struct AsConsumer {
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    application: Option<String>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+}
+
+/// What a consumer from a host, of an application, calling a method would get: the providers
+/// after configurators and routers, and why each other one is left out — `zkdubbo describe
+/// --json`, run on the console's session.
+async fn describe(
+    State(console): State<Arc<Console>>,
+    Path(name): Path<String>,
+    Query(who): Query<AsConsumer>,
+) -> Response {
+    let args = DescribeArgs {
+        interface: name,
+        group: who.group.filter(|g| !g.is_empty()),
+        version: who.version.filter(|v| !v.is_empty()),
+        method: who.method.filter(|m| !m.is_empty()),
+        json: true,
+        watch: false,
+        application: who
+            .application
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "zkdubbo-console".to_owned()),
+        consumer_host: who.host.filter(|h| !h.is_empty()),
+        migration_step: MigrationStep::default(),
+    };
+    let registry: Arc<dyn Registry> = console.registry.clone();
+    let mut out = Vec::new();
+    match crate::commands::describe::run(&args, registry, &mut out).await {
+        Ok(()) => match serde_json::from_slice::<serde_json::Value>(&out) {
+            Ok(view) => Json(view).into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("describe: {e}")).into_response(),
+        },
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}")).into_response(),
+    }
 }
 
 fn non_empty(s: &str) -> Option<&str> {

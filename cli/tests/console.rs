@@ -8,95 +8,20 @@
 //! Needs `chromium` and `chromium-driver` (Debian's; the README's test command installs them).
 //! Screenshots go to `target/console-screenshots/` (test artifacts, not committed).
 
-use std::io::{BufRead, BufReader};
+mod browser;
+
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use browser::{browser, console};
+use fantoccini::{Client, Locator};
 use zkdubbo::registry::{Registry, ZookeeperRegistry};
 use zkdubbo_integration_tests::harness::{shared_server, unique_path};
 
 const SERVICE: &str = "com.example.console.Hello";
 /// An application name that would run script if the page put it in as markup.
 const MARKUP: &str = "<img src=x onerror=\"window.injected=1\">";
-
-/// A child process killed when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `zkdubbo console` on a free port: the process and the page's address.
-fn console(zk: &str, root: &str, extra: &[&str]) -> (Killed, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zkdubbo"))
-        .env_remove("ZK_ADDR")
-        .env_remove("ZKDUBBO_CONSOLE_TOKEN")
-        .env("ZKDUBBO_LOG", "warn")
-        .args(["--zk", zk, "--root", root, "console", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run zkdubbo console");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the console's first line");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    (Killed(child), addr)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// chromedriver and a headless Chromium session.
-async fn browser() -> (Killed, Client) {
-    let port = free_port();
-    let driver = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "chromedriver is not installed: apt-get install chromium chromium-driver (the README's test command does)",
-        );
-    let driver = Killed(driver);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut options = serde_json::json!({
-        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,900"]
-    });
-    if std::path::Path::new("/usr/bin/chromium").exists() {
-        options["binary"] = "/usr/bin/chromium".into();
-    }
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert("goog:chromeOptions".to_owned(), options);
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a Chromium session");
-    (driver, client)
-}
 
 /// Wait until `check` holds (the page updates by itself), or fail naming `what`.
 async fn eventually<F, Fut>(what: &str, mut check: F)
@@ -217,6 +142,7 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
         texts(&client, "tr.service td:nth-child(2)").await == ["2"]
     })
     .await;
+    screenshot(&client, "service").await;
 
     // A weight set on the page: the configurators node holds it as `zkdubbo weight` writes it.
     let first = client.find(Locator::Css("tr.provider")).await.unwrap();
@@ -292,7 +218,7 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
     .await;
     let excluded = texts(&client, "#described li.excluded").await.concat();
     assert!(excluded.contains("127.0.0.1:20880"), "{excluded}");
-    screenshot(&client, "service").await;
+    screenshot(&client, "described").await;
     client.close().await.unwrap();
 }
 

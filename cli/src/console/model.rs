@@ -126,6 +126,29 @@ impl Model {
         true
     }
 
+    /// Take in every list at once (a pipelined read at start, before the subscription's own
+    /// reads arrive).
+    pub fn seed(&mut self, urls: Vec<Url>) {
+        let mut lists: BTreeMap<(String, Category), Vec<Url>> = BTreeMap::new();
+        for url in urls {
+            if let Some(category) = Category::of(&url) {
+                lists
+                    .entry((url.interface().to_owned(), category))
+                    .or_default()
+                    .push(url);
+            }
+        }
+        for ((interface, category), urls) in lists {
+            self.apply(&Notification {
+                interface: interface.into(),
+                category,
+                urls: urls.into(),
+                version: None,
+                source: zkdubbo_registry::Source::Live,
+            });
+        }
+    }
+
     /// Every service, sorted by name.
     pub fn rows(&self) -> Vec<ServiceRow> {
         self.services

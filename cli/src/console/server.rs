@@ -56,13 +56,22 @@ struct Console {
 /// Follow the registry and serve the console until interrupted.
 pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Write + Send)) -> anyhow::Result<()> {
     let registry = target.registry(&SessionArgs::default()).await?;
+    let mut model = Model::default();
+    // Every list in one pipelined read: the page has them all at once, while the subscription
+    // below reads them again one by one as it sets its watches.
+    match registry.lookup(&observer_url("*", "providers,consumers")).await {
+        Ok(urls) => model.seed(urls),
+        Err(e) => tracing::warn!(error = %e, "cannot read the lists at start; following them as they come"),
+    }
     let mut subscription = registry
-        .subscribe(&observer_url("*", "providers,consumers,routers,configurators"))
+        // The services page needs providers and consumers of every service; a service's rules
+        // are read when its page is asked for (half the reads at start).
+        .subscribe(&observer_url("*", "providers,consumers"))
         .await?;
     let console = Arc::new(Console {
         target: target.clone(),
         registry: Arc::clone(&registry),
-        model: RwLock::new(Model::default()),
+        model: RwLock::new(model),
         version: watch::channel(0).0,
         read_only: args.read_only,
         token: args.token.clone().filter(|t| !t.is_empty()),
@@ -134,6 +143,22 @@ async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) 
     let Some(mut view) = view else {
         return (StatusCode::NOT_FOUND, format!("no service {name}")).into_response();
     };
+    // Its URL-style rules, as they are now.
+    match console
+        .registry
+        .lookup(&observer_url(&name, "routers,configurators"))
+        .await
+    {
+        Ok(urls) => {
+            for url in urls.iter().filter(|u| u.protocol() != "empty") {
+                match url.param("category") {
+                    Some("routers") => view.routers.push(url.to_string()),
+                    _ => view.configurators.push(url.to_string()),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(service = %name, error = %e, "cannot read the service's rules"),
+    }
     // The YAML rules of the service (dubbo-admin's), for each group and version it is
     // provided in.
     let mut keys: Vec<String> = view

@@ -128,12 +128,7 @@ async fn unary_calls_keep_succeeding_while_a_provider_is_killed() {
         .build()
         .await
         .unwrap();
-    within("both providers listed", Duration::from_secs(10), async {
-        while reference.directories()[0].snapshot().providers().len() < 2 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    providers_listed(&reference, 2).await;
     let channel = reference.grpc_channel();
     let stop = Arc::new(AtomicBool::new(false));
     let caller = {
@@ -157,12 +152,7 @@ async fn unary_calls_keep_succeeding_while_a_provider_is_killed() {
     a_server.shutdown().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let c = provider(&registry, "c").await;
-    within("the new provider listed", Duration::from_secs(10), async {
-        while reference.directories()[0].snapshot().providers().len() < 3 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    providers_listed(&reference, 3).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     stop.store(true, Ordering::Relaxed);
     let (served, failed) = caller.await.unwrap();
@@ -194,12 +184,7 @@ async fn a_stream_whose_provider_is_killed_ends_unavailable_and_is_not_retried()
         .build()
         .await
         .unwrap();
-    within("both providers listed", Duration::from_secs(10), async {
-        while reference.directories()[0].snapshot().providers().len() < 2 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    providers_listed(&reference, 2).await;
     let channel = reference.grpc_channel();
     // Round robin: one of the first few streams goes to a.
     let mut on_a = None;

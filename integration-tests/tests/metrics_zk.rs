@@ -77,12 +77,7 @@ async fn a_scrape_returns_the_documented_metrics() {
         .build()
         .await
         .unwrap();
-    within("the provider listed", Duration::from_secs(10), async {
-        while reference.directories()[0].snapshot().providers().is_empty() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    providers_listed(&reference, 1).await;
     for name in ["a", "b", "c"] {
         let _: GreeterReply = reference
             .call(greeter::SAY_HELLO, &GreeterRequest { name: name.into() })

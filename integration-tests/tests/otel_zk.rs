@@ -62,12 +62,7 @@ async fn a_call_and_its_serve_are_one_opentelemetry_trace() {
         .build()
         .await
         .unwrap();
-    within("the provider listed", Duration::from_secs(10), async {
-        while reference.directories()[0].snapshot().providers().is_empty() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    providers_listed(&reference, 1).await;
 
     let request = tracing::info_span!("app.request");
     let reply: GreeterReply = reference

@@ -48,12 +48,7 @@ fn handlers() -> Methods {
 
 async fn reference(registry: &str) -> Reference {
     let r = counter_zkdubbo::reference().registry(registry).build().await.unwrap();
-    within("the provider listed", Duration::from_secs(10), async {
-        while r.directories()[0].snapshot().providers().is_empty() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    providers_listed(&r, 1).await;
     r
 }
 

@@ -16,15 +16,6 @@ use zkdubbo_common::trace::{TRACEPARENT, TraceContext};
 
 const B: &str = "org.zkdubbo.tests.TraceB";
 
-async fn listed(reference: &Reference) {
-    within("the provider listed", Duration::from_secs(10), async {
-        while reference.directories()[0].snapshot().providers().is_empty() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trace_crosses_a_triple_and_a_dubbo_hop_with_one_trace_id() {
     let env = env("trace");
@@ -50,7 +41,7 @@ async fn a_trace_crosses_a_triple_and_a_dubbo_hop_with_one_trace_id() {
         .build()
         .await
         .unwrap();
-    listed(&b_ref).await;
+    providers_listed(&b_ref, 1).await;
     // A (Triple): answers the traceparent it was called with, the trace it runs in, and what
     // B answered when A called it.
     let a_methods = Methods::new().unary(greeter::SAY_HELLO, move |_req: GreeterRequest, metadata| {
@@ -85,7 +76,7 @@ async fn a_trace_crosses_a_triple_and_a_dubbo_hop_with_one_trace_id() {
         .build()
         .await
         .unwrap();
-    listed(&a_ref).await;
+    providers_listed(&a_ref, 1).await;
 
     // The consumer runs in a trace of its own (as it would inside a request it serves).
     let root = TraceContext::root();

@@ -120,3 +120,13 @@ pub async fn wait_for_path(raw: &Client, path: &str) {
     })
     .await;
 }
+
+/// Wait (up to 10 s) until `reference`'s first directory lists at least `n` providers.
+pub async fn providers_listed(reference: &zkdubbo::Reference, n: usize) {
+    within(&format!("{n} providers listed"), Duration::from_secs(10), async {
+        while reference.directories()[0].snapshot().providers().len() < n {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}

@@ -1,7 +1,8 @@
 //! `zkdubbo console` in a real browser (headless Chromium through chromedriver, driven with
 //! fantoccini) over a real ZooKeeper: the services page finds a service, its providers show,
 //! a provider registered elsewhere appears without a reload, a weight set and a provider
-//! disabled through the page land in ZooKeeper as the CLI writes them, a consumer's view leaves
+//! disabled through the page land in ZooKeeper as the CLI writes them, a condition route is
+//! previewed without writing and then saved, a consumer's view leaves
 //! the disabled provider out and says why, markup in a registered URL is shown as text. Also:
 //! `--read-only` and `--token` refuse writes.
 //!
@@ -169,6 +170,51 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
     let (data, _) = raw.get_data(&path).await.unwrap();
     let yaml = String::from_utf8(data).unwrap();
     assert!(yaml.contains("weight: 7") && yaml.contains("127.0.0.1:20880"), "{yaml}");
+
+    // A condition route: previewed (its effect shown, nothing written), then saved.
+    client
+        .find(Locator::Id("route-conditions"))
+        .await
+        .unwrap()
+        .send_keys("=> address = 127.0.0.1:20881")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("route-preview"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the route's preview", || async {
+        texts(&client, "#message").await.concat().contains("# would write")
+    })
+    .await;
+    let preview = texts(&client, "#message").await.concat();
+    let route_path = preview
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("# would write ")
+                .map(|p| p.trim_end_matches(':').to_owned())
+        })
+        .unwrap_or_else(|| panic!("no path in {preview}"));
+    assert!(route_path.ends_with(".condition-router"), "{route_path}");
+    assert!(preview.contains("127.0.0.1:20881"), "the effect: {preview}");
+    assert!(raw.get_data(&route_path).await.is_err(), "a preview wrote the route");
+    client
+        .find(Locator::Id("route-save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the route saved", || async {
+        texts(&client, "#message").await.concat().contains("# wrote")
+    })
+    .await;
+    let (data, _) = raw.get_data(&route_path).await.unwrap();
+    let route = String::from_utf8(data).unwrap();
+    assert!(route.contains("address = 127.0.0.1:20881"), "{route}");
 
     // Disabled on the page: the YAML rule the page shows says so.
     let first = client.find(Locator::Css("tr.provider")).await.unwrap();

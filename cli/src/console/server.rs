@@ -20,7 +20,9 @@ use zkdubbo_registry::Registry;
 
 use super::model::{Model, RuleView};
 use crate::commands::describe::DescribeArgs;
-use crate::commands::rules::{DisableArgs, DryRunArgs, ServiceArgs, WeightArgs, disable, weight};
+use crate::commands::rules::{
+    DisableArgs, DryRunArgs, RouteAction, RouteArgs, ServiceArgs, WeightArgs, disable, route, weight,
+};
 use crate::target::{SessionArgs, Target, observer_url};
 use zkdubbo::app_discovery::MigrationStep;
 use zkdubbo_governance::{
@@ -112,6 +114,8 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
         .route("/api/events", get(events))
         .route("/api/weight", post(set_weight))
         .route("/api/disable", post(set_disabled))
+        .route("/api/route", post(set_route))
+        .route("/api/route/delete", post(delete_route))
         .with_state(Arc::clone(&console));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(zkdubbo::shutdown_signal());
@@ -350,4 +354,115 @@ async fn set_disabled(
         change.address
     );
     answer(who, &what, result, report)
+}
+
+/// A condition route of a service, as `zkdubbo route set` takes it; `preview` writes nothing
+/// and answers the rule and what a consumer (`host`, `application`, `method`) would get before
+/// and after it.
+#[derive(Debug, Deserialize)]
+struct RouteChange {
+    service: String,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    conditions: Vec<String>,
+    #[serde(default)]
+    force: bool,
+    #[serde(default)]
+    runtime: bool,
+    #[serde(default)]
+    priority: i32,
+    #[serde(default)]
+    preview: bool,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    application: Option<String>,
+    #[serde(default)]
+    method: Option<String>,
+}
+
+impl RouteChange {
+    fn args(&self, action: RouteAction) -> RouteArgs {
+        RouteArgs {
+            interface: Some(self.service.clone()),
+            application: None,
+            service: ServiceArgs {
+                group: self.group.clone(),
+                version: self.version.clone(),
+            },
+            action,
+        }
+    }
+}
+
+async fn set_route(
+    State(console): State<Arc<Console>>,
+    ConnectInfo(who): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(change): Json<RouteChange>,
+) -> Response {
+    // A preview writes nothing: anyone who can see the page may ask for one.
+    if !change.preview
+        && let Err(refused) = allowed(&console, &headers)
+    {
+        return refused.into_response();
+    }
+    let conditions: Vec<String> = change
+        .conditions
+        .iter()
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if conditions.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            "a route needs at least one condition (`<when> => <then>`)",
+        )
+            .into_response();
+    }
+    let dry = DryRunArgs {
+        dry_run: change.preview,
+        as_consumer: change.host.clone().filter(|h| !h.is_empty()),
+        consumer_application: change
+            .application
+            .clone()
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "zkdubbo-console".to_owned()),
+        method: change.method.clone().filter(|m| !m.is_empty()),
+    };
+    let args = change.args(RouteAction::Set {
+        conditions: conditions.clone(),
+        force: change.force,
+        priority: change.priority,
+        runtime: change.runtime,
+        dry,
+    });
+    let mut report = Vec::new();
+    let result = route(&console.target, &args, &mut report).await;
+    if change.preview {
+        let report = String::from_utf8_lossy(&report).into_owned();
+        return match result {
+            Ok(()) => (StatusCode::OK, report).into_response(),
+            Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}")).into_response(),
+        };
+    }
+    let what = format!("route {} {conditions:?}", change.service);
+    answer(who, &what, result, report)
+}
+
+async fn delete_route(
+    State(console): State<Arc<Console>>,
+    ConnectInfo(who): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(change): Json<RouteChange>,
+) -> Response {
+    if let Err(refused) = allowed(&console, &headers) {
+        return refused.into_response();
+    }
+    let mut report = Vec::new();
+    let result = route(&console.target, &change.args(RouteAction::Delete), &mut report).await;
+    answer(who, &format!("delete route {}", change.service), result, report)
 }

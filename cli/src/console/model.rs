@@ -17,8 +17,18 @@ pub struct Model {
     services: BTreeMap<String, Lists>,
 }
 
+/// ZooKeeper's default `jute.maxbuffer`: a children list whose reply is larger cannot be read
+/// (by any client, Java's included) unless every client and server raises it.
+const JUTE_MAXBUFFER: usize = 0xfffff;
+
+/// A list's reply counted as "near" the limit from this fraction of it on.
+const NEAR_LIMIT: f64 = 0.75;
+
 #[derive(Debug, Default, Clone)]
 struct Lists {
+    /// The size of the providers list's reply, as ZooKeeper sends it (each name with its
+    /// 4-byte length), estimated from the URLs.
+    provider_bytes: usize,
     providers: Arc<[Url]>,
     consumers: Arc<[Url]>,
     routers: Arc<[Url]>,
@@ -114,6 +124,18 @@ impl Model {
         if slot[..] == urls[..] {
             return false;
         }
+        if n.category == Category::Providers {
+            lists.provider_bytes = urls
+                .iter()
+                .map(|u| 4 + zkdubbo_common::encoding::encode(&u.to_string()).len())
+                .sum();
+        }
+        let slot = match n.category {
+            Category::Providers => &mut lists.providers,
+            Category::Consumers => &mut lists.consumers,
+            Category::Routers => &mut lists.routers,
+            Category::Configurators => &mut lists.configurators,
+        };
         *slot = urls;
         let empty = lists.providers.is_empty()
             && lists.consumers.is_empty()
@@ -170,6 +192,13 @@ impl Model {
                 } else if !lists.providers.is_empty() && lists.providers.iter().all(|u| u.param_bool("disabled", false))
                 {
                     warnings.push("every provider disabled".to_owned());
+                }
+                if lists.provider_bytes as f64 >= NEAR_LIMIT * JUTE_MAXBUFFER as f64 {
+                    warnings.push(format!(
+                        "providers list of {} KiB, near jute.maxbuffer ({} KiB)",
+                        lists.provider_bytes / 1024,
+                        JUTE_MAXBUFFER / 1024
+                    ));
                 }
                 ServiceRow {
                     name: name.clone(),
@@ -274,5 +303,29 @@ mod tests {
         ));
         assert!(model.rows().is_empty());
         assert!(model.service("com.foo.Bar").is_none());
+    }
+
+    #[test]
+    fn a_providers_list_near_jute_maxbuffer_is_flagged() {
+        let long = "x".repeat(120);
+        let urls: Vec<String> = (0..6_000)
+            .map(|i| {
+                format!(
+                    "tri://10.0.{}.{}:20880/com.foo.Bar?application=app&note={long}",
+                    i / 250,
+                    i % 250
+                )
+            })
+            .collect();
+        let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
+        let mut model = Model::default();
+        model.apply(&notification(Category::Providers, &refs[..1_000]));
+        assert!(model.rows()[0].warnings.is_empty(), "{:?}", model.rows()[0].warnings);
+        model.apply(&notification(Category::Providers, &refs));
+        let warnings = &model.rows()[0].warnings;
+        assert!(
+            warnings.iter().any(|w| w.contains("near jute.maxbuffer")),
+            "{warnings:?}"
+        );
     }
 }

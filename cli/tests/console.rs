@@ -215,6 +215,17 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
     let (data, _) = raw.get_data(&route_path).await.unwrap();
     let route = String::from_utf8(data).unwrap();
     assert!(route.contains("address = 127.0.0.1:20881"), "{route}");
+    // Edited elsewhere (as dubbo-admin would): the page shows the new text, live.
+    let edited = route.replace("127.0.0.1:20881", "127.0.0.1:20999");
+    raw.set_data(&route_path, edited.as_bytes(), None).await.unwrap();
+    eventually("the route edited elsewhere", || async {
+        texts(&client, "#rules pre.yaml")
+            .await
+            .iter()
+            .any(|r| r.contains("127.0.0.1:20999"))
+    })
+    .await;
+    raw.set_data(&route_path, route.as_bytes(), None).await.unwrap();
 
     // Disabled on the page: the YAML rule the page shows says so.
     let first = client.find(Locator::Css("tr.provider")).await.unwrap();

@@ -28,7 +28,7 @@ use zkdubbo::app_discovery::MigrationStep;
 use zkdubbo_governance::{
     CONDITION_ROUTER_SUFFIX, CONFIGURATORS_SUFFIX, TAG_ROUTER_SUFFIX, rule_path, service_rule_key,
 };
-use zkdubbo_registry::ConfigCenter;
+use zkdubbo_registry::{ChildrenState, ConfigCenter};
 
 const PAGE: &str = include_str!("page.html");
 
@@ -50,6 +50,7 @@ struct Console {
     target: Target,
     registry: Arc<zkdubbo_registry::ZookeeperRegistry>,
     model: RwLock<Model>,
+    /// Bumped on every change the page shows: lists, and the YAML rules' nodes.
     version: watch::Sender<u64>,
     read_only: bool,
     token: Option<String>,
@@ -82,16 +83,17 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
         let console = Arc::clone(&console);
         tokio::spawn(async move {
             while let Some(n) = subscription.next().await {
-                let version = {
+                let changed = {
                     let mut model = console.model.write().unwrap_or_else(|e| e.into_inner());
-                    model.apply(&n).then_some(model.version)
+                    model.apply(&n)
                 };
-                if let Some(v) = version {
-                    console.version.send_replace(v);
+                if changed {
+                    console.version.send_modify(|v| *v += 1);
                 }
             }
         })
     };
+    let rules = tokio::spawn(follow_rules(Arc::clone(&console)));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
@@ -121,8 +123,53 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
         .with_graceful_shutdown(zkdubbo::shutdown_signal());
     let result = served.await;
     follower.abort();
+    rules.abort();
     registry.shutdown().await;
     result.map_err(Into::into)
+}
+
+/// Follow the YAML rule nodes (`<config root>/dubbo/*`): a node added, removed or changed is a
+/// change of the page (a service's page reads its rules when it loads).
+async fn follow_rules(console: Arc<Console>) {
+    let group = rule_path(console.registry.config_root(), "");
+    let group = group.trim_end_matches('/').to_owned();
+    let mut children = console.registry.watch_children(&group);
+    let mut nodes: std::collections::HashMap<String, tokio::task::JoinHandle<()>> = std::collections::HashMap::new();
+    loop {
+        let names = match &*children.borrow_and_update() {
+            ChildrenState::Present(names) => names.to_vec(),
+            _ => Vec::new(),
+        };
+        nodes.retain(|name, task| {
+            let keep = names.contains(name);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for name in names {
+            if nodes.contains_key(&name) {
+                continue;
+            }
+            let mut node = console.registry.watch_node(&format!("{group}/{name}"));
+            let console = Arc::clone(&console);
+            nodes.insert(
+                name,
+                tokio::spawn(async move {
+                    while node.changed().await.is_ok() {
+                        console.version.send_modify(|v| *v += 1);
+                    }
+                }),
+            );
+        }
+        console.version.send_modify(|v| *v += 1);
+        if children.changed().await.is_err() {
+            break;
+        }
+    }
+    for task in nodes.into_values() {
+        task.abort();
+    }
 }
 
 async fn config(State(console): State<Arc<Console>>) -> Response {

@@ -26,6 +26,27 @@ pub const PROVIDER_CALLS: &str = "zkdubbo_provider_calls_total";
 /// Attempts after the first (failover and forking), by `service`, `method`.
 pub const RETRIES: &str = "zkdubbo_call_retries_total";
 
+/// Failed calls of a `failback` cluster waiting to be retried, by `service`.
+pub const FAILBACK_PENDING: &str = "zkdubbo_failback_pending";
+
+/// Counts one failed call in [`FAILBACK_PENDING`] while its retry is pending (dropped when the
+/// retry ends or is abandoned).
+pub(crate) struct FailbackPending(Gauge);
+
+impl FailbackPending {
+    pub(crate) fn new(service: String) -> FailbackPending {
+        let gauge = gauge!(FAILBACK_PENDING, "service" => service);
+        gauge.increment(1.0);
+        FailbackPending(gauge)
+    }
+}
+
+impl Drop for FailbackPending {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
 const OUTCOMES: [&str; 6] = ["ok", "business", "timeout", "transport", "no_provider", "codec"];
 
 fn outcome(result: &Result<impl Sized, RpcError>) -> usize {

@@ -147,6 +147,15 @@ async fn a_scrape_returns_the_documented_metrics() {
     assert_eq!(value(&s, metrics::PROVIDERS, &[svc, ("state", "disabled")]), 0.0);
     assert!(value(&s, metrics::SNAPSHOT_VERSION, &[svc]) >= 1.0);
     assert!(value(&s, metrics::CONNECTIONS, &[("protocol", "tri")]) >= 1.0);
+    let modes = value(&s, metrics::WATCH_MODE, &[("registry", zk), ("mode", "persistent")])
+        + value(&s, metrics::WATCH_MODE, &[("registry", zk), ("mode", "children")]);
+    assert_eq!(modes, 1.0, "one watch mode");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let last = value(&s, metrics::LAST_NOTIFICATION, &[("registry", zk)]);
+    assert!(last > now - 300.0 && last <= now + 1.0, "{last} vs {now}");
     // No label carries a URL.
     assert!(!text.contains("://"), "a URL in a label:\n{text}");
 

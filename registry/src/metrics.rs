@@ -17,12 +17,21 @@ pub const SESSIONS_ENDED: &str = "zkdubbo_registry_sessions_ended_total";
 pub const NOTIFICATIONS: &str = "zkdubbo_registry_notifications_total";
 /// Own registrations and unregistrations waiting to be written again.
 pub const PENDING: &str = "zkdubbo_registry_pending_operations";
+/// When the registry last delivered a list, in seconds since the epoch (the age of what
+/// consumers know is `time() - this` in PromQL).
+pub const LAST_NOTIFICATION: &str = "zkdubbo_registry_last_notification_timestamp_seconds";
+/// 1 for the way the registry follows lists, by `mode`: `persistent` (recursive watches) or
+/// `children` (one-shot child watches); 0 for the other.
+pub const WATCH_MODE: &str = "zkdubbo_registry_watch_mode";
 /// Cache file writes, by `outcome`: `ok` or `error`.
 pub const CACHE_WRITES: &str = "zkdubbo_registry_cache_writes_total";
 
-pub(crate) fn session_established(registry: &str) {
+pub(crate) fn session_established(registry: &str, persistent_watches: bool) {
     counter!(SESSIONS, "registry" => registry.to_owned()).increment(1);
     gauge!(CONNECTED, "registry" => registry.to_owned()).set(1.0);
+    for (mode, on) in [("persistent", persistent_watches), ("children", !persistent_watches)] {
+        gauge!(WATCH_MODE, "registry" => registry.to_owned(), "mode" => mode).set(if on { 1.0 } else { 0.0 });
+    }
 }
 
 pub(crate) fn connected(registry: &str, connected: bool) {
@@ -39,6 +48,10 @@ pub(crate) fn session_ended(registry: &str, reason: &'static str) {
 
 pub(crate) fn notified(registry: &str, category: &'static str) {
     counter!(NOTIFICATIONS, "registry" => registry.to_owned(), "category" => category).increment(1);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    gauge!(LAST_NOTIFICATION, "registry" => registry.to_owned()).set(now);
 }
 
 pub(crate) fn pending(registry: &str, operations: usize) {

@@ -154,7 +154,12 @@ impl Failback {
             );
             return;
         }
-        tasks.spawn(retry(Arc::clone(base), inv, failed_on, retries, self.period));
+        let pending = crate::metrics::FailbackPending::new(base.url().service_key());
+        let retried = retry(Arc::clone(base), inv, failed_on, retries, self.period);
+        tasks.spawn(async move {
+            let _pending = pending;
+            retried.await;
+        });
     }
 
     fn abandon(&self) {

@@ -148,7 +148,10 @@ impl Inner {
     pub(crate) fn install(&self, client: Client) -> Arc<Conn> {
         let number = self.sessions.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let conn = Arc::new(Conn { client });
-        crate::metrics::session_established(&self.metrics_label());
+        crate::metrics::session_established(
+            &self.metrics_label(),
+            self.effective_watch() == crate::WatchMode::Persistent,
+        );
         tracing::info!(
             registry = %self.registry_name(),
             session = format_args!("{:#x}", conn.session_id()),

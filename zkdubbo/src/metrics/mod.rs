@@ -26,9 +26,10 @@ mod prometheus;
 
 #[cfg(feature = "prometheus")]
 pub use prometheus::{MetricsError, MetricsServer, serve_prometheus};
-pub use zkdubbo_cluster::metrics::{CALL_SECONDS, CALLS, IN_FLIGHT, PROVIDER_CALLS, RETRIES};
+pub use zkdubbo_cluster::metrics::{CALL_SECONDS, CALLS, FAILBACK_PENDING, IN_FLIGHT, PROVIDER_CALLS, RETRIES};
 pub use zkdubbo_common::metrics::CONNECTIONS;
 pub use zkdubbo_directory::metrics::{PROVIDERS, REFRESH_SECONDS, RULES, SNAPSHOT_VERSION};
 pub use zkdubbo_registry::metrics::{
-    CACHE_WRITES, CONNECTED, DISCONNECTS, NOTIFICATIONS, PENDING, SESSIONS, SESSIONS_ENDED,
+    CACHE_WRITES, CONNECTED, DISCONNECTS, LAST_NOTIFICATION, NOTIFICATIONS, PENDING, SESSIONS, SESSIONS_ENDED,
+    WATCH_MODE,
 };

@@ -279,10 +279,9 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
     client.close().await.unwrap();
 }
 
-/// `POST path` with a JSON body and an optional token: the status code.
-async fn post(addr: SocketAddr, path: &str, token: Option<&str>) -> u16 {
+/// `POST path` with a JSON `body` and an optional token: the status code and the body.
+async fn post_json(addr: SocketAddr, path: &str, body: &str, token: Option<&str>) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let body = format!(r#"{{"service":"{SERVICE}","address":"127.0.0.1:20880","weight":5}}"#);
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
@@ -294,7 +293,18 @@ async fn post(addr: SocketAddr, path: &str, token: Option<&str>) -> u16 {
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut reply = String::new();
     stream.read_to_string(&mut reply).await.unwrap();
-    reply.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    let code = reply.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (code, body)
+}
+
+/// A weight write of the console's test service: the status code.
+async fn post(addr: SocketAddr, path: &str, token: Option<&str>) -> u16 {
+    let body = format!(r#"{{"service":"{SERVICE}","address":"127.0.0.1:20880","weight":5}}"#);
+    post_json(addr, path, &body, token).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,4 +321,43 @@ async fn read_only_and_token_consoles_refuse_writes() {
     assert_eq!(post(addr, "/api/weight", None).await, 401);
     assert_eq!(post(addr, "/api/weight", Some("wrong")).await, 401);
     assert_eq!(post(addr, "/api/weight", Some("s3cret")).await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_is_previewed_then_written_as_the_cli_writes_it() {
+    let zk = shared_server().expect("a ZooKeeper server for the tests");
+    let root = unique_path("console-tag");
+    let registry = connect(&zk, &root).await;
+    registry
+        .register(
+            &"tri://127.0.0.1:20880/com.example.console.Tagged?application=tagged-app&side=provider"
+                .parse()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let (_console, addr) = console(&zk, &root, &["--token", "t"]);
+    let body = r#"{"application":"tagged-app","tag":"gray","addresses":["127.0.0.1:20880"],"preview":true}"#;
+    let (code, preview) = post_json(addr, "/api/tag", body, None).await;
+    assert_eq!(code, 200, "a preview needs no token: {preview}");
+    let path = preview
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("# would write ")
+                .map(|p| p.trim_end_matches(':').to_owned())
+        })
+        .unwrap_or_else(|| panic!("no path in {preview}"));
+    assert!(path.ends_with("/tagged-app.tag-router"), "{path}");
+    let raw = zookeeper_client::Client::connect(&zk).await.unwrap();
+    assert!(raw.get_data(&path).await.is_err(), "a preview wrote the tag");
+    let save = body.replace("true", "false");
+    assert_eq!(post_json(addr, "/api/tag", &save, None).await.0, 401);
+    let (code, report) = post_json(addr, "/api/tag", &save, Some("t")).await;
+    assert_eq!(code, 200, "{report}");
+    let (data, _) = raw.get_data(&path).await.unwrap();
+    let yaml = String::from_utf8(data).unwrap();
+    assert!(yaml.contains("gray") && yaml.contains("127.0.0.1:20880"), "{yaml}");
+    let (code, _) = post_json(addr, "/api/tag/delete", r#"{"application":"tagged-app"}"#, Some("t")).await;
+    assert_eq!(code, 200);
+    assert!(raw.get_data(&path).await.is_err(), "the tag rule is gone");
 }

@@ -148,6 +148,9 @@ pub enum TagAction {
         /// The providers.
         #[arg(required = true)]
         addresses: Vec<String>,
+        /// Print the rule that would be written, and write nothing.
+        #[arg(long = "dry-run")]
+        dry_run: bool,
     },
     /// Remove TAG (the whole rule when no TAG is given).
     Delete {
@@ -525,11 +528,27 @@ pub async fn tag(target: &Target, args: &TagArgs, out: &mut (dyn Write + Send)) 
         &format!("{}{TAG_ROUTER_SUFFIX}", args.application),
     );
     let result = match &args.action {
-        TagAction::Set { tag, addresses } => {
-            edit(&*registry, &path, false, |c| {
+        TagAction::Set {
+            tag,
+            addresses,
+            dry_run,
+        } => {
+            let edited = edit(&*registry, &path, *dry_run, |c| {
                 Ok(Some(write::set_tag(c, &args.application, tag, addresses)?))
             })
-            .await
+            .await;
+            if *dry_run {
+                let printed = match edited {
+                    Ok((_, Outcome::Written(text))) => {
+                        writeln!(out, "# would write {path}:\n{text}").map_err(Into::into)
+                    }
+                    Ok(_) => writeln!(out, "# {path} already says so; nothing to write").map_err(Into::into),
+                    Err(e) => Err(e),
+                };
+                registry.shutdown().await;
+                return printed;
+            }
+            edited
         }
         TagAction::Delete { tag: Some(tag) } => {
             edit(&*registry, &path, false, |c| Ok(write::delete_tag(c, tag)?)).await

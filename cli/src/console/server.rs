@@ -21,7 +21,8 @@ use zkdubbo_registry::Registry;
 use super::model::{Model, RuleView};
 use crate::commands::describe::DescribeArgs;
 use crate::commands::rules::{
-    DisableArgs, DryRunArgs, RouteAction, RouteArgs, ServiceArgs, WeightArgs, disable, route, weight,
+    DisableArgs, DryRunArgs, RouteAction, RouteArgs, ServiceArgs, TagAction, TagArgs, WeightArgs, disable, route, tag,
+    weight,
 };
 use crate::target::{SessionArgs, Target, observer_url};
 use zkdubbo::app_discovery::MigrationStep;
@@ -118,6 +119,8 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
         .route("/api/disable", post(set_disabled))
         .route("/api/route", post(set_route))
         .route("/api/route/delete", post(delete_route))
+        .route("/api/tag", post(set_tag))
+        .route("/api/tag/delete", post(delete_tag))
         .with_state(Arc::clone(&console));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(zkdubbo::shutdown_signal());
@@ -220,14 +223,26 @@ async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) 
     keys.push(service_rule_key(&name, None, None));
     keys.sort();
     keys.dedup();
-    for key in keys {
-        for suffix in [CONFIGURATORS_SUFFIX, CONDITION_ROUTER_SUFFIX, TAG_ROUTER_SUFFIX] {
-            let path = rule_path(console.registry.config_root(), &format!("{key}{suffix}"));
-            match console.registry.read_node(&path).await {
-                Ok(Some((text, _))) => view.rules.push(RuleView { path, text }),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(%path, error = %e, "cannot read a rule"),
-            }
+    let mut nodes: Vec<String> = keys
+        .iter()
+        .flat_map(|key| [CONFIGURATORS_SUFFIX, CONDITION_ROUTER_SUFFIX].map(|suffix| format!("{key}{suffix}")))
+        .collect();
+    // Tag routes belong to the providers' applications.
+    let mut applications: Vec<&str> = view
+        .providers
+        .iter()
+        .map(|p| p.application.as_str())
+        .filter(|a| !a.is_empty())
+        .collect();
+    applications.sort_unstable();
+    applications.dedup();
+    nodes.extend(applications.iter().map(|a| format!("{a}{TAG_ROUTER_SUFFIX}")));
+    for node in nodes {
+        let path = rule_path(console.registry.config_root(), &node);
+        match console.registry.read_node(&path).await {
+            Ok(Some((text, _))) => view.rules.push(RuleView { path, text }),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%path, error = %e, "cannot read a rule"),
         }
     }
     Json(view).into_response()
@@ -512,4 +527,85 @@ async fn delete_route(
     let mut report = Vec::new();
     let result = route(&console.target, &change.args(RouteAction::Delete), &mut report).await;
     answer(who, &format!("delete route {}", change.service), result, report)
+}
+
+/// A tag of a providers' application (Dubbo's tag router), as `zkdubbo tag` takes it;
+/// `preview` answers the rule that would be written and writes nothing.
+#[derive(Debug, Deserialize)]
+struct TagChange {
+    application: String,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    addresses: Vec<String>,
+    #[serde(default)]
+    preview: bool,
+}
+
+async fn set_tag(
+    State(console): State<Arc<Console>>,
+    ConnectInfo(who): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(change): Json<TagChange>,
+) -> Response {
+    if !change.preview
+        && let Err(refused) = allowed(&console, &headers)
+    {
+        return refused.into_response();
+    }
+    let addresses: Vec<String> = change
+        .addresses
+        .iter()
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .collect();
+    let Some(name) = change.tag.clone().filter(|t| !t.trim().is_empty()) else {
+        return (StatusCode::BAD_REQUEST, "a tag needs a name").into_response();
+    };
+    if addresses.is_empty() {
+        return (StatusCode::BAD_REQUEST, "a tag needs at least one provider address").into_response();
+    }
+    let args = TagArgs {
+        application: change.application.clone(),
+        action: TagAction::Set {
+            tag: name.clone(),
+            addresses: addresses.clone(),
+            dry_run: change.preview,
+        },
+    };
+    let mut report = Vec::new();
+    let result = tag(&console.target, &args, &mut report).await;
+    if change.preview {
+        return match result {
+            Ok(()) => (StatusCode::OK, String::from_utf8_lossy(&report).into_owned()).into_response(),
+            Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}")).into_response(),
+        };
+    }
+    let what = format!("tag {} {name} = {addresses:?}", change.application);
+    answer(who, &what, result, report)
+}
+
+async fn delete_tag(
+    State(console): State<Arc<Console>>,
+    ConnectInfo(who): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(change): Json<TagChange>,
+) -> Response {
+    if let Err(refused) = allowed(&console, &headers) {
+        return refused.into_response();
+    }
+    let args = TagArgs {
+        application: change.application.clone(),
+        action: TagAction::Delete {
+            tag: change.tag.clone().filter(|t| !t.trim().is_empty()),
+        },
+    };
+    let mut report = Vec::new();
+    let result = tag(&console.target, &args, &mut report).await;
+    answer(
+        who,
+        &format!("delete tag {} {:?}", change.application, change.tag),
+        result,
+        report,
+    )
 }

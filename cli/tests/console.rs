@@ -170,6 +170,16 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
     let (data, _) = raw.get_data(&path).await.unwrap();
     let yaml = String::from_utf8(data).unwrap();
     assert!(yaml.contains("weight: 7") && yaml.contains("127.0.0.1:20880"), "{yaml}");
+    // The providers table shows the weight a consumer gets, and the rule that set it.
+    eventually("the merged weight", || async {
+        texts(&client, "tr.provider td.weight-value")
+            .await
+            .iter()
+            .any(|w| w == "7 (registered 100)")
+    })
+    .await;
+    let changed = texts(&client, "tr.provider td.changed-by").await.concat();
+    assert!(changed.contains("weight=7"), "{changed}");
 
     // A condition route: previewed (its effect shown, nothing written), then saved.
     client

@@ -245,11 +245,18 @@ async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) 
             Err(e) => tracing::warn!(%path, error = %e, "cannot read a rule"),
         }
     }
-    Json(view).into_response()
+    // What a consumer of this host gets: each provider's URL after the configurators and what
+    // changed it, and the methods the routes leave without a provider.
+    let described = describe_as(&console, AsConsumer::default(), view.name.clone()).await;
+    let mut body = serde_json::to_value(&view).unwrap_or_default();
+    if let (Some(object), Ok(described)) = (body.as_object_mut(), described) {
+        object.insert("described".to_owned(), described);
+    }
+    Json(body).into_response()
 }
 
 /// Who the service is described for (`/api/describe/{name}?host=&application=&method=`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct AsConsumer {
     #[serde(default)]
     host: Option<String>,
@@ -271,6 +278,14 @@ async fn describe(
     Path(name): Path<String>,
     Query(who): Query<AsConsumer>,
 ) -> Response {
+    match describe_as(&console, who, name).await {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}")).into_response(),
+    }
+}
+
+/// `zkdubbo describe --json` of `name` as `who`.
+async fn describe_as(console: &Console, who: AsConsumer, name: String) -> anyhow::Result<serde_json::Value> {
     let args = DescribeArgs {
         interface: name,
         group: who.group.filter(|g| !g.is_empty()),
@@ -287,13 +302,8 @@ async fn describe(
     };
     let registry: Arc<dyn Registry> = console.registry.clone();
     let mut out = Vec::new();
-    match crate::commands::describe::run(&args, registry, &mut out).await {
-        Ok(()) => match serde_json::from_slice::<serde_json::Value>(&out) {
-            Ok(view) => Json(view).into_response(),
-            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("describe: {e}")).into_response(),
-        },
-        Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}")).into_response(),
-    }
+    crate::commands::describe::run(&args, registry, &mut out).await?;
+    Ok(serde_json::from_slice(&out)?)
 }
 
 fn non_empty(s: &str) -> Option<&str> {

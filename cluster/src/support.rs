@@ -232,6 +232,18 @@ impl ClusterBase {
     /// balancers read (in flight until it ends; latency and outcome when it does; a call
     /// dropped before its end counts as failed) and marking the response with [`SERVED_BY`].
     pub async fn call(&self, listed: &Listed, index: usize, inv: &Invocation) -> Result<Response, RpcError> {
+        self.call_attempt(listed, index, inv, 1).await
+    }
+
+    /// [`ClusterBase::call`] as the `attempt`-th try of a call (1 for the first), which its
+    /// `zkdubbo.attempt` span records.
+    pub async fn call_attempt(
+        &self,
+        listed: &Listed,
+        index: usize,
+        inv: &Invocation,
+        attempt: usize,
+    ) -> Result<Response, RpcError> {
         let Some(member) = listed.providers().get(index) else {
             return Err(RpcError::no_provider(
                 NoProviderReason::NoneSelectable {
@@ -241,7 +253,7 @@ impl ClusterBase {
             ));
         };
         let guard = listed.prepared().stats().get(index).map(|s| s.begin());
-        let span = tracing::debug_span!("zkdubbo.attempt", provider = %member.url().address());
+        let span = tracing::debug_span!("zkdubbo.attempt", provider = %member.url().address(), attempt);
         let result = tracing::Instrument::instrument(member.invoker().invoke(inv), span).await;
         if let Some(guard) = guard {
             guard.end(result.is_ok());

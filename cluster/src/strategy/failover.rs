@@ -51,7 +51,7 @@ impl Strategy for FailoverCluster {
                 tried.push(member.identity().into());
                 let address = member.url().address();
                 made += 1;
-                match base.call(&listed, index, inv).await {
+                match base.call_attempt(&listed, index, inv, attempt + 1).await {
                     Ok(response) => {
                         if attempt > 0 {
                             tracing::warn!(

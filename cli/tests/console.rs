@@ -346,7 +346,8 @@ async fn a_tag_is_previewed_then_written_as_the_cli_writes_it() {
         )
         .await
         .unwrap();
-    let (_console, addr) = console(&zk, &root, &["--token", "t"]);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let (_console, addr) = browser::console_logging(&zk, &root, &["--token", "t"], Some(log.path()));
     let body = r#"{"application":"tagged-app","tag":"gray","addresses":["127.0.0.1:20880"],"preview":true}"#;
     let (code, preview) = post_json(addr, "/api/tag", body, None).await;
     assert_eq!(code, 200, "a preview needs no token: {preview}");
@@ -367,6 +368,17 @@ async fn a_tag_is_previewed_then_written_as_the_cli_writes_it() {
     let (data, _) = raw.get_data(&path).await.unwrap();
     let yaml = String::from_utf8(data).unwrap();
     assert!(yaml.contains("gray") && yaml.contains("127.0.0.1:20880"), "{yaml}");
+    // Logged: who (the client's address), what, the rule before and after.
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    let line = logged
+        .lines()
+        .find(|l| l.contains("console write") && l.contains("tag tagged-app gray"))
+        .unwrap_or_else(|| panic!("no write logged:\n{logged}"));
+    assert!(line.contains("who=127.0.0.1:"), "{line}");
+    assert!(
+        line.contains("absent") && line.contains("gray"),
+        "before and after: {line}"
+    );
     let (code, _) = post_json(addr, "/api/tag/delete", r#"{"application":"tagged-app"}"#, Some("t")).await;
     assert_eq!(code, 200);
     assert!(raw.get_data(&path).await.is_err(), "the tag rule is gone");

@@ -65,6 +65,8 @@ pub struct ProviderView {
     pub weight: u32,
     /// Whether the registered URL says `disabled=true`.
     pub disabled: bool,
+    /// The provider's own tag (`dubbo.tag`), if any; tag routes add theirs.
+    pub tag: String,
     /// Group and version, as the consumer matches them.
     pub group: String,
     /// The version.
@@ -224,6 +226,7 @@ impl Model {
                 application: u.param_or("application", "").to_owned(),
                 weight: u.param_as("weight", 100u32),
                 disabled: u.param_bool("disabled", false),
+                tag: u.param_or("dubbo.tag", "").to_owned(),
                 group: u.group().unwrap_or_default().to_owned(),
                 version: u.version().unwrap_or_default().to_owned(),
                 url: u.to_string(),

@@ -360,13 +360,33 @@ fn allowed(console: &Console, headers: &HeaderMap) -> Result<(), (StatusCode, &'
     Ok(())
 }
 
-/// The outcome of a write, logged with who asked and what it changed (the report holds the
-/// rule before and after).
-fn answer(who: SocketAddr, what: &str, result: anyhow::Result<()>, report: Vec<u8>) -> Response {
+/// The text of the rule node `node` (a key with its suffix) now: what a write changes, for
+/// its log line.
+async fn rule_before(console: &Console, node: &str) -> String {
+    let path = rule_path(console.registry.config_root(), node);
+    match console.registry.read_node(&path).await {
+        Ok(Some((text, _))) => text,
+        Ok(None) => format!("({path} absent)"),
+        Err(e) => format!("({path} unreadable: {e})"),
+    }
+}
+
+/// The node key of a service's rules (`interface:version:group`).
+fn service_key(service: &str, version: Option<&str>, group: Option<&str>) -> String {
+    service_rule_key(
+        service,
+        version.filter(|v| !v.is_empty()),
+        group.filter(|g| !g.is_empty()),
+    )
+}
+
+/// The outcome of a write, logged with who asked, what, and the rule before and after (the
+/// report holds the text written).
+fn answer(who: SocketAddr, what: &str, before: &str, result: anyhow::Result<()>, report: Vec<u8>) -> Response {
     let report = String::from_utf8_lossy(&report).into_owned();
     match result {
         Ok(()) => {
-            tracing::info!(%who, what, change = %report, "console write");
+            tracing::info!(%who, what, before, after = %report, "console write");
             (StatusCode::OK, report).into_response()
         }
         Err(e) => {
@@ -395,10 +415,12 @@ async fn set_weight(
         service: change.service_args(),
         dry: DryRunArgs::default(),
     };
+    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
+    let before = rule_before(&console, &format!("{key}{CONFIGURATORS_SUFFIX}")).await;
     let mut report = Vec::new();
     let result = weight(&console.target, &args, &mut report).await;
     let what = format!("weight {} {} = {w}", change.service, change.address);
-    answer(who, &what, result, report)
+    answer(who, &what, &before, result, report)
 }
 
 async fn set_disabled(
@@ -417,6 +439,8 @@ async fn set_disabled(
         service: change.service_args(),
         dry: DryRunArgs::default(),
     };
+    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
+    let before = rule_before(&console, &format!("{key}{CONFIGURATORS_SUFFIX}")).await;
     let mut report = Vec::new();
     let result = disable(&console.target, &args, disabled, &mut report).await;
     let what = format!(
@@ -425,7 +449,7 @@ async fn set_disabled(
         change.service,
         change.address
     );
-    answer(who, &what, result, report)
+    answer(who, &what, &before, result, report)
 }
 
 /// A condition route of a service, as `zkdubbo route set` takes it; `preview` writes nothing
@@ -512,6 +536,12 @@ async fn set_route(
         runtime: change.runtime,
         dry,
     });
+    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
+    let before = if change.preview {
+        String::new()
+    } else {
+        rule_before(&console, &format!("{key}{CONDITION_ROUTER_SUFFIX}")).await
+    };
     let mut report = Vec::new();
     let result = route(&console.target, &args, &mut report).await;
     if change.preview {
@@ -522,7 +552,7 @@ async fn set_route(
         };
     }
     let what = format!("route {} {conditions:?}", change.service);
-    answer(who, &what, result, report)
+    answer(who, &what, &before, result, report)
 }
 
 async fn delete_route(
@@ -534,9 +564,17 @@ async fn delete_route(
     if let Err(refused) = allowed(&console, &headers) {
         return refused.into_response();
     }
+    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
+    let before = rule_before(&console, &format!("{key}{CONDITION_ROUTER_SUFFIX}")).await;
     let mut report = Vec::new();
     let result = route(&console.target, &change.args(RouteAction::Delete), &mut report).await;
-    answer(who, &format!("delete route {}", change.service), result, report)
+    answer(
+        who,
+        &format!("delete route {}", change.service),
+        &before,
+        result,
+        report,
+    )
 }
 
 /// A tag of a providers' application (Dubbo's tag router), as `zkdubbo tag` takes it;
@@ -583,6 +621,11 @@ async fn set_tag(
             dry_run: change.preview,
         },
     };
+    let before = if change.preview {
+        String::new()
+    } else {
+        rule_before(&console, &format!("{}{TAG_ROUTER_SUFFIX}", change.application)).await
+    };
     let mut report = Vec::new();
     let result = tag(&console.target, &args, &mut report).await;
     if change.preview {
@@ -592,7 +635,7 @@ async fn set_tag(
         };
     }
     let what = format!("tag {} {name} = {addresses:?}", change.application);
-    answer(who, &what, result, report)
+    answer(who, &what, &before, result, report)
 }
 
 async fn delete_tag(
@@ -610,11 +653,13 @@ async fn delete_tag(
             tag: change.tag.clone().filter(|t| !t.trim().is_empty()),
         },
     };
+    let before = rule_before(&console, &format!("{}{TAG_ROUTER_SUFFIX}", change.application)).await;
     let mut report = Vec::new();
     let result = tag(&console.target, &args, &mut report).await;
     answer(
         who,
         &format!("delete tag {} {:?}", change.application, change.tag),
+        &before,
         result,
         report,
     )

@@ -20,13 +20,28 @@ impl Drop for Killed {
 
 /// `zkdubbo console` on a free port: the process and the page's address.
 pub(crate) fn console(zk: &str, root: &str, extra: &[&str]) -> (Killed, SocketAddr) {
+    console_logging(zk, root, extra, None)
+}
+
+/// [`console`], its log (info and up) written to `log` when given.
+pub(crate) fn console_logging(
+    zk: &str,
+    root: &str,
+    extra: &[&str],
+    log: Option<&std::path::Path>,
+) -> (Killed, SocketAddr) {
+    let stderr = match log {
+        Some(path) => Stdio::from(std::fs::File::create(path).expect("the log file")),
+        None => Stdio::inherit(),
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_zkdubbo"))
         .env_remove("ZK_ADDR")
         .env_remove("ZKDUBBO_CONSOLE_TOKEN")
-        .env("ZKDUBBO_LOG", "warn")
+        .env("ZKDUBBO_LOG", if log.is_some() { "info" } else { "warn" })
         .args(["--zk", zk, "--root", root, "console", "--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .expect("run zkdubbo console");
     let stdout = child.stdout.take().expect("stdout");

@@ -382,4 +382,32 @@ async fn a_tag_is_previewed_then_written_as_the_cli_writes_it() {
     let (code, _) = post_json(addr, "/api/tag/delete", r#"{"application":"tagged-app"}"#, Some("t")).await;
     assert_eq!(code, 200);
     assert!(raw.get_data(&path).await.is_err(), "the tag rule is gone");
+
+    // A forced route to no provider: the services page warns about the service.
+    let route = r#"{"service":"com.example.console.Tagged","conditions":["=> address = 10.9.9.9:1"],"force":true}"#;
+    let (code, report) = post_json(addr, "/api/route", route, Some("t")).await;
+    assert_eq!(code, 200, "{report}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let services = get_text(addr, "/api/services").await;
+        if services.contains("routes leave every method without a provider") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no warning for the route: {services}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `GET path`: the body.
+async fn get_text(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
 }

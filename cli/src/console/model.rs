@@ -116,6 +116,11 @@ impl Model {
     /// Take in a notification; whether anything changed.
     pub fn apply(&mut self, n: &Notification) -> bool {
         let urls: Arc<[Url]> = n.non_empty_urls().to_vec().into();
+        if urls.is_empty() && !self.services.contains_key(&*n.interface) {
+            // Nothing listed for a service not known: nothing to show (the config group's
+            // node under the root, for one, is no service).
+            return false;
+        }
         let lists = self.services.entry(n.interface.to_string()).or_default();
         let slot = match n.category {
             Category::Providers => &mut lists.providers,

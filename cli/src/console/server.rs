@@ -26,6 +26,8 @@ use crate::commands::rules::{
 };
 use crate::target::{SessionArgs, Target, observer_url};
 use zkdubbo::app_discovery::MigrationStep;
+use zkdubbo_common::{Invocation, keys};
+use zkdubbo_directory::{Directory, InertInvokerFactory, RegistryDirectory};
 use zkdubbo_governance::{
     CONDITION_ROUTER_SUFFIX, CONFIGURATORS_SUFFIX, TAG_ROUTER_SUFFIX, rule_path, service_rule_key,
 };
@@ -55,6 +57,11 @@ struct Console {
     version: watch::Sender<u64>,
     read_only: bool,
     token: Option<String>,
+    /// The YAML rule nodes there are, by name (kept by [`follow_rules`]).
+    rule_nodes: RwLock<Vec<String>>,
+    /// What the condition routes of a service leave without a provider, for a consumer of
+    /// this host (kept by [`check_routes`]).
+    route_warnings: RwLock<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// Follow the registry and serve the console until interrupted.
@@ -79,6 +86,8 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
         version: watch::channel(0).0,
         read_only: args.read_only,
         token: args.token.clone().filter(|t| !t.is_empty()),
+        rule_nodes: RwLock::new(Vec::new()),
+        route_warnings: RwLock::new(std::collections::BTreeMap::new()),
     });
     let follower = {
         let console = Arc::clone(&console);
@@ -95,6 +104,7 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
         })
     };
     let rules = tokio::spawn(follow_rules(Arc::clone(&console)));
+    let routes = tokio::spawn(check_routes(Arc::clone(&console)));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
@@ -127,6 +137,7 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
     let result = served.await;
     follower.abort();
     rules.abort();
+    routes.abort();
     registry.shutdown().await;
     result.map_err(Into::into)
 }
@@ -143,6 +154,7 @@ async fn follow_rules(console: Arc<Console>) {
             ChildrenState::Present(names) => names.to_vec(),
             _ => Vec::new(),
         };
+        *console.rule_nodes.write().unwrap_or_else(|e| e.into_inner()) = names.clone();
         nodes.retain(|name, task| {
             let keep = names.contains(name);
             if !keep {
@@ -175,6 +187,77 @@ async fn follow_rules(console: Arc<Console>) {
     }
 }
 
+/// Keep [`Console::route_warnings`]: after each change (settled for half a second), describe
+/// every service that has a condition route as a consumer of this host and note the methods
+/// left without a provider. Only services with routes are described, so a registry of 10,000
+/// services with a handful of routes costs a handful of descriptions.
+async fn check_routes(console: Arc<Console>) {
+    let mut changes = console.version.subscribe();
+    loop {
+        if changes.changed().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        changes.borrow_and_update();
+        let routed: Vec<String> = {
+            let nodes = console.rule_nodes.read().unwrap_or_else(|e| e.into_inner());
+            let mut services: Vec<String> = nodes
+                .iter()
+                .filter_map(|n| n.strip_suffix(CONDITION_ROUTER_SUFFIX))
+                .filter_map(|key| key.split(':').next())
+                .map(str::to_owned)
+                .collect();
+            services.sort();
+            services.dedup();
+            services
+        };
+        let mut warnings = std::collections::BTreeMap::new();
+        for service in routed {
+            if let Some(why) = routes_leave_nothing(&console, &service).await {
+                warnings.insert(
+                    service,
+                    vec![format!("routes leave every method without a provider ({why})")],
+                );
+            }
+        }
+        let changed = {
+            let mut current = console.route_warnings.write().unwrap_or_else(|e| e.into_inner());
+            let changed = *current != warnings;
+            *current = warnings;
+            changed
+        };
+        if changed {
+            console.version.send_modify(|v| *v += 1);
+        }
+    }
+}
+
+/// Why a call of a consumer of this host (no arguments, no tag) gets no provider of `service`,
+/// when the service has providers and the routes leave it none: the list a call gets, routers
+/// and all, as `zkdubbo route --dry-run` computes it.
+async fn routes_leave_nothing(console: &Console, service: &str) -> Option<String> {
+    let host = zkdubbo_common::host::local_ip();
+    let consumer = zkdubbo_common::Url::new(keys::CONSUMER_PROTOCOL, &host, None, service).with_params([
+        (keys::INTERFACE, service),
+        (keys::SIDE, keys::CONSUMER_SIDE),
+        (keys::APPLICATION, "zkdubbo-console"),
+        (keys::CHECK, "false"),
+    ]);
+    let registry: Arc<dyn Registry> = console.registry.clone();
+    let directory = RegistryDirectory::builder(consumer, Arc::new(InertInvokerFactory))
+        .subscribe(registry)
+        .await
+        .ok()?;
+    directory.ready(Duration::from_secs(10)).await;
+    let registered = directory.snapshot().counts().registered;
+    let result = directory.list(&Invocation::new(keys::ANY_VALUE));
+    directory.destroy();
+    match result {
+        Err(e) if registered > 0 => Some(e.to_string()),
+        _ => None,
+    }
+}
+
 async fn config(State(console): State<Arc<Console>>) -> Response {
     Json(serde_json::json!({
         "read_only": console.read_only,
@@ -185,8 +268,18 @@ async fn config(State(console): State<Arc<Console>>) -> Response {
 }
 
 async fn services(State(console): State<Arc<Console>>) -> Response {
-    let model = console.model.read().unwrap_or_else(|e| e.into_inner());
-    Json(serde_json::json!({ "version": model.version, "services": model.rows() })).into_response()
+    let (version, mut rows) = {
+        let model = console.model.read().unwrap_or_else(|e| e.into_inner());
+        (model.version, model.rows())
+    };
+    let routes = console.route_warnings.read().unwrap_or_else(|e| e.into_inner());
+    for row in &mut rows {
+        if let Some(w) = routes.get(&row.name) {
+            row.warnings.extend(w.iter().cloned());
+        }
+    }
+    drop(routes);
+    Json(serde_json::json!({ "version": version, "services": rows })).into_response()
 }
 
 async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) -> Response {

@@ -396,6 +396,8 @@ async fn a_tag_is_previewed_then_written_as_the_cli_writes_it() {
         assert!(Instant::now() < deadline, "no warning for the route: {services}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The config group's node beside the services is none of them.
+    assert!(!get_text(addr, "/api/services").await.contains(r#""name":"config""#));
 }
 
 /// `GET path`: the body.

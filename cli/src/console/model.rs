@@ -155,6 +155,15 @@ impl Model {
         true
     }
 
+    /// Know these services by name before their lists are read (one read of the root: the
+    /// page can show them at once, their counts following).
+    pub fn seed_names(&mut self, names: impl IntoIterator<Item = String>) {
+        for name in names {
+            self.services.entry(name).or_default();
+        }
+        self.version += 1;
+    }
+
     /// Take in every list at once (a pipelined read at start, before the subscription's own
     /// reads arrive).
     pub fn seed(&mut self, urls: Vec<Url>) {

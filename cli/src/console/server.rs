@@ -35,6 +35,10 @@ use zkdubbo_registry::{ChildrenState, ConfigCenter};
 
 const PAGE: &str = include_str!("page.html");
 
+/// Children of the root that are Dubbo's own, not services: the config center's group, Dubbo
+/// 3's metadata reports and service-name mapping.
+const NOT_SERVICES: &[&str] = &["config", "metadata", "mapping"];
+
 /// Arguments of `zkdubbo console`.
 #[derive(clap::Args, Debug)]
 pub struct ConsoleArgs {
@@ -57,6 +61,8 @@ struct Console {
     version: watch::Sender<u64>,
     read_only: bool,
     token: Option<String>,
+    /// Until every list has been read once (the page says the counts are still coming).
+    counting: std::sync::atomic::AtomicBool,
     /// The YAML rule nodes there are, by name (kept by [`follow_rules`]).
     rule_nodes: RwLock<Vec<String>>,
     /// What the condition routes of a service leave without a provider, for a consumer of
@@ -68,17 +74,11 @@ struct Console {
 pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Write + Send)) -> anyhow::Result<()> {
     let registry = target.registry(&SessionArgs::default()).await?;
     let mut model = Model::default();
-    // Every list in one pipelined read: the page has them all at once, while the subscription
-    // below reads them again one by one as it sets its watches.
-    match registry.lookup(&observer_url("*", "providers,consumers")).await {
-        Ok(urls) => model.seed(urls),
-        Err(e) => tracing::warn!(error = %e, "cannot read the lists at start; following them as they come"),
+    // The services by name in one read, so the page shows them at once; their lists follow.
+    match registry.services().await {
+        Ok(names) => model.seed_names(names.into_iter().filter(|n| !NOT_SERVICES.contains(&n.as_str()))),
+        Err(e) => tracing::warn!(error = %e, "cannot list the services at start; following them as they come"),
     }
-    let mut subscription = registry
-        // The services page needs providers and consumers of every service; a service's rules
-        // are read when its page is asked for (half the reads at start).
-        .subscribe(&observer_url("*", "providers,consumers"))
-        .await?;
     let console = Arc::new(Console {
         target: target.clone(),
         registry: Arc::clone(&registry),
@@ -87,11 +87,33 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
         read_only: args.read_only,
         token: args.token.clone().filter(|t| !t.is_empty()),
         rule_nodes: RwLock::new(Vec::new()),
+        counting: std::sync::atomic::AtomicBool::new(true),
         route_warnings: RwLock::new(std::collections::BTreeMap::new()),
     });
+    // Every list in one pipelined read first (the counts are complete as soon as it is), then
+    // the subscription, which reads them again one by one as it sets its watches and follows
+    // them from then on. The services page needs providers and consumers of every service; a
+    // service's rules are read when its page is asked for.
     let follower = {
         let console = Arc::clone(&console);
         tokio::spawn(async move {
+            match console.registry.lookup(&observer_url("*", "providers,consumers")).await {
+                Ok(urls) => console.model.write().unwrap_or_else(|e| e.into_inner()).seed(urls),
+                Err(e) => tracing::warn!(error = %e, "cannot read the lists at start; following them as they come"),
+            }
+            console.counting.store(false, std::sync::atomic::Ordering::Release);
+            console.version.send_modify(|v| *v += 1);
+            let mut subscription = match console
+                .registry
+                .subscribe(&observer_url("*", "providers,consumers"))
+                .await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot follow the registry: the page will not change by itself");
+                    return;
+                }
+            };
             while let Some(n) = subscription.next().await {
                 let changed = {
                     let mut model = console.model.write().unwrap_or_else(|e| e.into_inner());
@@ -279,7 +301,8 @@ async fn services(State(console): State<Arc<Console>>) -> Response {
         }
     }
     drop(routes);
-    Json(serde_json::json!({ "version": version, "services": rows })).into_response()
+    let counting = console.counting.load(std::sync::atomic::Ordering::Acquire);
+    Json(serde_json::json!({ "version": version, "counting": counting, "services": rows })).into_response()
 }
 
 async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) -> Response {

@@ -6,7 +6,9 @@
 //! from `/api/...`, follows `/api/events` (server-sent events: a change of the model's version)
 //! and only ever puts text in the page as text, so node names and rules cannot inject markup.
 
+mod follow;
 mod model;
 mod server;
+mod writes;
 
 pub use server::{ConsoleArgs, run};

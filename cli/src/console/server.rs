@@ -1,12 +1,13 @@
-//! The console's HTTP side: the page, the JSON API, the event stream and the actions.
+//! The console's HTTP side: the page, the read API, the event stream; the writes are in
+//! `writes.rs`, what follows ZooKeeper beyond the lists in `follow.rs`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,20 +19,16 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::WatchStream;
 use zkdubbo_registry::Registry;
 
+use super::follow::{check_routes, follow_rules};
 use super::model::{Model, RuleView};
+use super::writes::{delete_route, delete_tag, set_disabled, set_route, set_tag, set_weight};
 use crate::commands::describe::DescribeArgs;
-use crate::commands::rules::{
-    DisableArgs, DryRunArgs, RouteAction, RouteArgs, ServiceArgs, TagAction, TagArgs, WeightArgs, disable, route, tag,
-    weight,
-};
 use crate::target::{SessionArgs, Target, observer_url};
 use zkdubbo::app_discovery::MigrationStep;
-use zkdubbo_common::{Invocation, keys};
-use zkdubbo_directory::{Directory, InertInvokerFactory, RegistryDirectory};
 use zkdubbo_governance::{
     CONDITION_ROUTER_SUFFIX, CONFIGURATORS_SUFFIX, TAG_ROUTER_SUFFIX, rule_path, service_rule_key,
 };
-use zkdubbo_registry::{ChildrenState, ConfigCenter};
+use zkdubbo_registry::ConfigCenter;
 
 const PAGE: &str = include_str!("page.html");
 
@@ -53,21 +50,21 @@ pub struct ConsoleArgs {
     pub token: Option<String>,
 }
 
-struct Console {
-    target: Target,
-    registry: Arc<zkdubbo_registry::ZookeeperRegistry>,
-    model: RwLock<Model>,
+pub(super) struct Console {
+    pub(super) target: Target,
+    pub(super) registry: Arc<zkdubbo_registry::ZookeeperRegistry>,
+    pub(super) model: RwLock<Model>,
     /// Bumped on every change the page shows: lists, and the YAML rules' nodes.
-    version: watch::Sender<u64>,
-    read_only: bool,
-    token: Option<String>,
+    pub(super) version: watch::Sender<u64>,
+    pub(super) read_only: bool,
+    pub(super) token: Option<String>,
     /// Until every list has been read once (the page says the counts are still coming).
-    counting: std::sync::atomic::AtomicBool,
+    pub(super) counting: std::sync::atomic::AtomicBool,
     /// The YAML rule nodes there are, by name (kept by [`follow_rules`]).
-    rule_nodes: RwLock<Vec<String>>,
+    pub(super) rule_nodes: RwLock<Vec<String>>,
     /// What the condition routes of a service leave without a provider, for a consumer of
     /// this host (kept by [`check_routes`]).
-    route_warnings: RwLock<std::collections::BTreeMap<String, Vec<String>>>,
+    pub(super) route_warnings: RwLock<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// Follow the registry and serve the console until interrupted.
@@ -164,122 +161,6 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
     result.map_err(Into::into)
 }
 
-/// Follow the YAML rule nodes (`<config root>/dubbo/*`): a node added, removed or changed is a
-/// change of the page (a service's page reads its rules when it loads).
-async fn follow_rules(console: Arc<Console>) {
-    let group = rule_path(console.registry.config_root(), "");
-    let group = group.trim_end_matches('/').to_owned();
-    let mut children = console.registry.watch_children(&group);
-    let mut nodes: std::collections::HashMap<String, tokio::task::JoinHandle<()>> = std::collections::HashMap::new();
-    loop {
-        let names = match &*children.borrow_and_update() {
-            ChildrenState::Present(names) => names.to_vec(),
-            _ => Vec::new(),
-        };
-        *console.rule_nodes.write().unwrap_or_else(|e| e.into_inner()) = names.clone();
-        nodes.retain(|name, task| {
-            let keep = names.contains(name);
-            if !keep {
-                task.abort();
-            }
-            keep
-        });
-        for name in names {
-            if nodes.contains_key(&name) {
-                continue;
-            }
-            let mut node = console.registry.watch_node(&format!("{group}/{name}"));
-            let console = Arc::clone(&console);
-            nodes.insert(
-                name,
-                tokio::spawn(async move {
-                    while node.changed().await.is_ok() {
-                        console.version.send_modify(|v| *v += 1);
-                    }
-                }),
-            );
-        }
-        console.version.send_modify(|v| *v += 1);
-        if children.changed().await.is_err() {
-            break;
-        }
-    }
-    for task in nodes.into_values() {
-        task.abort();
-    }
-}
-
-/// Keep [`Console::route_warnings`]: after each change (settled for half a second), describe
-/// every service that has a condition route as a consumer of this host and note the methods
-/// left without a provider. Only services with routes are described, so a registry of 10,000
-/// services with a handful of routes costs a handful of descriptions.
-async fn check_routes(console: Arc<Console>) {
-    let mut changes = console.version.subscribe();
-    loop {
-        if changes.changed().await.is_err() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        changes.borrow_and_update();
-        let routed: Vec<String> = {
-            let nodes = console.rule_nodes.read().unwrap_or_else(|e| e.into_inner());
-            let mut services: Vec<String> = nodes
-                .iter()
-                .filter_map(|n| n.strip_suffix(CONDITION_ROUTER_SUFFIX))
-                .filter_map(|key| key.split(':').next())
-                .map(str::to_owned)
-                .collect();
-            services.sort();
-            services.dedup();
-            services
-        };
-        let mut warnings = std::collections::BTreeMap::new();
-        for service in routed {
-            if let Some(why) = routes_leave_nothing(&console, &service).await {
-                warnings.insert(
-                    service,
-                    vec![format!("routes leave every method without a provider ({why})")],
-                );
-            }
-        }
-        let changed = {
-            let mut current = console.route_warnings.write().unwrap_or_else(|e| e.into_inner());
-            let changed = *current != warnings;
-            *current = warnings;
-            changed
-        };
-        if changed {
-            console.version.send_modify(|v| *v += 1);
-        }
-    }
-}
-
-/// Why a call of a consumer of this host (no arguments, no tag) gets no provider of `service`,
-/// when the service has providers and the routes leave it none: the list a call gets, routers
-/// and all, as `zkdubbo route --dry-run` computes it.
-async fn routes_leave_nothing(console: &Console, service: &str) -> Option<String> {
-    let host = zkdubbo_common::host::local_ip();
-    let consumer = zkdubbo_common::Url::new(keys::CONSUMER_PROTOCOL, &host, None, service).with_params([
-        (keys::INTERFACE, service),
-        (keys::SIDE, keys::CONSUMER_SIDE),
-        (keys::APPLICATION, "zkdubbo-console"),
-        (keys::CHECK, "false"),
-    ]);
-    let registry: Arc<dyn Registry> = console.registry.clone();
-    let directory = RegistryDirectory::builder(consumer, Arc::new(InertInvokerFactory))
-        .subscribe(registry)
-        .await
-        .ok()?;
-    directory.ready(Duration::from_secs(10)).await;
-    let registered = directory.snapshot().counts().registered;
-    let result = directory.list(&Invocation::new(keys::ANY_VALUE));
-    directory.destroy();
-    match result {
-        Err(e) if registered > 0 => Some(e.to_string()),
-        _ => None,
-    }
-}
-
 async fn config(State(console): State<Arc<Console>>) -> Response {
     Json(serde_json::json!({
         "read_only": console.read_only,
@@ -373,7 +254,7 @@ async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) 
 
 /// Who the service is described for (`/api/describe/{name}?host=&application=&method=`).
 #[derive(Debug, Default, Deserialize)]
-struct AsConsumer {
+pub(super) struct AsConsumer {
     #[serde(default)]
     host: Option<String>,
     #[serde(default)]
@@ -401,7 +282,7 @@ async fn describe(
 }
 
 /// `zkdubbo describe --json` of `name` as `who`.
-async fn describe_as(console: &Console, who: AsConsumer, name: String) -> anyhow::Result<serde_json::Value> {
+pub(super) async fn describe_as(console: &Console, who: AsConsumer, name: String) -> anyhow::Result<serde_json::Value> {
     let args = DescribeArgs {
         interface: name,
         group: who.group.filter(|g| !g.is_empty()),
@@ -433,350 +314,4 @@ async fn events(State(console): State<Arc<Console>>) -> Sse<impl Stream<Item = R
         .throttle(Duration::from_millis(200))
         .map(|v| Ok(Event::default().event("change").data(v.to_string())));
     Sse::new(versions).keep_alive(KeepAlive::default())
-}
-
-/// A write's body: the service, the provider and what to set.
-#[derive(Debug, Deserialize)]
-struct Change {
-    service: String,
-    address: String,
-    #[serde(default)]
-    group: Option<String>,
-    #[serde(default)]
-    version: Option<String>,
-    #[serde(default)]
-    weight: Option<u32>,
-    #[serde(default)]
-    disabled: Option<bool>,
-}
-
-impl Change {
-    fn service_args(&self) -> ServiceArgs {
-        ServiceArgs {
-            group: self.group.clone(),
-            version: self.version.clone(),
-        }
-    }
-}
-
-/// Whether a write may go ahead: `Err` is the refusal's status and reason.
-fn allowed(console: &Console, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
-    if console.read_only {
-        return Err((StatusCode::FORBIDDEN, "the console is read-only"));
-    }
-    if let Some(token) = &console.token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(token.as_str()) {
-            return Err((StatusCode::UNAUTHORIZED, "a valid token is needed to write"));
-        }
-    }
-    Ok(())
-}
-
-/// The text of the rule node `node` (a key with its suffix) now: what a write changes, for
-/// its log line.
-async fn rule_before(console: &Console, node: &str) -> String {
-    let path = rule_path(console.registry.config_root(), node);
-    match console.registry.read_node(&path).await {
-        Ok(Some((text, _))) => text,
-        Ok(None) => format!("({path} absent)"),
-        Err(e) => format!("({path} unreadable: {e})"),
-    }
-}
-
-/// The node key of a service's rules (`interface:version:group`).
-fn service_key(service: &str, version: Option<&str>, group: Option<&str>) -> String {
-    service_rule_key(
-        service,
-        version.filter(|v| !v.is_empty()),
-        group.filter(|g| !g.is_empty()),
-    )
-}
-
-/// The outcome of a write, logged with who asked, what, and the rule before and after (the
-/// report holds the text written).
-fn answer(who: SocketAddr, what: &str, before: &str, result: anyhow::Result<()>, report: Vec<u8>) -> Response {
-    let report = String::from_utf8_lossy(&report).into_owned();
-    match result {
-        Ok(()) => {
-            tracing::info!(%who, what, before, after = %report, "console write");
-            (StatusCode::OK, report).into_response()
-        }
-        Err(e) => {
-            tracing::warn!(%who, what, error = %e, "console write refused");
-            (StatusCode::BAD_REQUEST, format!("{e:#}")).into_response()
-        }
-    }
-}
-
-async fn set_weight(
-    State(console): State<Arc<Console>>,
-    ConnectInfo(who): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(change): Json<Change>,
-) -> Response {
-    if let Err(refused) = allowed(&console, &headers) {
-        return refused.into_response();
-    }
-    let Some(w) = change.weight else {
-        return (StatusCode::BAD_REQUEST, "weight is missing").into_response();
-    };
-    let args = WeightArgs {
-        interface: change.service.clone(),
-        address: change.address.clone(),
-        weight: w,
-        service: change.service_args(),
-        dry: DryRunArgs::default(),
-    };
-    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
-    let before = rule_before(&console, &format!("{key}{CONFIGURATORS_SUFFIX}")).await;
-    let mut report = Vec::new();
-    let result = weight(&console.target, &args, &mut report).await;
-    let what = format!("weight {} {} = {w}", change.service, change.address);
-    answer(who, &what, &before, result, report)
-}
-
-async fn set_disabled(
-    State(console): State<Arc<Console>>,
-    ConnectInfo(who): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(change): Json<Change>,
-) -> Response {
-    if let Err(refused) = allowed(&console, &headers) {
-        return refused.into_response();
-    }
-    let disabled = change.disabled.unwrap_or(true);
-    let args = DisableArgs {
-        interface: change.service.clone(),
-        address: change.address.clone(),
-        service: change.service_args(),
-        dry: DryRunArgs::default(),
-    };
-    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
-    let before = rule_before(&console, &format!("{key}{CONFIGURATORS_SUFFIX}")).await;
-    let mut report = Vec::new();
-    let result = disable(&console.target, &args, disabled, &mut report).await;
-    let what = format!(
-        "{} {} {}",
-        if disabled { "disable" } else { "enable" },
-        change.service,
-        change.address
-    );
-    answer(who, &what, &before, result, report)
-}
-
-/// A condition route of a service, as `zkdubbo route set` takes it; `preview` writes nothing
-/// and answers the rule and what a consumer (`host`, `application`, `method`) would get before
-/// and after it.
-#[derive(Debug, Deserialize)]
-struct RouteChange {
-    service: String,
-    #[serde(default)]
-    group: Option<String>,
-    #[serde(default)]
-    version: Option<String>,
-    #[serde(default)]
-    conditions: Vec<String>,
-    #[serde(default)]
-    force: bool,
-    #[serde(default)]
-    runtime: bool,
-    #[serde(default)]
-    priority: i32,
-    #[serde(default)]
-    preview: bool,
-    #[serde(default)]
-    host: Option<String>,
-    #[serde(default)]
-    application: Option<String>,
-    #[serde(default)]
-    method: Option<String>,
-}
-
-impl RouteChange {
-    fn args(&self, action: RouteAction) -> RouteArgs {
-        RouteArgs {
-            interface: Some(self.service.clone()),
-            application: None,
-            service: ServiceArgs {
-                group: self.group.clone(),
-                version: self.version.clone(),
-            },
-            action,
-        }
-    }
-}
-
-async fn set_route(
-    State(console): State<Arc<Console>>,
-    ConnectInfo(who): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(change): Json<RouteChange>,
-) -> Response {
-    // A preview writes nothing: anyone who can see the page may ask for one.
-    if !change.preview
-        && let Err(refused) = allowed(&console, &headers)
-    {
-        return refused.into_response();
-    }
-    let conditions: Vec<String> = change
-        .conditions
-        .iter()
-        .map(|c| c.trim().to_owned())
-        .filter(|c| !c.is_empty())
-        .collect();
-    if conditions.is_empty() {
-        return (
-            StatusCode::BAD_REQUEST,
-            "a route needs at least one condition (`<when> => <then>`)",
-        )
-            .into_response();
-    }
-    let dry = DryRunArgs {
-        dry_run: change.preview,
-        as_consumer: change.host.clone().filter(|h| !h.is_empty()),
-        consumer_application: change
-            .application
-            .clone()
-            .filter(|a| !a.is_empty())
-            .unwrap_or_else(|| "zkdubbo-console".to_owned()),
-        method: change.method.clone().filter(|m| !m.is_empty()),
-    };
-    let args = change.args(RouteAction::Set {
-        conditions: conditions.clone(),
-        force: change.force,
-        priority: change.priority,
-        runtime: change.runtime,
-        dry,
-    });
-    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
-    let before = if change.preview {
-        String::new()
-    } else {
-        rule_before(&console, &format!("{key}{CONDITION_ROUTER_SUFFIX}")).await
-    };
-    let mut report = Vec::new();
-    let result = route(&console.target, &args, &mut report).await;
-    if change.preview {
-        let report = String::from_utf8_lossy(&report).into_owned();
-        return match result {
-            Ok(()) => (StatusCode::OK, report).into_response(),
-            Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}")).into_response(),
-        };
-    }
-    let what = format!("route {} {conditions:?}", change.service);
-    answer(who, &what, &before, result, report)
-}
-
-async fn delete_route(
-    State(console): State<Arc<Console>>,
-    ConnectInfo(who): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(change): Json<RouteChange>,
-) -> Response {
-    if let Err(refused) = allowed(&console, &headers) {
-        return refused.into_response();
-    }
-    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
-    let before = rule_before(&console, &format!("{key}{CONDITION_ROUTER_SUFFIX}")).await;
-    let mut report = Vec::new();
-    let result = route(&console.target, &change.args(RouteAction::Delete), &mut report).await;
-    answer(
-        who,
-        &format!("delete route {}", change.service),
-        &before,
-        result,
-        report,
-    )
-}
-
-/// A tag of a providers' application (Dubbo's tag router), as `zkdubbo tag` takes it;
-/// `preview` answers the rule that would be written and writes nothing.
-#[derive(Debug, Deserialize)]
-struct TagChange {
-    application: String,
-    #[serde(default)]
-    tag: Option<String>,
-    #[serde(default)]
-    addresses: Vec<String>,
-    #[serde(default)]
-    preview: bool,
-}
-
-async fn set_tag(
-    State(console): State<Arc<Console>>,
-    ConnectInfo(who): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(change): Json<TagChange>,
-) -> Response {
-    if !change.preview
-        && let Err(refused) = allowed(&console, &headers)
-    {
-        return refused.into_response();
-    }
-    let addresses: Vec<String> = change
-        .addresses
-        .iter()
-        .map(|a| a.trim().to_owned())
-        .filter(|a| !a.is_empty())
-        .collect();
-    let Some(name) = change.tag.clone().filter(|t| !t.trim().is_empty()) else {
-        return (StatusCode::BAD_REQUEST, "a tag needs a name").into_response();
-    };
-    if addresses.is_empty() {
-        return (StatusCode::BAD_REQUEST, "a tag needs at least one provider address").into_response();
-    }
-    let args = TagArgs {
-        application: change.application.clone(),
-        action: TagAction::Set {
-            tag: name.clone(),
-            addresses: addresses.clone(),
-            dry_run: change.preview,
-        },
-    };
-    let before = if change.preview {
-        String::new()
-    } else {
-        rule_before(&console, &format!("{}{TAG_ROUTER_SUFFIX}", change.application)).await
-    };
-    let mut report = Vec::new();
-    let result = tag(&console.target, &args, &mut report).await;
-    if change.preview {
-        return match result {
-            Ok(()) => (StatusCode::OK, String::from_utf8_lossy(&report).into_owned()).into_response(),
-            Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}")).into_response(),
-        };
-    }
-    let what = format!("tag {} {name} = {addresses:?}", change.application);
-    answer(who, &what, &before, result, report)
-}
-
-async fn delete_tag(
-    State(console): State<Arc<Console>>,
-    ConnectInfo(who): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(change): Json<TagChange>,
-) -> Response {
-    if let Err(refused) = allowed(&console, &headers) {
-        return refused.into_response();
-    }
-    let args = TagArgs {
-        application: change.application.clone(),
-        action: TagAction::Delete {
-            tag: change.tag.clone().filter(|t| !t.trim().is_empty()),
-        },
-    };
-    let before = rule_before(&console, &format!("{}{TAG_ROUTER_SUFFIX}", change.application)).await;
-    let mut report = Vec::new();
-    let result = tag(&console.target, &args, &mut report).await;
-    answer(
-        who,
-        &format!("delete tag {} {:?}", change.application, change.tag),
-        &before,
-        result,
-        report,
-    )
 }

@@ -96,7 +96,7 @@ impl<S: Strategy> Invoker for ClusterInvoker<S> {
     fn invoke<'a>(&'a self, inv: &'a Invocation) -> InvokeFuture<'a> {
         let span = tracing::info_span!(
             "zkdubbo.call",
-            service = %self.base.url().service_key(),
+            service = self.base.metrics().service(),
             method = inv.method(),
             cluster = self.base.name(),
             trace_id = tracing::field::Empty,

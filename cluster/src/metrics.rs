@@ -8,11 +8,10 @@
 //! `no_provider`, `codec`) — all bounded by what the process calls; no URL is a label.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
-use zkdubbo_common::sync::lock;
 use zkdubbo_common::{RpcError, RpcErrorKind};
 
 /// Calls made through a reference, by `service`, `method`, `outcome`.
@@ -73,7 +72,7 @@ pub(crate) struct CallMetrics {
     service: String,
     in_flight: Gauge,
     methods: RwLock<HashMap<String, Arc<MethodHandles>>>,
-    providers: Mutex<HashMap<String, Arc<[Counter; 6]>>>,
+    providers: RwLock<HashMap<String, Arc<[Counter; 6]>>>,
 }
 
 impl CallMetrics {
@@ -82,28 +81,25 @@ impl CallMetrics {
             in_flight: gauge!(IN_FLIGHT, "service" => service.clone()),
             service,
             methods: RwLock::new(HashMap::new()),
-            providers: Mutex::new(HashMap::new()),
+            providers: RwLock::new(HashMap::new()),
         }
     }
 
     fn method(&self, method: &str) -> Arc<MethodHandles> {
-        if let Some(h) = self.methods.read().unwrap_or_else(|e| e.into_inner()).get(method) {
-            return Arc::clone(h);
-        }
-        let labels = |outcome: &'static str| {
-            [
-                ("service", self.service.clone()),
-                ("method", method.to_owned()),
-                ("outcome", outcome.to_owned()),
-            ]
-        };
-        let handles = Arc::new(MethodHandles {
-            calls: OUTCOMES.map(|o| counter!(CALLS, &labels(o))),
-            seconds: histogram!(CALL_SECONDS, "service" => self.service.clone(), "method" => method.to_owned()),
-            retries: counter!(RETRIES, "service" => self.service.clone(), "method" => method.to_owned()),
-        });
-        let mut methods = self.methods.write().unwrap_or_else(|e| e.into_inner());
-        Arc::clone(methods.entry(method.to_owned()).or_insert(handles))
+        registered(&self.methods, method, || {
+            let labels = |outcome: &'static str| {
+                [
+                    ("service", self.service.clone()),
+                    ("method", method.to_owned()),
+                    ("outcome", outcome.to_owned()),
+                ]
+            };
+            MethodHandles {
+                calls: OUTCOMES.map(|o| counter!(CALLS, &labels(o))),
+                seconds: histogram!(CALL_SECONDS, "service" => self.service.clone(), "method" => method.to_owned()),
+                retries: counter!(RETRIES, "service" => self.service.clone(), "method" => method.to_owned()),
+            }
+        })
     }
 
     /// A call of `method` begins: in flight until the returned guard records its end.
@@ -120,32 +116,40 @@ impl CallMetrics {
     /// An attempt sent to the provider `identity` (at `address`, `host:port`) ended with
     /// `result`.
     pub(crate) fn attempt<T>(&self, identity: &str, address: impl FnOnce() -> String, result: &Result<T, RpcError>) {
-        let counters = {
-            let mut providers = lock(&self.providers);
-            match providers.get(identity) {
-                Some(c) => Arc::clone(c),
-                None => {
-                    let provider = address();
-                    let labels = |outcome: &'static str| {
-                        [
-                            ("service", self.service.clone()),
-                            ("provider", provider.clone()),
-                            ("outcome", outcome.to_owned()),
-                        ]
-                    };
-                    let c = Arc::new(OUTCOMES.map(|o| counter!(PROVIDER_CALLS, &labels(o))));
-                    providers.insert(identity.to_owned(), Arc::clone(&c));
-                    c
-                }
-            }
-        };
+        let counters = registered(&self.providers, identity, || {
+            let provider = address();
+            let labels = |outcome: &'static str| {
+                [
+                    ("service", self.service.clone()),
+                    ("provider", provider.clone()),
+                    ("outcome", outcome.to_owned()),
+                ]
+            };
+            OUTCOMES.map(|o| counter!(PROVIDER_CALLS, &labels(o)))
+        });
         counters[outcome(result)].increment(1);
+    }
+
+    /// The service key the handles are labelled with (the call spans name it too).
+    pub(crate) fn service(&self) -> &str {
+        &self.service
     }
 
     /// One more attempt of a `method` call after its first.
     pub(crate) fn retried(&self, method: &str) {
         self.method(method).retries.increment(1);
     }
+}
+
+/// The handles kept under `key` in `map`, registered with `make` the first time (a read lock
+/// after that: calls of every thread share the map).
+fn registered<T>(map: &RwLock<HashMap<String, Arc<T>>>, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
+    if let Some(found) = map.read().unwrap_or_else(|e| e.into_inner()).get(key) {
+        return Arc::clone(found);
+    }
+    let made = Arc::new(make());
+    let mut map = map.write().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(map.entry(key.to_owned()).or_insert(made))
 }
 
 /// A call in flight; dropped without [`CallRecord::end`] (the caller gave up), it counts as a

@@ -11,6 +11,9 @@ use zkdubbo_registry::{ChildrenState, ConfigCenter, Registry};
 
 use super::server::Console;
 
+/// The least time between two checks of the routes.
+const ROUTE_CHECK_SPACING: Duration = Duration::from_secs(3);
+
 /// Follow the YAML rule nodes (`<config root>/dubbo/*`): a node added, removed or changed is a
 /// change of the page (a service's page reads its rules when it loads).
 pub(super) async fn follow_rules(console: Arc<Console>) {
@@ -41,12 +44,12 @@ pub(super) async fn follow_rules(console: Arc<Console>) {
                 name,
                 tokio::spawn(async move {
                     while node.changed().await.is_ok() {
-                        console.version.send_modify(|v| *v += 1);
+                        console.rules_changed();
                     }
                 }),
             );
         }
-        console.version.send_modify(|v| *v += 1);
+        console.rules_changed();
         if children.changed().await.is_err() {
             break;
         }
@@ -56,17 +59,25 @@ pub(super) async fn follow_rules(console: Arc<Console>) {
     }
 }
 
-/// Keep [`Console::route_warnings`]: after each change (settled for half a second), describe
+/// Keep [`Console::route_warnings`]: after each change (settled for half a second, and at
+/// least [`ROUTE_CHECK_SPACING`] after the last check), describe
 /// every service that has a condition route as a consumer of this host and note the methods
 /// left without a provider. Only services with routes are described, so a registry of 10,000
 /// services with a handful of routes costs a handful of descriptions.
 pub(super) async fn check_routes(console: Arc<Console>) {
     let mut changes = console.version.subscribe();
+    let mut last: Option<tokio::time::Instant> = None;
     loop {
         if changes.changed().await.is_err() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+        // A busy registry changes all the time: each check subscribes once per routed
+        // service, so checks are spaced.
+        if let Some(last) = last {
+            tokio::time::sleep_until(last + ROUTE_CHECK_SPACING).await;
+        }
+        last = Some(tokio::time::Instant::now());
         changes.borrow_and_update();
         let routed: Vec<String> = {
             let nodes = console.rule_nodes.read().unwrap_or_else(|e| e.into_inner());

@@ -31,8 +31,8 @@ struct Lists {
     provider_bytes: usize,
     providers: Arc<[Url]>,
     consumers: Arc<[Url]>,
-    routers: Arc<[Url]>,
-    configurators: Arc<[Url]>,
+    /// The model's version at the lists' last change.
+    changed: u64,
 }
 
 /// A row of the services page.
@@ -95,9 +95,9 @@ pub struct ServiceView {
     pub providers: Vec<ProviderView>,
     /// Its consumers.
     pub consumers: Vec<ConsumerView>,
-    /// URL-style routers (`route://`, ...).
+    /// URL-style routers (`route://`, ...), read with the page.
     pub routers: Vec<String>,
-    /// URL-style configurators (`override://`, ...).
+    /// URL-style configurators (`override://`, ...), read with the page.
     pub configurators: Vec<String>,
     /// The YAML rules of `/dubbo/config` that name the service (filled by the server).
     pub rules: Vec<RuleView>,
@@ -125,33 +125,26 @@ impl Model {
         let slot = match n.category {
             Category::Providers => &mut lists.providers,
             Category::Consumers => &mut lists.consumers,
-            Category::Routers => &mut lists.routers,
-            Category::Configurators => &mut lists.configurators,
+            // The console follows providers and consumers; a service's rules are read with
+            // its page.
+            Category::Routers | Category::Configurators => return false,
         };
         if slot[..] == urls[..] {
             return false;
         }
+        *slot = urls;
         if n.category == Category::Providers {
-            lists.provider_bytes = urls
+            lists.provider_bytes = lists
+                .providers
                 .iter()
                 .map(|u| 4 + zkdubbo_common::encoding::encode(&u.to_string()).len())
                 .sum();
         }
-        let slot = match n.category {
-            Category::Providers => &mut lists.providers,
-            Category::Consumers => &mut lists.consumers,
-            Category::Routers => &mut lists.routers,
-            Category::Configurators => &mut lists.configurators,
-        };
-        *slot = urls;
-        let empty = lists.providers.is_empty()
-            && lists.consumers.is_empty()
-            && lists.routers.is_empty()
-            && lists.configurators.is_empty();
-        if empty {
+        self.version += 1;
+        lists.changed = self.version;
+        if lists.providers.is_empty() && lists.consumers.is_empty() {
             self.services.remove(&*n.interface);
         }
-        self.version += 1;
         true
     }
 
@@ -228,7 +221,12 @@ impl Model {
             .collect()
     }
 
-    /// One service's page, if it is known.
+    /// The model's version at the last change of a service's lists, if it is known.
+    pub fn changed(&self, name: &str) -> Option<u64> {
+        self.services.get(name).map(|l| l.changed)
+    }
+
+    /// One service's page, if it is known (its rules are for the caller to fill).
     pub fn service(&self, name: &str) -> Option<ServiceView> {
         let lists = self.services.get(name)?;
         let mut providers: Vec<ProviderView> = lists
@@ -259,8 +257,8 @@ impl Model {
                     url: u.to_string(),
                 })
                 .collect(),
-            routers: lists.routers.iter().map(Url::to_string).collect(),
-            configurators: lists.configurators.iter().map(Url::to_string).collect(),
+            routers: Vec::new(),
+            configurators: Vec::new(),
             rules: Vec::new(),
         })
     }

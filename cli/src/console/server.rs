@@ -58,6 +58,11 @@ pub(super) struct Console {
     pub(super) version: watch::Sender<u64>,
     pub(super) read_only: bool,
     pub(super) token: Option<String>,
+    /// Bumped on every change of a YAML rule node (with `version`).
+    pub(super) rules_version: std::sync::atomic::AtomicU64,
+    /// The consumer view last computed per service, with the versions it was computed at
+    /// (a service's lists, the rules): a page reloaded for a change elsewhere reuses it.
+    pub(super) described: std::sync::Mutex<std::collections::HashMap<String, (u64, u64, serde_json::Value)>>,
     /// Until every list has been read once (the page says the counts are still coming).
     pub(super) counting: std::sync::atomic::AtomicBool,
     /// The YAML rule nodes there are, by name (kept by [`follow_rules`]).
@@ -85,6 +90,8 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
         token: args.token.clone().filter(|t| !t.is_empty()),
         rule_nodes: RwLock::new(Vec::new()),
         counting: std::sync::atomic::AtomicBool::new(true),
+        rules_version: std::sync::atomic::AtomicU64::new(0),
+        described: std::sync::Mutex::new(std::collections::HashMap::new()),
         route_warnings: RwLock::new(std::collections::BTreeMap::new()),
     });
     // Every list in one pipelined read first (the counts are complete as soon as it is), then
@@ -244,12 +251,35 @@ async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) 
     }
     // What a consumer of this host gets: each provider's URL after the configurators and what
     // changed it, and the methods the routes leave without a provider.
-    let described = describe_as(&console, AsConsumer::default(), view.name.clone()).await;
+    let described = console.described_now(&view.name).await;
     let mut body = serde_json::to_value(&view).unwrap_or_default();
-    if let (Some(object), Ok(described)) = (body.as_object_mut(), described) {
+    if let (Some(object), Some(described)) = (body.as_object_mut(), described) {
         object.insert("described".to_owned(), described);
     }
     Json(body).into_response()
+}
+
+impl Console {
+    /// A YAML rule node changed.
+    pub(super) fn rules_changed(&self) {
+        self.rules_version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    /// The consumer view of `name` as a consumer of this host, computed again only when the
+    /// service's lists or the rules changed since the last time.
+    async fn described_now(&self, name: &str) -> Option<serde_json::Value> {
+        let lists = self.model.read().unwrap_or_else(|e| e.into_inner()).changed(name)?;
+        let rules = self.rules_version.load(std::sync::atomic::Ordering::Acquire);
+        if let Some((l, r, view)) = zkdubbo_common::sync::lock(&self.described).get(name)
+            && (*l, *r) == (lists, rules)
+        {
+            return Some(view.clone());
+        }
+        let view = describe_as(self, AsConsumer::default(), name.to_owned()).await.ok()?;
+        zkdubbo_common::sync::lock(&self.described).insert(name.to_owned(), (lists, rules, view.clone()));
+        Some(view)
+    }
 }
 
 /// Who the service is described for (`/api/describe/{name}?host=&application=&method=`).

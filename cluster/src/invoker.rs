@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use tracing::Instrument;
 use zkdubbo_common::trace;
 
 use zkdubbo_common::{Invocation, InvokeFuture, Invoker, Url};
@@ -101,20 +100,14 @@ impl<S: Strategy> Invoker for ClusterInvoker<S> {
             cluster = self.base.name(),
             trace_id = tracing::field::Empty,
         );
-        // The call's place in its trace: transports send it as `traceparent`.
+        // The call's place in its trace, if it has one: transports send it as `traceparent`.
         let trace = trace::for_call(&span);
-        span.record("trace_id", tracing::field::display(trace.trace_id()));
-        Box::pin(
-            trace.scope(
-                async move {
-                    let record = self.base.metrics().begin(inv.method());
-                    let result = self.strategy.call(&self.base, inv).await;
-                    record.end(&result);
-                    result
-                }
-                .instrument(span),
-            ),
-        )
+        Box::pin(trace::in_trace(trace, span, async move {
+            let record = self.base.metrics().begin(inv.method());
+            let result = self.strategy.call(&self.base, inv).await;
+            record.end(&result);
+            result
+        }))
     }
 }
 

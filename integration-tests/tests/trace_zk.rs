@@ -1,7 +1,8 @@
 //! One trace across services found through a real ZooKeeper: a consumer's call (Triple) to
 //! provider A, whose handler calls provider B (dubbo://), carries the consumer's trace id
 //! all the way as W3C `traceparent` — a Triple header, then a dubbo:// attachment — and each
-//! hop is a new span of that trace.
+//! hop is a new span of that trace. Outside any trace, a call begins one only when its span is
+//! recorded.
 
 mod support;
 
@@ -101,15 +102,33 @@ async fn a_trace_crosses_a_triple_and_a_dubbo_hop_with_one_trace_id() {
     spans.dedup();
     assert_eq!(spans.len(), 5, "{}", reply.message);
 
-    // Outside any trace, each call begins one.
-    let first: GreeterReply = a_ref
+    // Outside any trace and with nothing recording spans, a call has no context: it sends no
+    // traceparent, and A serves it in none.
+    let untraced: GreeterReply = a_ref
         .call(greeter::SAY_HELLO, &GreeterRequest::default())
         .await
         .unwrap();
-    let second: GreeterReply = a_ref
-        .call(greeter::SAY_HELLO, &GreeterRequest::default())
-        .await
-        .unwrap();
+    // Neither hop received or ran in a context (each field of the answer is empty).
+    assert!(
+        untraced.message.trim().is_empty(),
+        "no trace context expected: {:?}",
+        untraced.message
+    );
+
+    // Outside any trace, with a subscriber recording the call's span, each call begins one.
+    let first: GreeterReply;
+    let second: GreeterReply;
+    {
+        let _recording = tracing::subscriber::set_default(tracing_subscriber::registry());
+        first = a_ref
+            .call(greeter::SAY_HELLO, &GreeterRequest::default())
+            .await
+            .unwrap();
+        second = a_ref
+            .call(greeter::SAY_HELLO, &GreeterRequest::default())
+            .await
+            .unwrap();
+    }
     let trace_of = |m: &str| TraceContext::parse(m.split(' ').next().unwrap()).unwrap().trace_id();
     assert_ne!(trace_of(&first.message), trace_of(&second.message));
     assert_ne!(trace_of(&first.message), root.trace_id());

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tracing::Instrument;
 use zkdubbo_common::trace::{self, TRACEPARENT, TraceContext};
 
 use bytes::Bytes;
@@ -96,7 +95,7 @@ impl hyper::service::Service<Request<Incoming>> for TripleService {
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let shared = Arc::clone(&self.shared);
         // The caller's trace continues in the handler (and in the calls it makes); a call
-        // without a valid `traceparent` begins a trace.
+        // without a valid `traceparent` begins one when its span is recorded.
         let caller = request
             .headers()
             .get(TRACEPARENT)
@@ -108,8 +107,11 @@ impl hyper::service::Service<Request<Incoming>> for TripleService {
             trace_id = tracing::field::Empty,
         );
         let trace = trace::for_serve(&span, caller);
-        span.record("trace_id", tracing::field::display(trace.trace_id()));
-        Box::pin(trace.scope(async move { Ok(shared.serve(request).await) }.instrument(span)))
+        Box::pin(trace::in_trace(
+            trace,
+            span,
+            async move { Ok(shared.serve(request).await) },
+        ))
     }
 }
 

@@ -451,20 +451,22 @@ impl tower_service::Service<http::Request<Body>> for GrpcChannel {
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        // The call's place in its trace, sent as `traceparent` unless the client set one (an
-        // OpenTelemetry interceptor, say).
+        // The call's place in its trace, if it has one (trace::for_call), sent as `traceparent`
+        // unless the client set one (an OpenTelemetry interceptor, say).
         let span = tracing::info_span!(
             "zkdubbo.call",
             path = request.uri().path(),
             trace_id = tracing::field::Empty,
         );
         let trace = trace::for_call(&span);
-        span.record("trace_id", tracing::field::display(trace.trace_id()));
-        if !request.headers().contains_key(TRACEPARENT)
-            && let Ok(value) = http::HeaderValue::from_str(&trace.to_string())
+        if let Some(trace) = trace
+            && !request.headers().contains_key(TRACEPARENT)
+            && let Ok(mut value) = http::HeaderValue::from_bytes(&trace.to_bytes())
         {
+            // Unique to this call: indexed by HPACK, it would only evict what every call repeats.
+            value.set_sensitive(true);
             request.headers_mut().insert(TRACEPARENT, value);
         }
-        Box::pin(trace.scope(tracing::Instrument::instrument(self.inner.clone().call(request), span)))
+        Box::pin(trace::in_trace(trace, span, self.inner.clone().call(request)))
     }
 }

@@ -159,13 +159,12 @@ async fn handle(shared: &Shared, frame: Frame, peer: SocketAddr) -> Bytes {
         trace_id = tracing::field::Empty,
     );
     let trace = trace::for_serve(&span, caller);
-    span.record("trace_id", tracing::field::display(trace.trace_id()));
-    let outcome = trace
-        .scope(tracing::Instrument::instrument(
-            std::panic::AssertUnwindSafe(service.call(call)).catch_unwind(),
-            span,
-        ))
-        .await;
+    let outcome = trace::in_trace(
+        trace,
+        span,
+        std::panic::AssertUnwindSafe(service.call(call)).catch_unwind(),
+    )
+    .await;
     let result = match outcome {
         Ok(r) => r,
         Err(_) => Err(exception(

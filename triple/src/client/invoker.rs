@@ -184,7 +184,11 @@ impl TripleInvoker {
         if let Some(trace) = TraceContext::current()
             && !attachments.contains_key(TRACEPARENT)
         {
-            insert_metadata(metadata, TRACEPARENT, &trace.to_string());
+            // Unique to this call: indexed by HPACK, it would only evict what every call repeats.
+            if let Ok(mut value) = AsciiMetadataValue::try_from(&trace.to_bytes()[..]) {
+                value.set_sensitive(true);
+                metadata.insert(TRACEPARENT, value);
+            }
         }
         for (key, value) in attachments {
             insert_metadata(metadata, &key.to_ascii_lowercase(), value);

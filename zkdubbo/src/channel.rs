@@ -65,7 +65,13 @@ struct Inner {
     bases: Vec<ClusterBase>,
     consumer: Url,
     retries: u32,
-    channels: Mutex<HashMap<String, Channel>>,
+    /// `tri-service-group` and `tri-service-version`, as the reference sets them.
+    service_headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// The reference's `timeout` in ms (0: none), and whether some method has its own
+    /// (`<method>.timeout`): read once, not per call.
+    timeout_ms: u64,
+    method_timeouts: bool,
+    channels: Mutex<HashMap<Arc<str>, Channel, rustc_hash::FxBuildHasher>>,
 }
 
 impl std::fmt::Debug for GrpcChannel {
@@ -81,6 +87,23 @@ impl GrpcChannel {
     /// provider serves the call) for `consumer`.
     pub(crate) fn new(consumer: Url, directories: Vec<Arc<dyn Directory>>) -> GrpcChannel {
         let retries = consumer.param_as(keys::RETRIES, 2u32);
+        let service_headers = [
+            ("tri-service-group", consumer.group()),
+            ("tri-service-version", consumer.version()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            Some((
+                http::HeaderName::from_static(name),
+                http::HeaderValue::from_str(value?).ok()?,
+            ))
+        })
+        .collect();
+        let timeout_ms = consumer.param_as(keys::TIMEOUT, 0u64);
+        let method_timeouts = consumer
+            .params()
+            .iter()
+            .any(|(k, _)| k.strip_suffix(keys::TIMEOUT).is_some_and(|m| m.ends_with('.')));
         GrpcChannel {
             inner: Arc::new(Inner {
                 bases: directories
@@ -89,7 +112,10 @@ impl GrpcChannel {
                     .collect(),
                 consumer,
                 retries,
-                channels: Mutex::new(HashMap::new()),
+                service_headers,
+                timeout_ms,
+                method_timeouts,
+                channels: Mutex::new(HashMap::default()),
             }),
         }
     }
@@ -97,7 +123,9 @@ impl GrpcChannel {
 
 /// The request body read before sending: all of it (replayable), or its first frames.
 struct Prefix {
-    frames: Vec<Bytes>,
+    /// The first frame (all of a unary request: kept without a `Vec`), then the others.
+    first: Option<Bytes>,
+    more: Vec<Bytes>,
     complete: bool,
 }
 
@@ -105,47 +133,48 @@ impl Prefix {
     /// Read what `body` has ready now, up to [`REPLAY_LIMIT`]: a unary request is there in
     /// full; a stream stops at its first frame not yet written.
     fn read(body: &mut Body) -> Result<Prefix, tonic::Status> {
-        let mut frames = Vec::new();
+        let mut prefix = Prefix {
+            first: None,
+            more: Vec::new(),
+            complete: false,
+        };
         let mut size = 0;
-        loop {
-            if size > REPLAY_LIMIT {
-                return Ok(Prefix {
-                    frames,
-                    complete: false,
-                });
-            }
+        while size <= REPLAY_LIMIT {
             match body.frame().now_or_never() {
-                None => {
-                    return Ok(Prefix {
-                        frames,
-                        complete: false,
-                    });
+                None => break,
+                Some(None) => {
+                    prefix.complete = true;
+                    break;
                 }
-                Some(None) => return Ok(Prefix { frames, complete: true }),
                 Some(Some(Err(status))) => return Err(status),
                 Some(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
                         size += data.len();
-                        frames.push(data);
+                        match prefix.first {
+                            None => prefix.first = Some(data),
+                            Some(_) => prefix.more.push(data),
+                        }
                     }
                 }
             }
         }
+        Ok(prefix)
     }
 
     /// The whole request again (a unary request is one frame: shared, not copied).
     fn replay(&self) -> Body {
-        let all = match self.frames.as_slice() {
-            [one] => one.clone(),
-            frames => {
-                let mut all = BytesMut::with_capacity(frames.iter().map(Bytes::len).sum());
-                for f in frames {
+        let all = match (&self.first, self.more.as_slice()) {
+            (None, _) => Bytes::new(),
+            (Some(one), []) => one.clone(),
+            (Some(first), more) => {
+                let mut all = BytesMut::with_capacity(first.len() + more.iter().map(Bytes::len).sum::<usize>());
+                for f in std::iter::once(first).chain(more) {
                     all.extend_from_slice(f);
                 }
                 all.freeze()
             }
         };
-        Body::new(http_body_util::Full::new(all).map_err(|never| match never {}))
+        Body::new(Replay(Some(all)))
     }
 
     /// The frames read, then the rest of `body`, failing with `CANCELLED` once `answer`
@@ -154,8 +183,9 @@ impl Prefix {
     /// side is; the failing request resets it).
     fn then(self, body: Body, answer: oneshot::Receiver<()>) -> Body {
         let prefix = futures::stream::iter(
-            self.frames
+            self.first
                 .into_iter()
+                .chain(self.more)
                 .map(|b| Ok::<_, tonic::Status>(http_body::Frame::data(b))),
         );
         let rest = http_body_util::BodyStream::new(body);
@@ -164,6 +194,27 @@ impl Prefix {
             frames: Body::new(frames),
             answer: Some(answer),
         })
+    }
+}
+
+/// A request's whole body, sent again: one frame, of no announced size — as tonic's own
+/// request bodies (a body of known size would make hyper add a `content-length` header
+/// that gRPC does not use, and the provider parse it, on every call).
+struct Replay(Option<Bytes>);
+
+impl http_body::Body for Replay {
+    type Data = Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, tonic::Status>>> {
+        Poll::Ready(self.0.take().map(|data| Ok(http_body::Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
     }
 }
 
@@ -241,7 +292,7 @@ impl Inner {
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true);
         let channel = endpoint.connect().await?;
-        lock(&self.channels).insert(member.identity().to_owned(), channel.clone());
+        lock(&self.channels).insert(Arc::from(member.identity()), channel.clone());
         Ok(channel)
     }
 
@@ -260,7 +311,11 @@ impl Inner {
         let timeout = match parts.headers.get("grpc-timeout") {
             Some(_) => None,
             None => {
-                let ms = self.consumer.method_param_as(inv.method(), keys::TIMEOUT, 0u64);
+                let ms = if self.method_timeouts {
+                    self.consumer.method_param_as(inv.method(), keys::TIMEOUT, 0u64)
+                } else {
+                    self.timeout_ms
+                };
                 (ms > 0 && ms < 100_000_000).then(|| {
                     if let Ok(v) = http::HeaderValue::from_str(&format!("{ms}m")) {
                         parts.headers.insert("grpc-timeout", v);
@@ -269,13 +324,8 @@ impl Inner {
                 })
             }
         };
-        for (header, value) in [
-            ("tri-service-group", self.consumer.group()),
-            ("tri-service-version", self.consumer.version()),
-        ] {
-            if let Some(v) = value.and_then(|v| http::HeaderValue::from_str(v).ok()) {
-                parts.headers.insert(header, v);
-            }
+        for (name, value) in &self.service_headers {
+            parts.headers.insert(name.clone(), value.clone());
         }
         let prefix = match Prefix::read(&mut body) {
             Ok(p) => p,

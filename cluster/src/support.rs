@@ -154,7 +154,8 @@ impl ClusterBase {
         if providers.is_empty() {
             return None;
         }
-        let sticky = self.method_param(listed, inv.method(), STICKY_KEY, false);
+        // Read from the first provider's URL (`method_param`), which says whether it has one.
+        let sticky = providers[0].names_sticky() && self.method_param(listed, inv.method(), STICKY_KEY, false);
         if sticky {
             let current = lock(&self.sticky).clone();
             if let Some(id) = current

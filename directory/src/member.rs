@@ -26,6 +26,8 @@ pub struct Member {
     address: Arc<str>,
     url_identity: Arc<str>,
     weights: MethodWeights,
+    /// Whether `sticky` or `<method>.sticky` is among `url`'s parameters.
+    names_sticky: bool,
     /// The last refresh of its directory that listed this member's identity (bookkeeping of
     /// the directory's refresh, under its lock).
     claimed: AtomicU64,
@@ -65,10 +67,15 @@ impl Member {
                 (Arc::from(&url_identity[start..end]), url_identity)
             }
         };
+        let names_sticky = url
+            .params()
+            .iter()
+            .any(|(k, _)| k == "sticky" || k.ends_with(".sticky"));
         Member {
             tag: tag::provider_tag(&url).map(Into::into),
             methods: url.param(keys::METHODS).filter(|m| !m.is_empty()).map(Into::into),
             weights: MethodWeights::of(&url),
+            names_sticky,
             address,
             url_identity,
             url,
@@ -108,6 +115,12 @@ impl Member {
     /// `protocol://host:port/path`: the key invokers are shared by.
     pub fn identity(&self) -> &str {
         &self.identity
+    }
+
+    /// Whether the URL has a `sticky` parameter, for the service or a method: without one,
+    /// the cluster need not look it up per call.
+    pub fn names_sticky(&self) -> bool {
+        self.names_sticky
     }
 
     /// The provider's `dubbo.tag`, if any.

@@ -2,11 +2,17 @@
 //! unary Greeter call through a tonic client on `Reference::grpc_channel()` and on a plain
 //! tonic `Channel` to the same server, in the same run, at 1, 16 and 64 calls in flight.
 //!
-//! `cargo bench -p zkdubbo --bench grpc_channel [-- SECONDS]` prints a table (each figure the
-//! mean of two runs of SECONDS, default 3, in the order plain, zkdubbo, zkdubbo, plain).
-//! Server and client share the machine's cores.
+//! `cargo bench -p zkdubbo --features samples --bench grpc_channel [-- SECONDS] [--rounds R]`
+//! prints a table: per row R rounds (default 5) of a run of each client for SECONDS (default
+//! 2), the order alternating; each figure is the median over the rounds, and the overhead the
+//! median of the rounds' ratios with their range. Server and clients share the machine's cores.
+//!
+//! `-- --only plain|zkdubbo [--calls N]` runs one client at 64 in flight, for SECONDS or N
+//! calls: for `perf record`, or for counting instructions per call under
+//! `valgrind --tool=callgrind` (two values of N; the difference divided by theirs).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -36,17 +42,6 @@ fn cpu_ticks() -> u64 {
         + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
 }
 
-impl Row {
-    fn mean(&self, other: &Row) -> Row {
-        Row {
-            calls_per_s: (self.calls_per_s + other.calls_per_s) / 2.0,
-            cpu_us: (self.cpu_us + other.cpu_us) / 2.0,
-            p50_us: (self.p50_us + other.p50_us) / 2.0,
-            p99_us: (self.p99_us + other.p99_us) / 2.0,
-        }
-    }
-}
-
 /// One unary call on `service`, checked.
 async fn call<S>(service: S, request: Bytes) -> GreeterReply
 where
@@ -65,7 +60,16 @@ where
     GreeterReply::decode(reply.into_inner()).unwrap()
 }
 
-async fn drive<S>(service: S, in_flight: usize, time: Duration) -> Row
+/// When a measured run ends.
+#[derive(Clone, Copy)]
+enum Until {
+    Elapsed(Duration),
+    /// After this many calls in all (the same work for both clients, for counting
+    /// instructions).
+    Calls(u64),
+}
+
+async fn drive<S>(service: S, in_flight: usize, until: Until) -> Row
 where
     S: tonic::client::GrpcService<tonic::body::Body> + Clone + Send + 'static,
     S::Future: Send,
@@ -79,12 +83,20 @@ where
     }
     let start = Instant::now();
     let ticks = cpu_ticks();
+    let started = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..in_flight)
         .map(|_| {
-            let (service, request) = (service.clone(), request.clone());
+            let (service, request, started) = (service.clone(), request.clone(), started.clone());
             tokio::spawn(async move {
                 let mut lat = Vec::with_capacity(100_000);
-                while start.elapsed() < time {
+                loop {
+                    let more = match until {
+                        Until::Elapsed(time) => start.elapsed() < time,
+                        Until::Calls(n) => started.fetch_add(1, Ordering::Relaxed) < n,
+                    };
+                    if !more {
+                        break;
+                    }
                     let t = Instant::now();
                     call(service.clone(), request.clone()).await;
                     lat.push(t.elapsed().as_nanos() as u64);
@@ -109,9 +121,55 @@ where
     }
 }
 
+/// What the command line asks for.
+struct Args {
+    /// Seconds per measured run.
+    secs: f64,
+    /// Rounds of (plain, zkdubbo) per row, their order alternating.
+    rounds: usize,
+    /// `plain` or `zkdubbo`: only that client, at 64 in flight (for a profiler).
+    only: Option<String>,
+    /// With `only`: stop after this many calls (for counting instructions under valgrind).
+    calls: Option<u64>,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        secs: 2.0,
+        rounds: 5,
+        only: None,
+        calls: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--rounds" => args.rounds = it.next().and_then(|v| v.parse().ok()).unwrap_or(args.rounds),
+            "--only" => args.only = it.next(),
+            "--calls" => args.calls = it.next().and_then(|v| v.parse().ok()),
+            other => args.secs = other.parse().unwrap_or(args.secs),
+        }
+    }
+    args
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The percentage by which `ours` exceeds `base`.
+fn over(ours: f64, base: f64) -> f64 {
+    (ours / base - 1.0) * 100.0
+}
+
 fn main() {
-    let secs: f64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(3.0);
-    let time = Duration::from_secs_f64(secs);
+    let args = args();
+    let time = Duration::from_secs_f64(args.secs);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -140,31 +198,55 @@ fn main() {
             .await
             .unwrap();
 
-        println!(
-            "| in flight | plain tonic calls/s | p50 µs | p99 µs | CPU µs/call | GrpcChannel calls/s | p50 µs | p99 µs | CPU µs/call | overhead calls/s | overhead CPU/call |"
-        );
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for in_flight in [1, 16, 64] {
-            // Plain, zkdubbo, zkdubbo, plain: drift over the run (caches, the allocator, the
-            // server's state) falls on both sides alike.
-            let p1 = drive(plain.clone(), in_flight, time).await;
-            let z1 = drive(zk.clone(), in_flight, time).await;
-            let z2 = drive(zk.clone(), in_flight, time).await;
-            let p2 = drive(plain.clone(), in_flight, time).await;
-            let (p, z) = (p1.mean(&p2), z1.mean(&z2));
+        if let Some(only) = &args.only {
+            let until = args.calls.map_or(Until::Elapsed(time), Until::Calls);
+            let row = match only.as_str() {
+                "plain" => drive(plain.clone(), 64, until).await,
+                _ => drive(zk.clone(), 64, until).await,
+            };
+            println!("{only}: {:.0} calls/s, CPU {:.1} µs/call", row.calls_per_s, row.cpu_us);
+        } else {
             println!(
-                "| {in_flight} | {:.0} | {:.0} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {:+.1} % | {:+.1} % |",
-                p.calls_per_s,
-                p.p50_us,
-                p.p99_us,
-                p.cpu_us,
-                z.calls_per_s,
-                z.p50_us,
-                z.p99_us,
-                z.cpu_us,
-                (p.calls_per_s / z.calls_per_s - 1.0) * 100.0,
-                (z.cpu_us / p.cpu_us - 1.0) * 100.0
+                "| in flight | plain tonic calls/s | p50 µs | p99 µs | CPU µs/call | GrpcChannel calls/s | p50 µs | p99 µs | CPU µs/call | overhead calls/s (min … max) | overhead CPU/call (min … max) |"
             );
+            println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            for in_flight in [1, 16, 64] {
+                let (mut plains, mut zks) = (Vec::new(), Vec::new());
+                // Rounds alternate which client goes first, so that drift over the run (the
+                // machine's other load, the allocator, the server's state) falls on both alike.
+                for round in 0..args.rounds {
+                    if round % 2 == 0 {
+                        plains.push(drive(plain.clone(), in_flight, Until::Elapsed(time)).await);
+                        zks.push(drive(zk.clone(), in_flight, Until::Elapsed(time)).await);
+                    } else {
+                        zks.push(drive(zk.clone(), in_flight, Until::Elapsed(time)).await);
+                        plains.push(drive(plain.clone(), in_flight, Until::Elapsed(time)).await);
+                    }
+                }
+                let med = |rows: &[Row], f: fn(&Row) -> f64| median(rows.iter().map(f).collect());
+                let ratios = |f: fn(&Row) -> f64, ours_is_less: bool| {
+                    let mut r: Vec<f64> = plains
+                        .iter()
+                        .zip(&zks)
+                        .map(|(p, z)| if ours_is_less { over(f(p), f(z)) } else { over(f(z), f(p)) })
+                        .collect();
+                    r.sort_by(f64::total_cmp);
+                    (median(r.clone()), r[0], r[r.len() - 1])
+                };
+                let (tput, tput_min, tput_max) = ratios(|r| r.calls_per_s, true);
+                let (cpu, cpu_min, cpu_max) = ratios(|r| r.cpu_us, false);
+                println!(
+                    "| {in_flight} | {:.0} | {:.0} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {tput:+.1} % ({tput_min:+.1} … {tput_max:+.1}) | {cpu:+.1} % ({cpu_min:+.1} … {cpu_max:+.1}) |",
+                    med(&plains, |r| r.calls_per_s),
+                    med(&plains, |r| r.p50_us),
+                    med(&plains, |r| r.p99_us),
+                    med(&plains, |r| r.cpu_us),
+                    med(&zks, |r| r.calls_per_s),
+                    med(&zks, |r| r.p50_us),
+                    med(&zks, |r| r.p99_us),
+                    med(&zks, |r| r.cpu_us),
+                );
+            }
         }
         reference.shutdown().await;
         server.shutdown(Duration::ZERO).await.unwrap();

@@ -200,6 +200,25 @@ impl<'de> de::Deserializer<'de> for StreamDe<'_, 'de> {
         }
     }
 
+    /// A string straight from its tag: the commonest value, spared `deserialize_any`'s
+    /// dispatch.
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.dec.peek("a value")? {
+            t @ (0x00..=0x1f | 0x30..=0x33 | tag::STRING) => {
+                self.dec.byte("a string")?;
+                match self.dec.str_from(t)? {
+                    Cow::Borrowed(s) => visitor.visit_borrowed_str(s),
+                    Cow::Owned(s) => visitor.visit_string(s),
+                }
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
+    }
+
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
         visitor.visit_newtype_struct(self)
     }
@@ -226,7 +245,7 @@ impl<'de> de::Deserializer<'de> for StreamDe<'_, 'de> {
     }
 
     forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char bytes byte_buf unit
         unit_struct seq tuple tuple_struct map struct identifier
     }
 }

@@ -69,7 +69,18 @@ pub struct Decoder<'a> {
     pub(crate) replay: u32,
     /// Bytes that may still be read again through references.
     pub(crate) replay_budget: usize,
+    /// A stretch of the input known to be ASCII, validated as a `&str` once, starting at byte
+    /// `ascii_at`: strings inside it are sliced from it rather than validated one by one (the
+    /// strings of a payload are mostly short and ASCII, and run together between its numbers;
+    /// checking each costs more than finding it).
+    ascii: &'a str,
+    ascii_at: usize,
 }
+
+/// How far past a string's start an ASCII stretch is looked for (bounded, so that one short
+/// string does not pay for a long text after it; the decoder moves forward, so the rest is
+/// read with the strings that follow).
+const ASCII_LOOKAHEAD: usize = 512;
 
 impl<'a> Decoder<'a> {
     /// A decoder of `input` with the default [`Limits`].
@@ -98,6 +109,8 @@ impl<'a> Decoder<'a> {
             spans: Vec::with_capacity((input.len() / 32).min(1 << 16)),
             replay: 0,
             replay_budget: input.len().saturating_mul(4).saturating_add(65_536),
+            ascii: "",
+            ascii_at: 0,
         })
     }
 
@@ -356,7 +369,25 @@ impl<'a> Decoder<'a> {
 
     /// A string after its tag `t`, borrowed from the input when it arrived in one chunk as
     /// valid UTF-8: what Java writes for any text without characters outside the BMP.
+    ///
+    /// Inlined for its commonest case, a short ASCII string inside the stretch known to be
+    /// ASCII; the rest is [`Decoder::any_str_from`].
+    #[inline]
     pub(crate) fn str_from(&mut self, t: u8) -> Result<Cow<'a, str>, Error> {
+        if t <= 0x1f {
+            let (start, end) = (self.pos, self.pos + usize::from(t));
+            if start >= self.ascii_at
+                && let Some(s) = self.ascii.get(start - self.ascii_at..end - self.ascii_at)
+            {
+                self.pos = end;
+                return Ok(Cow::Borrowed(s));
+            }
+        }
+        self.any_str_from(t)
+    }
+
+    #[inline(never)]
+    fn any_str_from(&mut self, t: u8) -> Result<Cow<'a, str>, Error> {
         let after_tag = self.pos;
         let len = match t {
             0x00..=0x1f => usize::from(t),
@@ -365,10 +396,7 @@ impl<'a> Decoder<'a> {
             _ => return self.string_chunks(t).map(Cow::Owned),
         };
         let start = self.pos;
-        if let Some(bytes) = self.input.get(start..start + len)
-            && bytes.is_ascii()
-            && let Ok(s) = std::str::from_utf8(bytes)
-        {
+        if let Some(s) = self.ascii_str(start, len) {
             self.pos += len;
             return Ok(Cow::Borrowed(s));
         }
@@ -382,6 +410,33 @@ impl<'a> Decoder<'a> {
         // malformed: the careful path.
         self.pos = after_tag;
         self.string_chunks(t).map(Cow::Owned)
+    }
+
+    /// The `len` bytes at `start` as a string, when they are ASCII: from the ASCII stretch
+    /// known already, or one found from `start` on.
+    fn ascii_str(&mut self, start: usize, len: usize) -> Option<&'a str> {
+        let end = start.checked_add(len)?;
+        let known = start >= self.ascii_at && end - self.ascii_at <= self.ascii.len();
+        if !known {
+            let limit = end.max(start.saturating_add(ASCII_LOOKAHEAD)).min(self.input.len());
+            let ahead = self.input.get(start..limit)?;
+            let mut run = 0;
+            for chunk in ahead.chunks(16) {
+                if chunk.is_ascii() {
+                    run += chunk.len();
+                } else {
+                    run += chunk.iter().position(|b| !b.is_ascii()).unwrap_or(chunk.len());
+                    break;
+                }
+            }
+            if run < len {
+                return None;
+            }
+            // ASCII is UTF-8: this validation cannot fail, and is done once for the stretch.
+            self.ascii = std::str::from_utf8(&ahead[..run]).ok()?;
+            self.ascii_at = start;
+        }
+        self.ascii.get(start - self.ascii_at..end - self.ascii_at)
     }
 
     /// The end of `units` UTF-16 units starting at byte `start`, counted by their lead bytes

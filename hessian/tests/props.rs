@@ -84,6 +84,33 @@ proptest! {
         }
     }
 
+    /// Runs of strings between numbers, mostly ASCII (read from a stretch of the input
+    /// validated once), some not, short and long (past the compact forms and the stretch's
+    /// look-ahead), read back owned and borrowed.
+    #[test]
+    fn runs_of_strings_between_numbers_read_back(
+        items in proptest::collection::vec(
+            (
+                prop_oneof![3 => "[ -~]{0,40}", 1 => any::<String>(), 1 => "[a-z]{500,1200}"],
+                any::<i64>(),
+                any::<bool>(),
+            ),
+            0..40,
+        )
+    ) {
+        let bytes = zkdubbo_hessian::to_bytes(&items).unwrap();
+        let owned: Vec<(String, i64, bool)> = zkdubbo_hessian::from_slice(&bytes).unwrap();
+        prop_assert_eq!(&owned, &items);
+        let bmp_only = items.iter().all(|(s, _, _)| s.chars().all(|c| (c as u32) < 0x10000));
+        let borrowed = zkdubbo_hessian::from_slice::<Vec<(&str, i64, bool)>>(&bytes);
+        prop_assert_eq!(borrowed.is_ok(), bmp_only);
+        if let Ok(borrowed) = borrowed {
+            let strings: Vec<&str> = borrowed.iter().map(|(s, _, _)| *s).collect();
+            let expected: Vec<&str> = items.iter().map(|(s, _, _)| s.as_str()).collect();
+            prop_assert_eq!(strings, expected);
+        }
+    }
+
     #[test]
     fn strings_borrow_when_their_bytes_are_utf8(s in any::<String>()) {
         #[derive(serde::Deserialize)]

@@ -35,7 +35,7 @@
 //!
 //! # Speed
 //! Encoding runs about three times as fast as Caucho's in a warmed-up JVM, and decoding one
-//! object about 1.4 times (BENCHMARKS.md). Decoding allocates each owned string, list and
+//! object about 1.7 times (BENCHMARKS.md). Decoding allocates each owned string, list and
 //! map: a struct of `&str` (or `Cow<str>` with `#[serde(borrow)]`) borrows them from the
 //! input instead, and a service that decodes large lists gains most from a fast global
 //! allocator (mimalloc, jemalloc), since glibc's returns the memory of each decoded list to

@@ -35,6 +35,28 @@ async fn sticky_keeps_the_provider_while_it_is_available() {
 }
 
 #[tokio::test]
+async fn sticky_may_be_set_for_one_method() {
+    let fakes = Fakes::new();
+    let service = unique_service();
+    let addrs = ["10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1", "10.0.0.4:1"];
+    for a in addrs {
+        fakes.add(a, Outcome::Ok("x"));
+    }
+    let invoker = join("failover", directory(&fakes, &service, "&sayHello.sticky=true", &addrs));
+    for _ in 0..40 {
+        invoker.invoke(&say_hello()).await.unwrap();
+    }
+    let log = fakes.log();
+    assert_eq!(log.iter().collect::<HashSet<_>>().len(), 1, "{log:?}");
+    // Without it, forty calls spread over the four providers.
+    let invoker = join("failover", directory(&fakes, &service, "", &addrs));
+    for _ in 0..40 {
+        invoker.invoke(&say_hello()).await.unwrap();
+    }
+    assert!(fakes.log()[40..].iter().collect::<HashSet<_>>().len() > 1);
+}
+
+#[tokio::test]
 async fn unavailable_providers_are_reselected_unless_availablecheck_is_off() {
     let fakes = Fakes::new();
     let service = unique_service();

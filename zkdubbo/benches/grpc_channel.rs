@@ -7,8 +7,8 @@
 //! 2), the order alternating; each figure is the median over the rounds, and the overhead the
 //! median of the rounds' ratios with their range. Server and clients share the machine's cores.
 //!
-//! `-- --only plain|zkdubbo [--calls N]` runs one client at 64 in flight, for SECONDS or N
-//! calls: for `perf record`, or for counting instructions per call under
+//! `-- --only plain|zkdubbo [--calls N] [--in-flight K]` runs one client (64 in flight unless
+//! K), for SECONDS or N calls: for `perf record`, or for counting instructions per call under
 //! `valgrind --tool=callgrind` (two values of N; the difference divided by theirs).
 
 use std::sync::Arc;
@@ -131,6 +131,8 @@ struct Args {
     only: Option<String>,
     /// With `only`: stop after this many calls (for counting instructions under valgrind).
     calls: Option<u64>,
+    /// With `only`: calls in flight (default 64).
+    in_flight: usize,
 }
 
 fn args() -> Args {
@@ -139,6 +141,7 @@ fn args() -> Args {
         rounds: 5,
         only: None,
         calls: None,
+        in_flight: 64,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -146,6 +149,7 @@ fn args() -> Args {
             "--rounds" => args.rounds = it.next().and_then(|v| v.parse().ok()).unwrap_or(args.rounds),
             "--only" => args.only = it.next(),
             "--calls" => args.calls = it.next().and_then(|v| v.parse().ok()),
+            "--in-flight" => args.in_flight = it.next().and_then(|v| v.parse().ok()).unwrap_or(args.in_flight),
             other => args.secs = other.parse().unwrap_or(args.secs),
         }
     }
@@ -201,8 +205,8 @@ fn main() {
         if let Some(only) = &args.only {
             let until = args.calls.map_or(Until::Elapsed(time), Until::Calls);
             let row = match only.as_str() {
-                "plain" => drive(plain.clone(), 64, until).await,
-                _ => drive(zk.clone(), 64, until).await,
+                "plain" => drive(plain.clone(), args.in_flight, until).await,
+                _ => drive(zk.clone(), args.in_flight, until).await,
             };
             println!("{only}: {:.0} calls/s, CPU {:.1} µs/call", row.calls_per_s, row.cpu_us);
         } else {

@@ -100,6 +100,7 @@ impl TripleInvokerFactory {
             connection,
             pool: Arc::downgrade(&self.pool),
             released: AtomicBool::new(false),
+            prepared: Prepared::of(url),
         }))
     }
 }

@@ -8,13 +8,12 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 use zkdubbo_common::trace::{TRACEPARENT, TraceContext};
 
-use http::uri::PathAndQuery;
 use prost::Message;
 use tonic::Status;
 use tonic::client::Grpc;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{AsciiMetadataValue, BinaryMetadataValue, KeyAndValueRef, MetadataKey, MetadataMap};
-use zkdubbo_common::{Invocation, Url, limits};
+use zkdubbo_common::{Invocation, Url};
 use zkdubbo_common::{InvokeFuture, Invoker, Response, RpcError};
 
 use super::*;
@@ -26,6 +25,8 @@ pub struct TripleInvoker {
     pub(crate) connection: Arc<Connection>,
     pub(crate) pool: Weak<Pool>,
     pub(crate) released: AtomicBool,
+    /// What calls take from `url`, computed once.
+    pub(crate) prepared: Prepared,
 }
 
 impl fmt::Debug for TripleInvoker {
@@ -76,7 +77,6 @@ impl TripleInvoker {
 
     pub(crate) async fn call_bytes(&self, inv: &Invocation) -> Result<Response, RpcError> {
         let method = inv.method();
-        let interface = self.url.interface();
         let context = || self.context(method);
         let transport = |message: String| RpcError::transport(message, context());
         if self.released.load(Ordering::Acquire) {
@@ -85,13 +85,12 @@ impl TripleInvoker {
         let Some(channel) = self.connection.channel() else {
             return Err(transport("the connection was closed".into()));
         };
-        let path = PathAndQuery::try_from(format!("/{interface}/{method}"))
-            .map_err(|e| transport(format!("cannot build the request path /{interface}/{method}: {e}")))?;
         // Bounded (docs/LIMITS.md): `timeout=1e99` or `abc` is refused with a warning.
-        let timeout_ms = match limits::TIMEOUT.read(&self.url, method) as u64 {
-            0 => DEFAULT_TIMEOUT_MS,
-            ms => ms,
-        };
+        let MethodCall {
+            path,
+            timeout_ms,
+            grpc_timeout,
+        } = self.prepared.method(&self.url, method).map_err(transport)?;
         let timeout = Duration::from_millis(timeout_ms);
 
         let Some(payload) = inv.payload_for(crate::PROTOCOL) else {
@@ -105,13 +104,14 @@ impl TripleInvoker {
         };
         let mut request = tonic::Request::new(payload.clone());
         self.fill_metadata(request.metadata_mut(), inv.attachments());
-        request.set_timeout(timeout);
+        // What `set_timeout` would send, formatted once per method.
+        request.metadata_mut().insert("grpc-timeout", grpc_timeout);
 
         let mut grpc = Grpc::new(CheckContentType { inner: channel })
             .max_decoding_message_size(self.connection.config.max_message_size)
             .accept_compressed(CompressionEncoding::Gzip)
             .accept_compressed(CompressionEncoding::Zstd);
-        if let Some(encoding) = self.send_encoding() {
+        if let Some(encoding) = self.prepared.send_encoding {
             grpc = grpc.send_compressed(encoding);
         }
         let call = async {
@@ -153,33 +153,8 @@ impl TripleInvoker {
 
     /// Attachments as metadata (keys lower-cased, invalid ones skipped), plus the headers Dubbo
     /// 3 providers use to find the exported service's group and version.
-    /// How requests are compressed: the URL's [`COMPRESSOR_KEY`](crate::COMPRESSOR_KEY)
-    /// (`identity` or an encoding not known: not at all).
-    fn send_encoding(&self) -> Option<CompressionEncoding> {
-        let name = self.url.param(crate::COMPRESSOR_KEY)?;
-        if name.eq_ignore_ascii_case("gzip") {
-            Some(CompressionEncoding::Gzip)
-        } else if name.eq_ignore_ascii_case("zstd") {
-            Some(CompressionEncoding::Zstd)
-        } else {
-            None
-        }
-    }
-
     pub(crate) fn fill_metadata(&self, metadata: &mut MetadataMap, attachments: &BTreeMap<String, String>) {
-        let url_headers = [
-            ("tri-service-group", self.url.group()),
-            ("tri-service-version", self.url.version()),
-            (
-                "tri-consumer-appname",
-                self.url.param("application").filter(|a| !a.is_empty()),
-            ),
-        ];
-        for (key, value) in url_headers {
-            if let Some(value) = value {
-                insert_metadata(metadata, key, value);
-            }
-        }
+        self.prepared.add_headers(metadata);
         // The call's trace context, unless the caller set one.
         if let Some(trace) = TraceContext::current()
             && !attachments.contains_key(TRACEPARENT)
@@ -235,10 +210,11 @@ pub(crate) fn response_attachments(metadata: &MetadataMap) -> BTreeMap<String, S
     metadata
         .iter()
         .filter_map(|entry| match entry {
-            KeyAndValueRef::Ascii(key, value) => Some((key.as_str(), value.to_str().ok()?)),
-            KeyAndValueRef::Binary(..) => None,
+            KeyAndValueRef::Ascii(key, value) if !PROTOCOL_HEADERS.contains(&key.as_str()) => {
+                Some((key.as_str(), value.to_str().ok()?))
+            }
+            _ => None,
         })
-        .filter(|(key, _)| !PROTOCOL_HEADERS.contains(key))
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
         .collect()
 }

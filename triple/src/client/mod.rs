@@ -38,6 +38,7 @@ mod factory;
 mod invoker;
 mod message;
 mod pool;
+mod prepared;
 mod status;
 
 use std::error::Error as StdError;
@@ -51,6 +52,7 @@ pub use status::code_name;
 pub(crate) use connection::Connection;
 pub(crate) use content_type::{CheckContentType, UnexpectedContentType};
 pub(crate) use pool::{Pool, PoolEntry};
+pub(crate) use prepared::{MethodCall, Prepared};
 pub(crate) use status::map_status;
 
 /// The URL protocol of Dubbo's Triple transport.

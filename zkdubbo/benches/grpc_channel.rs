@@ -7,7 +7,8 @@
 //! 2), the order alternating; each figure is the median over the rounds, and the overhead the
 //! median of the rounds' ratios with their range. Server and clients share the machine's cores.
 //!
-//! `-- --only plain|zkdubbo [--calls N] [--in-flight K]` runs one client (64 in flight unless
+//! `-- --only plain|zkdubbo|reference [--calls N] [--in-flight K]` runs one client (`reference`:
+//! `Reference::call`, zkdubbo's own typed client) (64 in flight unless
 //! K), for SECONDS or N calls: for `perf record`, or for counting instructions per call under
 //! `valgrind --tool=callgrind` (two values of N; the difference divided by theirs).
 
@@ -78,15 +79,43 @@ where
     <S::ResponseBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
 {
     let request = Bytes::from(GreeterRequest { name: "bench".into() }.encode_to_vec());
+    drive_calls(move || call(service.clone(), request.clone()), in_flight, until).await
+}
+
+/// The same call through `Reference::call` (zkdubbo's own Triple client, as typed code uses).
+async fn drive_reference(reference: Arc<Reference>, in_flight: usize, until: Until) -> Row {
+    let request = GreeterRequest { name: "bench".into() };
+    drive_calls(
+        move || {
+            let (reference, request) = (reference.clone(), request.clone());
+            async move {
+                reference
+                    .call::<_, GreeterReply>(greeter::SAY_HELLO, &request)
+                    .await
+                    .unwrap()
+            }
+        },
+        in_flight,
+        until,
+    )
+    .await
+}
+
+/// Run calls made by `call`, `in_flight` at a time, after 1,000 checked ones.
+async fn drive_calls<F, Fut>(call: F, in_flight: usize, until: Until) -> Row
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = GreeterReply> + Send,
+{
     for _ in 0..1000 {
-        assert_eq!(call(service.clone(), request.clone()).await.message, "Hello, bench!");
+        assert_eq!(call().await.message, "Hello, bench!");
     }
     let start = Instant::now();
     let ticks = cpu_ticks();
     let started = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..in_flight)
         .map(|_| {
-            let (service, request, started) = (service.clone(), request.clone(), started.clone());
+            let (call, started) = (call.clone(), started.clone());
             tokio::spawn(async move {
                 let mut lat = Vec::with_capacity(100_000);
                 loop {
@@ -98,7 +127,7 @@ where
                         break;
                     }
                     let t = Instant::now();
-                    call(service.clone(), request.clone()).await;
+                    call().await;
                     lat.push(t.elapsed().as_nanos() as u64);
                 }
                 lat
@@ -194,6 +223,7 @@ fn main() {
             .build()
             .await
             .unwrap();
+        let reference = Arc::new(reference);
         let zk = reference.grpc_channel();
         let plain = Channel::from_shared(format!("http://{}", server.local_addr()))
             .unwrap()
@@ -206,6 +236,7 @@ fn main() {
             let until = args.calls.map_or(Until::Elapsed(time), Until::Calls);
             let row = match only.as_str() {
                 "plain" => drive(plain.clone(), args.in_flight, until).await,
+                "reference" => drive_reference(reference.clone(), args.in_flight, until).await,
                 _ => drive(zk.clone(), args.in_flight, until).await,
             };
             println!("{only}: {:.0} calls/s, CPU {:.1} µs/call", row.calls_per_s, row.cpu_us);

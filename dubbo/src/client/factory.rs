@@ -53,7 +53,16 @@ impl Default for DubboConfig {
 #[derive(Debug, Default)]
 pub struct DubboInvokerFactory {
     config: DubboConfig,
-    endpoints: Mutex<HashMap<String, Weak<Endpoint>>>,
+    endpoints: Mutex<Endpoints>,
+}
+
+/// The endpoints by address, held weakly: an endpoint lives while an invoker uses it.
+#[derive(Debug, Default)]
+struct Endpoints {
+    by_address: HashMap<String, Weak<Endpoint>>,
+    /// How many there were after the last sweep of those gone: the next sweep comes when the
+    /// map has doubled, so that sweeping costs O(1) per endpoint made however many there are.
+    swept_at: usize,
 }
 
 impl DubboInvokerFactory {
@@ -95,13 +104,16 @@ impl InvokerFactory for DubboInvokerFactory {
         let connections = num("connections", 1).clamp(1, 64) as usize;
         let address = url.address();
         let endpoint = {
-            let mut map = lock(&self.endpoints);
-            map.retain(|_, w| w.strong_count() > 0);
-            match map.get(&address).and_then(Weak::upgrade) {
+            let mut endpoints = lock(&self.endpoints);
+            match endpoints.by_address.get(&address).and_then(Weak::upgrade) {
                 Some(e) => e,
                 None => {
+                    if endpoints.by_address.len() >= 2 * endpoints.swept_at.max(16) {
+                        endpoints.by_address.retain(|_, w| w.strong_count() > 0);
+                        endpoints.swept_at = endpoints.by_address.len();
+                    }
                     let e = Arc::new(Endpoint::new(address.clone(), connections, config));
-                    map.insert(address, Arc::downgrade(&e));
+                    endpoints.by_address.insert(address, Arc::downgrade(&e));
                     e
                 }
             }

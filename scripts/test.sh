@@ -57,7 +57,8 @@ else
     cargo test --workspace --locked --exclude zkdubbo-integration-tests --exclude zkdubbo-cli \
         --exclude zkdubbo-hessian --exclude zkdubbo-dubbo --exclude zkdubbo-discovery --exclude zkdubbo
     cargo test --locked -p zkdubbo-discovery --lib --doc --test props --test migration
-    cargo test --locked -p zkdubbo --lib --doc --test dubbo --test outlier --test reference --test grpc_channel
+    cargo test --locked -p zkdubbo --lib --doc --test dubbo --test outlier --test reference --test grpc_channel \
+        --test overrides
     cargo test --locked -p zkdubbo-hessian --lib --doc --test props
     cargo test --locked -p zkdubbo-dubbo --lib --doc --test wire
     cargo test --locked -p zkdubbo-cli --bins --test cli --test pick --test call --test rules --test apps

@@ -1,9 +1,9 @@
-//! A provider as the consumer sees it: its merged URL and the shared invoker of its
-//! endpoint (ARCHITECTURE: Invokers by identity).
+//! A provider as the consumer sees it: its merged URL and the invoker made for that URL,
+//! on its endpoint's shared connection (ARCHITECTURE: Invokers by identity).
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use zkdubbo_common::{Invoker, Url, keys};
 use zkdubbo_loadbalance::{MethodWeights, WeightSpec};
@@ -11,7 +11,7 @@ use zkdubbo_loadbalance::{MethodWeights, WeightSpec};
 use crate::router::tag;
 
 /// One usable provider: the URL a consumer sees (provider merged with the consumer's
-/// parameters, configurators applied) and the shared invoker for its endpoint.
+/// parameters, configurators applied) and the invoker made for that URL.
 pub struct Member {
     url: Url,
     registered: Url,
@@ -31,6 +31,10 @@ pub struct Member {
     /// The last refresh of its directory that listed this member's identity (bookkeeping of
     /// the directory's refresh, under its lock).
     claimed: AtomicU64,
+    /// Set when a newer member of the same provider calls through another invoker: this
+    /// member's invoker is destroyed when the member drops (with the last list holding it,
+    /// so calls already picked from such a list still go through).
+    retired: AtomicBool,
 }
 
 impl Member {
@@ -39,10 +43,16 @@ impl Member {
         Self::build(url, registered, identity, invoker, None)
     }
 
-    /// A member for the same provider as `prev` (same endpoint, new parameters): keeps
-    /// `prev`'s invoker and re-uses its cached address and identity strings.
-    pub(crate) fn update(prev: &Member, url: Url, registered: Url, identity: Arc<str>) -> Self {
-        Self::build(url, registered, identity, prev.invoker.clone(), Some(prev))
+    /// A member for the same provider as `prev` (same endpoint, new parameters) calling through
+    /// `invoker`: re-uses `prev`'s cached address and identity strings.
+    pub(crate) fn update(
+        prev: &Member,
+        url: Url,
+        registered: Url,
+        identity: Arc<str>,
+        invoker: Arc<dyn Invoker>,
+    ) -> Self {
+        Self::build(url, registered, identity, invoker, Some(prev))
     }
 
     fn build(url: Url, registered: Url, identity: Arc<str>, invoker: Arc<dyn Invoker>, prev: Option<&Member>) -> Self {
@@ -83,7 +93,13 @@ impl Member {
             identity,
             invoker,
             claimed: AtomicU64::new(0),
+            retired: AtomicBool::new(false),
         }
+    }
+
+    /// Destroy this member's invoker once the member drops: a newer member replaced it.
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Relaxed);
     }
 
     /// The last refresh that listed this member's identity.
@@ -136,6 +152,14 @@ impl Member {
     /// The invoker (shared by every snapshot while the provider stays).
     pub fn invoker(&self) -> &Arc<dyn Invoker> {
         &self.invoker
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        if *self.retired.get_mut() {
+            self.invoker.destroy();
+        }
     }
 }
 

@@ -225,7 +225,30 @@ impl Core {
                     if m.url() == url && m.registered_url() == raw {
                         m
                     } else {
-                        let updated = Arc::new(Member::update(&m, url.clone(), raw.clone(), entry.identity.clone()));
+                        // A transport reads a call's parameters (timeout, headers) from its
+                        // invoker's URL: new parameters, a new invoker. Transports share
+                        // connections by address, so the connection stays.
+                        let invoker = if m.url() == url {
+                            m.invoker().clone()
+                        } else {
+                            match self.factory.create(url) {
+                                Ok(invoker) => {
+                                    m.retire();
+                                    invoker
+                                }
+                                Err(e) => {
+                                    tracing::warn!(provider = %raw, error = %e, "cannot make an invoker for the provider's new parameters; calls keep the old ones");
+                                    m.invoker().clone()
+                                }
+                            }
+                        };
+                        let updated = Arc::new(Member::update(
+                            &m,
+                            url.clone(),
+                            raw.clone(),
+                            entry.identity.clone(),
+                            invoker,
+                        ));
                         updated.claim(refresh);
                         self.members.insert(entry.identity.clone(), updated.clone());
                         updated

@@ -196,7 +196,7 @@ fn protocol_filter_and_disabled() {
 }
 
 #[test]
-fn invokers_are_reused_on_param_change_created_for_new_and_destroyed_when_gone() {
+fn invokers_follow_param_changes_created_for_new_and_destroyed_when_gone() {
     let (dir, factory) = directory("");
     dir.notify(&note(
         Category::Providers,
@@ -224,16 +224,22 @@ fn invokers_are_reused_on_param_change_created_for_new_and_destroyed_when_gone()
         &[url("override://10.0.0.5:20880/com.foo.Bar?timeout=1")],
         1,
     ));
+    // Transports read a call's parameters (the timeout here) from their invoker's URL: each
+    // change made a new invoker with the new URL (the transports keep the connection).
     assert_eq!(
         factory.created.load(Ordering::Relaxed),
-        2,
-        "no new invoker for param changes"
+        4,
+        "an invoker per parameter change"
     );
     let after = dir.list(&get()).unwrap();
     let m = after.iter().find(|m| m.url().host() == "10.0.0.5").unwrap();
-    assert!(Arc::ptr_eq(m.invoker(), &inv_before));
+    assert!(!Arc::ptr_eq(m.invoker(), &inv_before));
     assert_eq!(m.url().param("weight"), Some("50"));
     assert_eq!(m.url().param("timeout"), Some("1"));
+    assert_eq!(m.invoker().url(), m.url(), "the invoker calls with the merged URL");
+    // A replaced invoker is destroyed with the last list that holds it: the one in between
+    // (weight 50, no timeout) at once, the first one with `before`.
+    assert_eq!(factory.destroyed(), 1);
     // An unchanged provider keeps its very member.
     let six = |l: &zkdubbo_directory::Listed| l.iter().find(|m| m.url().host() == "10.0.0.6").unwrap().clone();
     assert!(Arc::ptr_eq(&six(&before), &six(&after)));
@@ -244,13 +250,19 @@ fn invokers_are_reused_on_param_change_created_for_new_and_destroyed_when_gone()
         &[provider("10.0.0.5", "weight=50"), provider("10.0.0.7", "")],
         3,
     ));
-    assert_eq!(factory.created.load(Ordering::Relaxed), 3);
-    assert_eq!(factory.destroyed(), 1);
+    assert_eq!(factory.created.load(Ordering::Relaxed), 5);
+    assert_eq!(factory.destroyed(), 2);
     assert_eq!(before.len(), 2, "a list taken before the change stays usable");
     assert_eq!(dir.snapshot().version(), 4);
+    drop((before, after, inv_before));
+    assert_eq!(
+        factory.destroyed(),
+        3,
+        "the first invoker of 10.0.0.5, with the last list holding it"
+    );
 
     dir.destroy();
-    assert_eq!(factory.destroyed(), 3);
+    assert_eq!(factory.destroyed(), 5);
     assert_eq!(dir.list(&get()).unwrap_err().reason, NoProviderReason::Destroyed);
     assert!(!dir.is_available());
 }
@@ -850,10 +862,10 @@ fn reused_members_and_urls_give_the_same_sets_as_a_fresh_build() {
     assert!(Arc::ptr_eq(&member(&before, "10.0.0.5"), &member(&after, "10.0.0.5")));
     assert!(Arc::ptr_eq(&member(&before, "10.0.0.6"), &member(&after, "10.0.0.6")));
     assert!(!Arc::ptr_eq(&member(&before, "10.0.0.7"), &member(&after, "10.0.0.7")));
-    assert!(Arc::ptr_eq(
-        member(&before, "10.0.0.7").invoker(),
-        member(&after, "10.0.0.7").invoker()
-    ));
+    // Its invoker is new too, with the URL its calls read their parameters from.
+    let seven = member(&after, "10.0.0.7");
+    assert!(!Arc::ptr_eq(member(&before, "10.0.0.7").invoker(), seven.invoker()));
+    assert_eq!(seven.invoker().url(), seven.url());
     let listed = dir.list(&get()).unwrap();
     assert!(listed.prepared().is_warming_up(), "warm-up recomputed for the new set");
     assert!(!Arc::ptr_eq(
@@ -871,7 +883,14 @@ fn reused_members_and_urls_give_the_same_sets_as_a_fresh_build() {
         (9, 50)
     );
     assert_eq!(spec("get", "10.0.0.8").weight, 20);
-    assert_eq!(factory.created.load(Ordering::Relaxed), 4, "one invoker per endpoint");
+    // Three endpoints at first, then one invoker per change of a provider's URL: 10.0.0.7's
+    // override, 10.0.0.6's re-registration, and 10.0.0.8 new.
+    assert_eq!(factory.created.load(Ordering::Relaxed), 6);
+    assert_eq!(
+        factory.created.load(Ordering::Relaxed) - factory.destroyed(),
+        4 + 2,
+        "one invoker alive per endpoint, and the two replaced ones `before` still holds"
+    );
 
     // The override withdrawn: back to the registered weight.
     dir.notify(&note(Category::Configurators, &[], 2));
@@ -880,8 +899,8 @@ fn reused_members_and_urls_give_the_same_sets_as_a_fresh_build() {
 }
 
 /// Two registered URLs with one identity: the first in list order is listed, whatever the
-/// previous refresh listed; the invoker is shared throughout and destroyed only when the
-/// identity is gone.
+/// previous refresh listed; its invoker follows the listed URL, and the last is destroyed when
+/// the identity is gone.
 #[test]
 fn duplicate_identities_follow_list_order_across_refreshes() {
     let (dir, factory) = directory("");
@@ -911,14 +930,18 @@ fn duplicate_identities_follow_list_order_across_refreshes() {
     assert_eq!(listed_x(&dir), (vec!["1".to_owned()], 1, 2));
     dir.notify(&note(Category::Providers, &[other.clone(), b.clone()], 4));
     assert_eq!(listed_x(&dir), (vec!["2".to_owned()], 0, 2));
-    assert_eq!(factory.created.load(Ordering::Relaxed), 2);
-    assert_eq!(factory.destroyed(), 0);
+    // Each switch between a and b made an invoker with the listed URL and destroyed the one
+    // it replaced: alive are exactly the listed providers' invokers.
+    let alive = || factory.created.load(Ordering::Relaxed) - factory.destroyed();
+    assert_eq!(factory.created.load(Ordering::Relaxed), 5);
+    assert_eq!(alive(), 2);
     dir.notify(&note(Category::Providers, std::slice::from_ref(&other), 5));
     assert_eq!(listed_x(&dir), (vec![], 0, 1));
-    assert_eq!(factory.destroyed(), 1);
+    assert_eq!(alive(), 1);
     dir.notify(&note(Category::Providers, &[a, other], 6));
     assert_eq!(listed_x(&dir), (vec!["1".to_owned()], 0, 2));
-    assert_eq!(factory.created.load(Ordering::Relaxed), 3);
+    assert_eq!(factory.created.load(Ordering::Relaxed), 6);
+    assert_eq!(alive(), 2);
 }
 
 /// A condition router with a blank `rule` (`rule=`) is refused with a warning naming it, as

@@ -337,7 +337,17 @@ impl ZkNode {
     fn wait_serving_blocking(&self, timeout: Duration) -> Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
-            let pid = self.running_pid().map_err(|_| self.died_error())?;
+            let pid = match self.running_pid() {
+                Ok(pid) => pid,
+                // Just launched: until the shell's child has exec'd java, its command line is
+                // the shell's. Alive, it is waited for like a server still starting (the
+                // restart of a loaded machine was once taken for a server that had exited).
+                Err(_) if self.pid.is_some_and(pid_alive) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+                Err(_) => return Err(self.died_error()),
+            };
             if proc_state(pid) != Some('T')
                 && let Ok(mode) = self.mode()
             {

@@ -37,6 +37,11 @@ pub(super) struct Change {
 }
 
 impl Change {
+    /// The service's rule node with `suffix`.
+    fn node(&self, suffix: &str) -> String {
+        rule_node(&self.service, self.version.as_deref(), self.group.as_deref(), suffix)
+    }
+
     fn service_args(&self) -> ServiceArgs {
         ServiceArgs {
             group: self.group.clone(),
@@ -90,13 +95,14 @@ async fn rule_before(console: &Console, node: &str) -> String {
     }
 }
 
-/// The node key of a service's rules (`interface:version:group`).
-fn service_key(service: &str, version: Option<&str>, group: Option<&str>) -> String {
-    service_rule_key(
+/// The node of a service's rule: its key (`interface:version:group`) and `suffix`.
+fn rule_node(service: &str, version: Option<&str>, group: Option<&str>, suffix: &str) -> String {
+    let key = service_rule_key(
         service,
         version.filter(|v| !v.is_empty()),
         group.filter(|g| !g.is_empty()),
-    )
+    );
+    format!("{key}{suffix}")
 }
 
 /// The outcome of a write, logged with who asked, what, and the rule before and after (the
@@ -113,6 +119,31 @@ fn answer(who: SocketAddr, what: &str, before: &str, result: anyhow::Result<()>,
             (StatusCode::BAD_REQUEST, format!("{e:#}")).into_response()
         }
     }
+}
+
+/// A write carried out by `run` (one of the command's writers, writing its report into the
+/// buffer it is given) on the rule node `node` (a key with its suffix): a preview answers the
+/// report and logs nothing; a write is answered and logged with who asked, `what`, and the
+/// node's text before and after.
+async fn carry_out(
+    console: &Console,
+    who: SocketAddr,
+    preview: bool,
+    node: &str,
+    what: &str,
+    run: impl AsyncFnOnce(&mut Vec<u8>) -> anyhow::Result<()>,
+) -> Response {
+    let before = if preview {
+        String::new()
+    } else {
+        rule_before(console, node).await
+    };
+    let mut report = Vec::new();
+    let result = run(&mut report).await;
+    if preview {
+        return previewed(result, report);
+    }
+    answer(who, what, &before, result, report)
 }
 
 pub(super) async fn set_weight(
@@ -134,12 +165,16 @@ pub(super) async fn set_weight(
         service: change.service_args(),
         dry: DryRunArgs::default(),
     };
-    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
-    let before = rule_before(&console, &format!("{key}{CONFIGURATORS_SUFFIX}")).await;
-    let mut report = Vec::new();
-    let result = weight(&console.target, &args, &mut report).await;
     let what = format!("weight {} {} = {w}", change.service, change.address);
-    answer(who, &what, &before, result, report)
+    carry_out(
+        &console,
+        who,
+        false,
+        &change.node(CONFIGURATORS_SUFFIX),
+        &what,
+        async |report| weight(&console.target, &args, report).await,
+    )
+    .await
 }
 
 pub(super) async fn set_disabled(
@@ -158,17 +193,21 @@ pub(super) async fn set_disabled(
         service: change.service_args(),
         dry: DryRunArgs::default(),
     };
-    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
-    let before = rule_before(&console, &format!("{key}{CONFIGURATORS_SUFFIX}")).await;
-    let mut report = Vec::new();
-    let result = disable(&console.target, &args, disabled, &mut report).await;
     let what = format!(
         "{} {} {}",
         if disabled { "disable" } else { "enable" },
         change.service,
         change.address
     );
-    answer(who, &what, &before, result, report)
+    carry_out(
+        &console,
+        who,
+        false,
+        &change.node(CONFIGURATORS_SUFFIX),
+        &what,
+        async |report| disable(&console.target, &args, disabled, report).await,
+    )
+    .await
 }
 
 /// A condition route of a service, as `zkdubbo route set` takes it; `preview` writes nothing
@@ -200,6 +239,11 @@ pub(super) struct RouteChange {
 }
 
 impl RouteChange {
+    /// The service's rule node with `suffix`.
+    fn node(&self, suffix: &str) -> String {
+        rule_node(&self.service, self.version.as_deref(), self.group.as_deref(), suffix)
+    }
+
     fn args(&self, action: RouteAction) -> RouteArgs {
         RouteArgs {
             interface: Some(self.service.clone()),
@@ -250,19 +294,12 @@ pub(super) async fn set_route(
         runtime: change.runtime,
         dry,
     });
-    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
-    let before = if change.preview {
-        String::new()
-    } else {
-        rule_before(&console, &format!("{key}{CONDITION_ROUTER_SUFFIX}")).await
-    };
-    let mut report = Vec::new();
-    let result = route(&console.target, &args, &mut report).await;
-    if change.preview {
-        return previewed(result, report);
-    }
     let what = format!("route {} {conditions:?}", change.service);
-    answer(who, &what, &before, result, report)
+    let node = change.node(CONDITION_ROUTER_SUFFIX);
+    carry_out(&console, who, change.preview, &node, &what, async |report| {
+        route(&console.target, &args, report).await
+    })
+    .await
 }
 
 pub(super) async fn delete_route(
@@ -274,17 +311,17 @@ pub(super) async fn delete_route(
     if let Err(refused) = allowed(&console, &headers) {
         return refused.into_response();
     }
-    let key = service_key(&change.service, change.version.as_deref(), change.group.as_deref());
-    let before = rule_before(&console, &format!("{key}{CONDITION_ROUTER_SUFFIX}")).await;
-    let mut report = Vec::new();
-    let result = route(&console.target, &change.args(RouteAction::Delete), &mut report).await;
-    answer(
+    let what = format!("delete route {}", change.service);
+    let args = change.args(RouteAction::Delete);
+    carry_out(
+        &console,
         who,
-        &format!("delete route {}", change.service),
-        &before,
-        result,
-        report,
+        false,
+        &change.node(CONDITION_ROUTER_SUFFIX),
+        &what,
+        async |report| route(&console.target, &args, report).await,
     )
+    .await
 }
 
 /// A tag of a providers' application (Dubbo's tag router), as `zkdubbo tag` takes it;
@@ -326,18 +363,12 @@ pub(super) async fn set_tag(
             dry_run: change.preview,
         },
     };
-    let before = if change.preview {
-        String::new()
-    } else {
-        rule_before(&console, &format!("{}{TAG_ROUTER_SUFFIX}", change.application)).await
-    };
-    let mut report = Vec::new();
-    let result = tag(&console.target, &args, &mut report).await;
-    if change.preview {
-        return previewed(result, report);
-    }
     let what = format!("tag {} {name} = {addresses:?}", change.application);
-    answer(who, &what, &before, result, report)
+    let node = format!("{}{TAG_ROUTER_SUFFIX}", change.application);
+    carry_out(&console, who, change.preview, &node, &what, async |report| {
+        tag(&console.target, &args, report).await
+    })
+    .await
 }
 
 pub(super) async fn delete_tag(
@@ -355,14 +386,10 @@ pub(super) async fn delete_tag(
             tag: change.tag.clone().filter(|t| !t.trim().is_empty()),
         },
     };
-    let before = rule_before(&console, &format!("{}{TAG_ROUTER_SUFFIX}", change.application)).await;
-    let mut report = Vec::new();
-    let result = tag(&console.target, &args, &mut report).await;
-    answer(
-        who,
-        &format!("delete tag {} {:?}", change.application, change.tag),
-        &before,
-        result,
-        report,
-    )
+    let what = format!("delete tag {} {:?}", change.application, change.tag);
+    let node = format!("{}{TAG_ROUTER_SUFFIX}", change.application);
+    carry_out(&console, who, false, &node, &what, async |report| {
+        tag(&console.target, &args, report).await
+    })
+    .await
 }

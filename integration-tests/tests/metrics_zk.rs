@@ -13,7 +13,7 @@ use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zkdubbo::triple::Status;
 use zkdubbo::triple::greeter::{self, GreeterReply, GreeterRequest};
-use zkdubbo::{Reference, ServiceBuilder, metrics};
+use zkdubbo::{ServiceBuilder, metrics};
 
 /// `GET path` on `addr`: the status line and the body.
 async fn get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
@@ -71,13 +71,7 @@ async fn a_scrape_returns_the_documented_metrics() {
         .serve_triple(methods, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let reference = Reference::builder()
-        .interface(greeter::INTERFACE)
-        .registry(&registry)
-        .build()
-        .await
-        .unwrap();
-    providers_listed(&reference, 1).await;
+    let reference = greeter_reference(&registry, 1).await;
     for name in ["a", "b", "c"] {
         let _: GreeterReply = reference
             .call(greeter::SAY_HELLO, &GreeterRequest { name: name.into() })

@@ -12,9 +12,9 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData
 use support::*;
 use tracing::Instrument;
 use tracing_subscriber::layer::SubscriberExt;
+use zkdubbo::ServiceBuilder;
 use zkdubbo::triple::greeter::{self, GreeterReply, GreeterRequest};
 use zkdubbo::triple::{Methods, Status};
-use zkdubbo::{Reference, ServiceBuilder};
 use zkdubbo_common::trace::TRACEPARENT;
 
 fn named<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
@@ -56,13 +56,7 @@ async fn a_call_and_its_serve_are_one_opentelemetry_trace() {
         .serve_triple(methods, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let reference = Reference::builder()
-        .interface(greeter::INTERFACE)
-        .registry(&registry)
-        .build()
-        .await
-        .unwrap();
-    providers_listed(&reference, 1).await;
+    let reference = greeter_reference(&registry, 1).await;
 
     let request = tracing::info_span!("app.request");
     let reply: GreeterReply = reference

@@ -71,13 +71,7 @@ async fn a_trace_crosses_a_triple_and_a_dubbo_hop_with_one_trace_id() {
         .serve_triple(a_methods, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let a_ref = Reference::builder()
-        .interface(greeter::INTERFACE)
-        .registry(&registry)
-        .build()
-        .await
-        .unwrap();
-    providers_listed(&a_ref, 1).await;
+    let a_ref = greeter_reference(&registry, 1).await;
 
     // The consumer runs in a trace of its own (as it would inside a request it serves).
     let root = TraceContext::root();

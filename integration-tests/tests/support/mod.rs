@@ -121,6 +121,18 @@ pub async fn wait_for_path(raw: &Client, path: &str) {
     .await;
 }
 
+/// A reference to the Greeter through `registry`, once it lists `providers` providers.
+pub async fn greeter_reference(registry: &str, providers: usize) -> zkdubbo::Reference {
+    let reference = zkdubbo::Reference::builder()
+        .interface(zkdubbo::triple::greeter::INTERFACE)
+        .registry(registry)
+        .build()
+        .await
+        .unwrap();
+    providers_listed(&reference, providers).await;
+    reference
+}
+
 /// Wait (up to 10 s) until `reference`'s first directory lists at least `n` providers.
 pub async fn providers_listed(reference: &zkdubbo::Reference, n: usize) {
     within(&format!("{n} providers listed"), Duration::from_secs(10), async {

@@ -3,7 +3,8 @@
 //! a provider registered elsewhere appears without a reload, a weight set and a provider
 //! disabled through the page land in ZooKeeper as the CLI writes them, a condition route is
 //! previewed without writing and then saved, a consumer's view leaves
-//! the disabled provider out and says why, markup in a registered URL is shown as text. Also:
+//! the disabled provider out and says why, markup in a registered URL is shown as text, a
+//! reply overtaken by a newer one is not shown over it. Also:
 //! `--read-only` and `--token` refuse writes.
 //!
 //! Needs `chromium` and `chromium-driver` (Debian's; the README's test command installs them).
@@ -16,6 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use browser::{browser, console};
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, Locator};
 use zkdubbo::registry::{Registry, ZookeeperRegistry};
 use zkdubbo_integration_tests::harness::{shared_server, unique_path};
@@ -43,6 +46,25 @@ async fn texts(client: &Client, css: &str) -> Vec<String> {
         out.push(element.text().await.unwrap_or_default());
     }
     out
+}
+
+/// Act on the first element matching `row`. The page replaces its rows whenever a live change
+/// arrives, so a row found can be detached before `act` is done with it: `act` starts again
+/// on the row as it is now, as an operator whose click missed would click again.
+async fn in_first_row<F, Fut>(client: &Client, row: &str, mut act: F)
+where
+    F: FnMut(Element) -> Fut,
+    Fut: std::future::Future<Output = Result<(), CmdError>>,
+{
+    for _ in 0..20 {
+        let found = client.find(Locator::Css(row)).await.unwrap();
+        match act(found).await {
+            Ok(()) => return,
+            Err(e) if e.is_stale_element_reference() => continue,
+            Err(e) => panic!("acting on {row}: {e}"),
+        }
+    }
+    panic!("{row} was replaced under every one of 20 tries");
 }
 
 async fn screenshot(client: &Client, name: &str) {
@@ -146,17 +168,13 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
     screenshot(&client, "service").await;
 
     // A weight set on the page: the configurators node holds it as `zkdubbo weight` writes it.
-    let first = client.find(Locator::Css("tr.provider")).await.unwrap();
-    let weight = first.find(Locator::Css("input.weight")).await.unwrap();
-    weight.clear().await.unwrap();
-    weight.send_keys("7").await.unwrap();
-    first
-        .find(Locator::Css("button.set-weight"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    in_first_row(&client, "tr.provider", |first| async move {
+        let weight = first.find(Locator::Css("input.weight")).await?;
+        weight.clear().await?;
+        weight.send_keys("7").await?;
+        first.find(Locator::Css("button.set-weight")).await?.click().await
+    })
+    .await;
     eventually("the write's report", || async {
         texts(&client, "#message").await.concat().contains("weight: 7")
     })
@@ -236,16 +254,17 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
     })
     .await;
     raw.set_data(&route_path, route.as_bytes(), None).await.unwrap();
+    eventually("the route restored elsewhere", || async {
+        let rules = texts(&client, "#rules pre.yaml").await.concat();
+        rules.contains("127.0.0.1:20881") && !rules.contains("127.0.0.1:20999")
+    })
+    .await;
 
     // Disabled on the page: the YAML rule the page shows says so.
-    let first = client.find(Locator::Css("tr.provider")).await.unwrap();
-    first
-        .find(Locator::Css("button.toggle"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    in_first_row(&client, "tr.provider", |first| async move {
+        first.find(Locator::Css("button.toggle")).await?.click().await
+    })
+    .await;
     eventually("the disable rule", || async {
         texts(&client, "#rules pre.yaml")
             .await
@@ -286,6 +305,18 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
     let excluded = texts(&client, "#described li.excluded").await.concat();
     assert!(excluded.contains("127.0.0.1:20880"), "{excluded}");
     screenshot(&client, "described").await;
+
+    // Reads the live changes start overlap: a reply that a newer one overtook is not shown.
+    let order = client
+        .execute(
+            "const reads = { started: 0, shown: 0 };
+             const older = numbered(reads), newer = numbered(reads), newest = numbered(reads);
+             return [newer(), older(), newest()];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(order, serde_json::json!([true, false, true]), "replies shown in order");
     client.close().await.unwrap();
 }
 

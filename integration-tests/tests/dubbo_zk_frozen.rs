@@ -29,6 +29,24 @@ fn signal(pid: u32, sig: &str) {
     assert!(ok.success());
 }
 
+/// Wait until every thread of `pid` is stopped. `kill -STOP` returns once the signal is sent;
+/// the JVM's threads stop as each takes it, and a reply written meanwhile would still arrive.
+fn wait_stopped(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let state = |stat: &str| stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+    loop {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+        let stopped = tasks.flatten().all(|task| {
+            std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| matches!(state(&stat), Some('T' | 't')))
+        });
+        if stopped {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the Java provider never stopped");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn start_java_provider() -> (Java, u16) {
     assert!(Path::new(JAR).exists(), "{JAR} is missing: run scripts/zk.sh install");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -113,6 +131,7 @@ async fn a_frozen_provider_is_detected_by_heartbeat_and_called_again_after_it_th
     assert!(java_answered, "round robin never reached the Java provider");
 
     signal(java.0.id(), "-STOP");
+    wait_stopped(java.0.id());
     // Every call succeeds: those sent to the frozen provider fail over once its connection is
     // closed for silence, within a small multiple of 3 × 200 ms, not after 60 s.
     let calls = tokio::time::timeout(Duration::from_secs(20), async {

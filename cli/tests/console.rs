@@ -128,13 +128,7 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
     screenshot(&client, "services").await;
 
     // Its providers, with the markup shown as text and never run.
-    client
-        .find(Locator::Css("tr.service"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    in_first_row(&client, "tr.service", |row| async move { row.click().await }).await;
     eventually("the provider", || async {
         texts(&client, "tr.provider")
             .await

@@ -1,11 +1,11 @@
 //! `zkdubbo console` in a real browser (headless Chromium through chromedriver, driven with
 //! fantoccini) over a real ZooKeeper: the services page finds a service, its providers show,
-//! a provider registered elsewhere appears without a reload, a weight set and a provider
-//! disabled through the page land in ZooKeeper as the CLI writes them, a condition route is
-//! previewed without writing and then saved, a consumer's view leaves
-//! the disabled provider out and says why, markup in a registered URL is shown as text, a
-//! reply overtaken by a newer one is not shown over it. Also:
-//! `--read-only` and `--token` refuse writes.
+//! a provider and a URL-style override registered elsewhere appear without a reload (the
+//! override applied), a weight set and a provider disabled through the page land in ZooKeeper
+//! as the CLI writes them, a condition route is previewed without writing and then saved, a
+//! consumer's view leaves the disabled provider out and says why, markup in a registered URL is
+//! shown as text, a reply overtaken by a newer one is not shown over it. Also: `--read-only`
+//! and `--token` refuse writes.
 //!
 //! Needs `chromium` and `chromium-driver` (Debian's; the README's test command installs them).
 //! Screenshots go to `target/console-screenshots/` (test artifacts, not committed).
@@ -192,6 +192,25 @@ async fn an_operator_finds_watches_and_governs_a_service_in_chromium() {
     .await;
     let changed = texts(&client, "tr.provider td.changed-by").await.concat();
     assert!(changed.contains("weight=7"), "{changed}");
+    // A URL-style override (as Dubbo 2.6's admin writes them) shows, live, and applies.
+    let legacy: zkdubbo::Url =
+        format!("override://127.0.0.1:20881/{SERVICE}?category=configurators&dynamic=false&enabled=true&weight=3")
+            .parse()
+            .unwrap();
+    elsewhere.register(&legacy).await.unwrap();
+    eventually("the URL-style override, live", || async {
+        let rules = texts(&client, "#rules li.muted").await.concat();
+        let weights = texts(&client, "tr.provider td.weight-value").await;
+        rules.contains("override://127.0.0.1:20881") && weights.iter().any(|w| w == "3 (registered 100)")
+    })
+    .await;
+    elsewhere.unregister(&legacy).await.unwrap();
+    eventually("the URL-style override gone, live", || async {
+        let rules = texts(&client, "#rules li.muted").await.concat();
+        let weights = texts(&client, "tr.provider td.weight-value").await;
+        !rules.contains("override://127.0.0.1:20881") && !weights.iter().any(|w| w.starts_with('3'))
+    })
+    .await;
 
     // A condition route: previewed (its effect shown, nothing written), then saved.
     client

@@ -1,5 +1,6 @@
-//! What the console follows beside the lists: the YAML rule nodes (live pages), and the
-//! condition routes that leave a service without a provider (a warning on the services page).
+//! What the console follows beside the lists: the YAML rule nodes (live pages), the URL-style
+//! rules of the services whose pages were asked for, and the condition routes that leave a
+//! service without a provider (a warning on the services page).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,89 @@ use zkdubbo_governance::{CONDITION_ROUTER_SUFFIX, rule_path};
 use zkdubbo_registry::{ChildrenState, ConfigCenter, Registry};
 
 use super::server::Console;
+
+/// Services whose URL-style rules are followed at once; the one asked for least recently is
+/// let go first.
+const FOLLOWED_SERVICES: usize = 64;
+
+/// The services whose URL-style rules are followed, least recently asked for first.
+#[derive(Default)]
+pub(super) struct Followed {
+    services: std::collections::VecDeque<(String, tokio::task::JoinHandle<()>)>,
+}
+
+impl Followed {
+    /// Stop following (the console is shutting down; the tasks hold the console).
+    pub(super) fn stop(&mut self) {
+        for (_, task) in self.services.drain(..) {
+            task.abort();
+        }
+    }
+}
+
+/// Follow the URL-style rules (routers, configurators) of `service` from now on, in the model;
+/// the first time, wait for them to be read, so its page shows them. Following them for every
+/// service at once would double the `*` subscription's reads and watches, and a page opened
+/// meanwhile would wait behind them (on 10,000 services, seconds).
+pub(super) async fn follow_url_rules(console: &Arc<Console>, service: &str) {
+    let mut followed = console.followed.lock().await;
+    if let Some(at) = followed.services.iter().position(|(name, _)| name == service) {
+        if let Some(entry) = followed.services.remove(at) {
+            followed.services.push_back(entry);
+        }
+        return;
+    }
+    let mut subscription = match console
+        .registry
+        .subscribe(&crate::target::observer_url(service, "routers,configurators"))
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(%service, error = %e, "cannot follow the service's URL-style rules");
+            return;
+        }
+    };
+    let apply = |console: &Console, n: &zkdubbo_registry::Notification| {
+        let changed = console.model.write().unwrap_or_else(|e| e.into_inner()).apply(n);
+        if changed {
+            console.version.send_modify(|v| *v += 1);
+        }
+    };
+    // Both lists once (or as long as a registry read may take).
+    let mut read = Vec::new();
+    let first = tokio::time::timeout(console.registry.config().timeout, async {
+        while read.len() < 2 {
+            let Some(n) = subscription.next().await else { break };
+            apply(console, &n);
+            if !read.contains(&n.category) {
+                read.push(n.category);
+            }
+        }
+    });
+    if first.await.is_err() {
+        tracing::warn!(%service, "the service's URL-style rules are not read yet; they follow");
+    }
+    let task = {
+        let console = Arc::clone(console);
+        tokio::spawn(async move {
+            while let Some(n) = subscription.next().await {
+                apply(&console, &n);
+            }
+        })
+    };
+    followed.services.push_back((service.to_owned(), task));
+    while followed.services.len() > FOLLOWED_SERVICES {
+        if let Some((name, task)) = followed.services.pop_front() {
+            task.abort();
+            console
+                .model
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .forget_rules(&name);
+        }
+    }
+}
 
 /// The least time between two checks of the routes.
 const ROUTE_CHECK_SPACING: Duration = Duration::from_secs(3);

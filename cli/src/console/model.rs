@@ -1,6 +1,7 @@
 //! What the console shows, kept from ZooKeeper notifications: the services under the root and
-//! their providers, consumers and rules. One subscription to every interface feeds it; pages
-//! read it from memory, so a page of 10,000 services costs no ZooKeeper reads.
+//! their providers and consumers (one subscription to every interface), and the URL-style
+//! rules of the services whose pages were asked for (one subscription each); pages read it
+//! from memory, so a page of 10,000 services costs no ZooKeeper reads.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,8 +32,20 @@ struct Lists {
     provider_bytes: usize,
     providers: Arc<[Url]>,
     consumers: Arc<[Url]>,
+    /// URL-style rules (`route://`, `condition://`, `override://`, ...), of the services
+    /// whose pages were asked for.
+    routers: Arc<[Url]>,
+    configurators: Arc<[Url]>,
     /// The model's version at the lists' last change.
     changed: u64,
+}
+
+impl Lists {
+    /// A service is shown while it has providers or consumers (or is known by name only, its
+    /// lists not read yet); URL-style rules alone do not make one.
+    fn shown(&self) -> bool {
+        !self.providers.is_empty() || !self.consumers.is_empty() || self.changed == 0
+    }
 }
 
 /// A row of the services page.
@@ -95,9 +108,9 @@ pub struct ServiceView {
     pub providers: Vec<ProviderView>,
     /// Its consumers.
     pub consumers: Vec<ConsumerView>,
-    /// URL-style routers (`route://`, ...), read with the page.
+    /// URL-style routers (`route://`, ...), followed from the page's first visit.
     pub routers: Vec<String>,
-    /// URL-style configurators (`override://`, ...), read with the page.
+    /// URL-style configurators (`override://`, ...), followed from the page's first visit.
     pub configurators: Vec<String>,
     /// The YAML rules of `/dubbo/config` that name the service (filled by the server).
     pub rules: Vec<RuleView>,
@@ -125,9 +138,8 @@ impl Model {
         let slot = match n.category {
             Category::Providers => &mut lists.providers,
             Category::Consumers => &mut lists.consumers,
-            // The console follows providers and consumers; a service's rules are read with
-            // its page.
-            Category::Routers | Category::Configurators => return false,
+            Category::Routers => &mut lists.routers,
+            Category::Configurators => &mut lists.configurators,
         };
         if slot[..] == urls[..] {
             return false;
@@ -142,10 +154,21 @@ impl Model {
         }
         self.version += 1;
         lists.changed = self.version;
-        if lists.providers.is_empty() && lists.consumers.is_empty() {
+        if !lists.shown() && lists.routers.is_empty() && lists.configurators.is_empty() {
             self.services.remove(&*n.interface);
         }
         true
+    }
+
+    /// Stop keeping a service's URL-style rules (no longer followed).
+    pub fn forget_rules(&mut self, name: &str) {
+        if let Some(lists) = self.services.get_mut(name) {
+            lists.routers = Arc::from([]);
+            lists.configurators = Arc::from([]);
+            if !lists.shown() {
+                self.services.remove(name);
+            }
+        }
     }
 
     /// Know these services by name before their lists are read (one read of the root: the
@@ -184,6 +207,7 @@ impl Model {
     pub fn rows(&self) -> Vec<ServiceRow> {
         self.services
             .iter()
+            .filter(|(_, lists)| lists.shown())
             .map(|(name, lists)| {
                 let mut protocols: Vec<String> = lists.providers.iter().map(|u| u.protocol().to_owned()).collect();
                 protocols.sort();
@@ -221,14 +245,15 @@ impl Model {
             .collect()
     }
 
-    /// The model's version at the last change of a service's lists, if it is known.
+    /// The model's version at the last change of a service's lists or URL-style rules, if it
+    /// is known.
     pub fn changed(&self, name: &str) -> Option<u64> {
         self.services.get(name).map(|l| l.changed)
     }
 
-    /// One service's page, if it is known (its rules are for the caller to fill).
+    /// One service's page, if it is known (its YAML rules are for the caller to fill).
     pub fn service(&self, name: &str) -> Option<ServiceView> {
-        let lists = self.services.get(name)?;
+        let lists = self.services.get(name).filter(|l| l.shown())?;
         let mut providers: Vec<ProviderView> = lists
             .providers
             .iter()
@@ -257,8 +282,8 @@ impl Model {
                     url: u.to_string(),
                 })
                 .collect(),
-            routers: Vec::new(),
-            configurators: Vec::new(),
+            routers: lists.routers.iter().map(Url::to_string).collect(),
+            configurators: lists.configurators.iter().map(Url::to_string).collect(),
             rules: Vec::new(),
         })
     }
@@ -318,6 +343,49 @@ mod tests {
         ));
         assert!(model.rows().is_empty());
         assert!(model.service("com.foo.Bar").is_none());
+    }
+
+    #[test]
+    fn url_style_rules_are_kept_with_the_service_and_make_none_alone() {
+        let mut model = Model::default();
+        let route = "condition://0.0.0.0/com.foo.Bar?category=routers&rule=%3D%3E+host+%3D+10.0.0.1";
+        assert!(model.apply(&notification(Category::Routers, &[route])));
+        assert!(model.rows().is_empty(), "rules alone are no service");
+        assert!(model.service("com.foo.Bar").is_none());
+        model.apply(&notification(
+            Category::Providers,
+            &["dubbo://10.0.0.1:20880/com.foo.Bar?application=a"],
+        ));
+        let before = model.changed("com.foo.Bar").unwrap();
+        let rule = "override://10.0.0.1:20880/com.foo.Bar?category=configurators&weight=7";
+        assert!(model.apply(&notification(Category::Configurators, &[rule])));
+        assert!(
+            model.changed("com.foo.Bar").unwrap() > before,
+            "a rule is a change of the service"
+        );
+        let view = model.service("com.foo.Bar").unwrap();
+        assert_eq!(view.routers.len(), 1);
+        assert!(view.configurators[0].contains("weight=7"), "{:?}", view.configurators);
+        // The providers go and come back: the rules stayed.
+        model.apply(&notification(
+            Category::Providers,
+            &["empty://10.0.0.1/com.foo.Bar?category=providers"],
+        ));
+        assert!(model.rows().is_empty());
+        model.apply(&notification(
+            Category::Providers,
+            &["dubbo://10.0.0.1:20880/com.foo.Bar?application=a"],
+        ));
+        assert_eq!(model.service("com.foo.Bar").unwrap().configurators.len(), 1);
+        // No longer followed: the rules are not shown stale.
+        model.forget_rules("com.foo.Bar");
+        assert!(model.service("com.foo.Bar").unwrap().configurators.is_empty());
+        model.apply(&notification(Category::Configurators, &[rule]));
+        // Every list and rule gone: nothing is kept.
+        for category in [Category::Providers, Category::Routers, Category::Configurators] {
+            model.apply(&notification(category, &["empty://10.0.0.1/com.foo.Bar"]));
+        }
+        assert!(model.services.is_empty());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::WatchStream;
 use zkdubbo_registry::Registry;
 
-use super::follow::{check_routes, follow_rules};
+use super::follow::{Followed, check_routes, follow_rules, follow_url_rules};
 use super::model::{Model, RuleView};
 use super::writes::{delete_route, delete_tag, set_disabled, set_route, set_tag, set_weight};
 use crate::commands::describe::DescribeArgs;
@@ -70,6 +70,8 @@ pub(super) struct Console {
     /// What the condition routes of a service leave without a provider, for a consumer of
     /// this host (kept by [`check_routes`]).
     pub(super) route_warnings: RwLock<std::collections::BTreeMap<String, Vec<String>>>,
+    /// The services whose URL-style rules are followed (kept by [`follow_url_rules`]).
+    pub(super) followed: tokio::sync::Mutex<Followed>,
 }
 
 /// Follow the registry and serve the console until interrupted.
@@ -93,11 +95,12 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
         rules_version: std::sync::atomic::AtomicU64::new(0),
         described: std::sync::Mutex::new(std::collections::HashMap::new()),
         route_warnings: RwLock::new(std::collections::BTreeMap::new()),
+        followed: tokio::sync::Mutex::new(Followed::default()),
     });
     // Every list in one pipelined read first (the counts are complete as soon as it is), then
     // the subscription, which reads them again one by one as it sets its watches and follows
     // them from then on. The services page needs providers and consumers of every service; a
-    // service's rules are read when its page is asked for.
+    // service's URL-style rules are followed from the first time its page is asked for.
     let follower = {
         let console = Arc::clone(&console);
         tokio::spawn(async move {
@@ -164,6 +167,7 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
     follower.abort();
     rules.abort();
     routes.abort();
+    console.followed.lock().await.stop();
     registry.shutdown().await;
     result.map_err(Into::into)
 }
@@ -194,6 +198,7 @@ async fn services(State(console): State<Arc<Console>>) -> Response {
 }
 
 async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) -> Response {
+    follow_url_rules(&console, &name).await;
     let view = {
         let model = console.model.read().unwrap_or_else(|e| e.into_inner());
         model.service(&name)
@@ -201,22 +206,6 @@ async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) 
     let Some(mut view) = view else {
         return (StatusCode::NOT_FOUND, format!("no service {name}")).into_response();
     };
-    // Its URL-style rules, as they are now.
-    match console
-        .registry
-        .lookup(&observer_url(&name, "routers,configurators"))
-        .await
-    {
-        Ok(urls) => {
-            for url in urls.iter().filter(|u| u.protocol() != "empty") {
-                match url.param("category") {
-                    Some("routers") => view.routers.push(url.to_string()),
-                    _ => view.configurators.push(url.to_string()),
-                }
-            }
-        }
-        Err(e) => tracing::warn!(service = %name, error = %e, "cannot read the service's rules"),
-    }
     // The YAML rules of the service (dubbo-admin's), for each group and version it is
     // provided in.
     let mut keys: Vec<String> = view

@@ -198,11 +198,12 @@ async fn services(State(console): State<Arc<Console>>) -> Response {
 }
 
 async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) -> Response {
-    follow_url_rules(&console, &name).await;
-    let view = {
-        let model = console.model.read().unwrap_or_else(|e| e.into_inner());
-        model.service(&name)
-    };
+    let model = || console.model.read().unwrap_or_else(|e| e.into_inner());
+    // Only a service the registry lists is followed (a page cannot make up subscriptions).
+    if model().changed(&name).is_some() {
+        follow_url_rules(&console, &name).await;
+    }
+    let view = model().service(&name);
     let Some(mut view) = view else {
         return (StatusCode::NOT_FOUND, format!("no service {name}")).into_response();
     };

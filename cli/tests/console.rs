@@ -16,9 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use browser::{browser, console};
-use fantoccini::elements::Element;
-use fantoccini::error::CmdError;
+use browser::{browser, console, in_first_row};
 use fantoccini::{Client, Locator};
 use zkdubbo::registry::{Registry, ZookeeperRegistry};
 use zkdubbo_integration_tests::harness::{shared_server, unique_path};
@@ -46,25 +44,6 @@ async fn texts(client: &Client, css: &str) -> Vec<String> {
         out.push(element.text().await.unwrap_or_default());
     }
     out
-}
-
-/// Act on the first element matching `row`. The page replaces its rows whenever a live change
-/// arrives, so a row found can be detached before `act` is done with it: `act` starts again
-/// on the row as it is now, as an operator whose click missed would click again.
-async fn in_first_row<F, Fut>(client: &Client, row: &str, mut act: F)
-where
-    F: FnMut(Element) -> Fut,
-    Fut: std::future::Future<Output = Result<(), CmdError>>,
-{
-    for _ in 0..20 {
-        let found = client.find(Locator::Css(row)).await.unwrap();
-        match act(found).await {
-            Ok(()) => return,
-            Err(e) if e.is_stale_element_reference() => continue,
-            Err(e) => panic!("acting on {row}: {e}"),
-        }
-    }
-    panic!("{row} was replaced under every one of 20 tries");
 }
 
 async fn screenshot(client: &Client, name: &str) {

@@ -128,12 +128,7 @@ async fn ten_thousand_services() {
         .await
         .unwrap();
     let clicked = Instant::now();
-    page.find(Locator::Css("tr.service"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser::in_first_row(&page, "tr.service", |row| async move { row.click().await }).await;
     loop {
         if page.find_all(Locator::Css("tr.provider")).await.unwrap().len() == 200 {
             break;

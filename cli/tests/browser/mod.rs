@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
+use fantoccini::{Client, ClientBuilder, Locator};
 
 /// A child process killed when dropped.
 pub(crate) struct Killed(Child);
@@ -97,4 +99,23 @@ pub(crate) async fn browser() -> (Killed, Client) {
         .await
         .expect("a Chromium session");
     (driver, client)
+}
+
+/// Act on the first element matching `row`. The page replaces its rows whenever a live change
+/// arrives, so a row found can be detached before `act` is done with it: `act` starts again
+/// on the row as it is now, as an operator whose click missed would click again.
+pub(crate) async fn in_first_row<F, Fut>(client: &Client, row: &str, mut act: F)
+where
+    F: FnMut(Element) -> Fut,
+    Fut: std::future::Future<Output = Result<(), CmdError>>,
+{
+    for _ in 0..20 {
+        let found = client.find(Locator::Css(row)).await.unwrap();
+        match act(found).await {
+            Ok(()) => return,
+            Err(e) if e.is_stale_element_reference() => continue,
+            Err(e) => panic!("acting on {row}: {e}"),
+        }
+    }
+    panic!("{row} was replaced under every one of 20 tries");
 }

@@ -54,18 +54,12 @@ pub(super) async fn follow_url_rules(console: &Arc<Console>, service: &str) {
             return;
         }
     };
-    let apply = |console: &Console, n: &zkdubbo_registry::Notification| {
-        let changed = console.model.write().unwrap_or_else(|e| e.into_inner()).apply(n);
-        if changed {
-            console.version.send_modify(|v| *v += 1);
-        }
-    };
     // Both lists once (or as long as a registry read may take).
     let mut read = Vec::new();
     let first = tokio::time::timeout(console.registry.config().timeout, async {
         while read.len() < 2 {
             let Some(n) = subscription.next().await else { break };
-            apply(console, &n);
+            console.apply(&n);
             if !read.contains(&n.category) {
                 read.push(n.category);
             }
@@ -78,7 +72,7 @@ pub(super) async fn follow_url_rules(console: &Arc<Console>, service: &str) {
         let console = Arc::clone(console);
         tokio::spawn(async move {
             while let Some(n) = subscription.next().await {
-                apply(&console, &n);
+                console.apply(&n);
             }
         })
     };

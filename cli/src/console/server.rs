@@ -122,13 +122,7 @@ pub async fn run(target: &Target, args: &ConsoleArgs, out: &mut (dyn std::io::Wr
                 }
             };
             while let Some(n) = subscription.next().await {
-                let changed = {
-                    let mut model = console.model.write().unwrap_or_else(|e| e.into_inner());
-                    model.apply(&n)
-                };
-                if changed {
-                    console.version.send_modify(|v| *v += 1);
-                }
+                console.apply(&n);
             }
         })
     };
@@ -250,6 +244,14 @@ async fn service(State(console): State<Arc<Console>>, Path(name): Path<String>) 
 }
 
 impl Console {
+    /// Take a notification into the model; a change of it is a change of the page.
+    pub(super) fn apply(&self, n: &zkdubbo_registry::Notification) {
+        let changed = self.model.write().unwrap_or_else(|e| e.into_inner()).apply(n);
+        if changed {
+            self.version.send_modify(|v| *v += 1);
+        }
+    }
+
     /// A YAML rule node changed.
     pub(super) fn rules_changed(&self) {
         self.rules_version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
